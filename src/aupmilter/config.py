@@ -1,0 +1,387 @@
+"""Site configuration and policy data, loaded and validated in one place.
+
+Two layers of data: the shipped ``rules/`` (policy.toml, lexicons, rule files), which say what
+the trust's policies mean by default, and the site's ``aupmilter.toml``, which names the schools,
+networks and paths and may override any action, per school.  Every key is validated; unknown keys
+are errors naming the file and the key, because a typo in a mail-filter policy silently weakens
+it.  A shipped default config (a demo trust with two schools) lets ``make run`` start with no
+file at all.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import tomllib
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from aupmilter.errors import ConfigError
+from aupmilter.model import Action, Direction
+
+ENV_VAR = "AUPMILTER_CONFIG"
+DEFAULT_CONFIG_NAME = "aupmilter.toml"
+PERSONAL_USE_MODES = ("allowed_with_label", "prohibited", "allowed")
+FAILURE_ACTIONS = ("tempfail", "accept", "reject")
+
+
+def shipped_rules_dir() -> Path:
+    """The rules directory shipped inside the package (``rules/`` at the top of the repo)."""
+    return Path(str(resources.files("aupmilter") / "rules"))
+
+
+def shipped_default_config() -> Path:
+    return Path(str(resources.files("aupmilter") / "defaults" / DEFAULT_CONFIG_NAME))
+
+
+@dataclass(frozen=True)
+class PolicyEntry:
+    """One row of the action table: findings matching ``match`` whose summed score reaches
+    ``min_score`` get ``actions[direction]``.  ``clause`` is quoted in rejections and the UI."""
+
+    match: str
+    actions: dict[Direction, Action]
+    min_score: float = 0.0
+    clause: str = ""
+    source: str = ""
+
+    def matches(self, rule: str, category: str) -> bool:
+        return any(
+            name == self.match or name.startswith(self.match + ".") for name in (rule, category)
+        ) or self.match == "*"
+
+
+@dataclass(frozen=True)
+class WorkingHours:
+    days: tuple[int, ...] = (0, 1, 2, 3, 4)  # Monday=0
+    start: str = "08:00"
+    end: str = "17:00"
+    timezone: str = "Europe/London"
+    holidays: tuple[str, ...] = ()  # ISO dates (bank holidays, INSET days) that are not working
+
+
+@dataclass(frozen=True)
+class School:
+    domain: str
+    name: str
+    aliases: tuple[str, ...] = ()
+    policy_ref: str = ""
+    personal_use: str = "allowed_with_label"
+    seal_personal: bool = True
+    working_hours: WorkingHours = field(default_factory=WorkingHours)
+    contacts: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    actions: tuple[PolicyEntry, ...] = ()
+
+    @property
+    def domains(self) -> tuple[str, ...]:
+        return (self.domain, *self.aliases)
+
+
+@dataclass(frozen=True)
+class MilterSettings:
+    socket: str = "unix:./var/aupmilter.sock"
+    failure_action: str = "tempfail"
+    time_budget_seconds: float = 20.0
+    spool_memory_bytes: int = 1 << 20
+    max_message_bytes: int = 50 << 20
+    socket_mode: str = "0660"
+    log_format: str = "text"  # text | json
+    log_addresses: bool = False
+
+
+@dataclass(frozen=True)
+class QuarantineSettings:
+    mode: str = "store"  # store (our store, then discard) | hold (Postfix hold queue)
+    path: str = "./var/quarantine"
+    database: str = ""  # "" = sqlite under path; or postgresql://...
+    release_host: str = "127.0.0.1"
+    release_port: int = 10026
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole validated configuration.  Immutable: a reload builds a new one."""
+
+    source: str
+    rules_dir: Path
+    org_name: str
+    schools: tuple[School, ...]
+    internal_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
+    milter: MilterSettings
+    quarantine: QuarantineSettings
+    metrics_listen: str
+    subject_prefix: str
+    policy: tuple[PolicyEntry, ...]
+    checks: dict[str, dict[str, Any]]
+    raw: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    @property
+    def org_domains(self) -> tuple[str, ...]:
+        return tuple(d for s in self.schools for d in s.domains)
+
+    def school_for_domain(self, domain: str) -> School | None:
+        domain = domain.lower()
+        for school in self.schools:
+            for d in school.domains:
+                if domain == d or domain.endswith("." + d):
+                    return school
+        return None
+
+    def is_org_domain(self, domain: str) -> bool:
+        return self.school_for_domain(domain) is not None
+
+    def check_enabled(self, name: str) -> bool:
+        return bool(self.checks.get(name, {}).get("enabled", True))
+
+
+# --- parsing helpers --------------------------------------------------------------------------
+
+
+class _Table:
+    """A TOML table being consumed key by key, so leftovers can be reported as unknown."""
+
+    def __init__(self, data: Any, source: str, path: str) -> None:
+        if not isinstance(data, dict):
+            raise ConfigError(source, path, "must be a table")
+        self.data = dict(data)
+        self.source = source
+        self.path = path
+
+    def key(self, name: str) -> str:
+        return f"{self.path}.{name}" if self.path else name
+
+    def take(self, name: str, kind: type | tuple[type, ...], default: Any) -> Any:
+        if name not in self.data:
+            return default
+        value = self.data.pop(name)
+        if kind is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, kind) or (isinstance(value, bool) and kind in (int, float)):
+            expected = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
+            raise ConfigError(self.source, self.key(name), f"expected {expected}, got {value!r}")
+        return value
+
+    def take_table(self, name: str) -> _Table:
+        return _Table(self.data.pop(name, {}), self.source, self.key(name))
+
+    def done(self) -> None:
+        if self.data:
+            raise ConfigError(self.source, self.key(sorted(self.data)[0]), "unknown key")
+
+
+def _parse_policy_entries(items: Any, source: str, path: str) -> tuple[PolicyEntry, ...]:
+    if not isinstance(items, list):
+        raise ConfigError(source, path, "must be an array of tables ([[action]])")
+    entries = []
+    for i, item in enumerate(items):
+        t = _Table(item, source, f"{path}[{i}]")
+        match = t.take("match", str, None)
+        if not match:
+            raise ConfigError(source, t.key("match"), "is required")
+        actions: dict[Direction, Action] = {}
+        every = t.take("all", str, None)
+        for direction in Direction:
+            text = t.take(direction.value, str, every)
+            if text is not None:
+                try:
+                    actions[direction] = Action.parse(text)
+                except ValueError as exc:
+                    raise ConfigError(source, t.key(direction.value), str(exc)) from None
+        if not actions:
+            raise ConfigError(source, t.key("match"), "names no action (inbound/outbound/internal/all)")
+        min_score = t.take("min_score", float, 0.0)
+        clause = t.take("clause", str, "")
+        t.done()
+        entries.append(PolicyEntry(match, actions, min_score, clause, f"{source}:{path}[{i}]"))
+    return tuple(entries)
+
+
+_DAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
+
+
+def _parse_hhmm(value: str, source: str, key: str) -> str:
+    hh, sep, mm = value.partition(":")
+    if not (sep and hh.isdigit() and mm.isdigit() and 0 <= int(hh) <= 24 and 0 <= int(mm) < 60):
+        raise ConfigError(source, key, f"expected HH:MM, got {value!r}")
+    return f"{int(hh):02d}:{int(mm):02d}"
+
+
+def _parse_working_hours(t: _Table) -> WorkingHours:
+    days_raw = t.take("days", list, ["mon", "tue", "wed", "thu", "fri"])
+    days = []
+    for d in days_raw:
+        if not isinstance(d, str) or d.lower()[:3] not in _DAYS:
+            raise ConfigError(t.source, t.key("days"), f"unknown day {d!r} (mon..sun)")
+        days.append(_DAYS[d.lower()[:3]])
+    start = _parse_hhmm(t.take("start", str, "08:00"), t.source, t.key("start"))
+    end = _parse_hhmm(t.take("end", str, "17:00"), t.source, t.key("end"))
+    tz = t.take("timezone", str, "Europe/London")
+    try:
+        from zoneinfo import ZoneInfo
+
+        ZoneInfo(tz)
+    except Exception:  # noqa: BLE001
+        raise ConfigError(t.source, t.key("timezone"), f"unknown time zone {tz!r}") from None
+    holidays = t.take("holidays", list, [])
+    for h in holidays:
+        import datetime as _dt
+
+        try:
+            _dt.date.fromisoformat(str(h))
+        except ValueError:
+            raise ConfigError(t.source, t.key("holidays"), f"not an ISO date: {h!r}") from None
+    t.done()
+    return WorkingHours(tuple(days), start, end, tz, tuple(str(h) for h in holidays))
+
+
+def _parse_school(item: Any, source: str, path: str) -> School:
+    t = _Table(item, source, path)
+    domain = t.take("domain", str, "").lower().strip()
+    if not domain or "." not in domain:
+        raise ConfigError(source, t.key("domain"), "a school needs a domain like 'school.example'")
+    name = t.take("name", str, domain)
+    aliases = tuple(a.lower() for a in t.take("aliases", list, []))
+    policy_ref = t.take("policy_ref", str, "")
+    personal_use = t.take("personal_use", str, "allowed_with_label")
+    if personal_use not in PERSONAL_USE_MODES:
+        raise ConfigError(
+            source, t.key("personal_use"), f"must be one of {', '.join(PERSONAL_USE_MODES)}"
+        )
+    seal = t.take("seal_personal", bool, True)
+    hours = _parse_working_hours(t.take_table("working_hours"))
+    contacts_t = t.take_table("contacts")
+    contacts: dict[str, tuple[str, ...]] = {}
+    for role in list(contacts_t.data):
+        value = contacts_t.take(role, (str, list), [])
+        contacts[role] = (value,) if isinstance(value, str) else tuple(str(v) for v in value)
+    actions = _parse_policy_entries(t.data.pop("action", []), source, t.key("action"))
+    t.done()
+    return School(domain, name, aliases, policy_ref, personal_use, seal, hours, contacts, actions)
+
+
+def _load_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(str(path), "", "file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(path), "", f"invalid TOML: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(str(path), "", f"cannot read: {exc.strerror}") from None
+
+
+def resolve_config_path(explicit: str | None) -> Path:
+    """``--config`` beats ``$AUPMILTER_CONFIG`` beats the shipped demo config."""
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get(ENV_VAR)
+    if env:
+        return Path(env)
+    return shipped_default_config()
+
+
+def load_config(explicit: str | None = None) -> Config:
+    path = resolve_config_path(explicit)
+    return parse_config(_load_toml(path), str(path), base_dir=path.parent)
+
+
+def parse_config(data: dict[str, Any], source: str, base_dir: Path | None = None) -> Config:
+    """Validate a parsed site config (and the rules it points at) into a :class:`Config`."""
+    root = _Table(data, source, "")
+    org = root.take_table("organisation")
+    org_name = org.take("name", str, "Trust")
+    rules_dir_text = org.take("rules_dir", str, "")
+    nets = []
+    for net in org.take("internal_networks", list, ["127.0.0.0/8", "::1/128"]):
+        try:
+            nets.append(ipaddress.ip_network(str(net), strict=False))
+        except ValueError:
+            raise ConfigError(source, org.key("internal_networks"), f"not a network: {net!r}") from None
+    org.done()
+    rules_dir = Path(rules_dir_text) if rules_dir_text else shipped_rules_dir()
+    if rules_dir_text and not rules_dir.is_absolute() and base_dir is not None:
+        rules_dir = (base_dir / rules_dir).resolve()
+
+    m = root.take_table("milter")
+    milter = MilterSettings(
+        socket=m.take("socket", str, MilterSettings.socket),
+        failure_action=m.take("failure_action", str, "tempfail"),
+        time_budget_seconds=m.take("time_budget_seconds", float, 20.0),
+        spool_memory_bytes=m.take("spool_memory_bytes", int, 1 << 20),
+        max_message_bytes=m.take("max_message_bytes", int, 50 << 20),
+        socket_mode=m.take("socket_mode", str, "0660"),
+        log_format=m.take("log_format", str, "text"),
+        log_addresses=m.take("log_addresses", bool, False),
+    )
+    if milter.failure_action not in FAILURE_ACTIONS:
+        raise ConfigError(source, "milter.failure_action", f"must be one of {', '.join(FAILURE_ACTIONS)}")
+    if milter.log_format not in ("text", "json"):
+        raise ConfigError(source, "milter.log_format", "must be 'text' or 'json'")
+    if not (milter.socket.startswith("unix:") or milter.socket.startswith("inet:")):
+        raise ConfigError(source, "milter.socket", "must start with unix: or inet:")
+    m.done()
+
+    q = root.take_table("quarantine")
+    quarantine = QuarantineSettings(
+        mode=q.take("mode", str, "store"),
+        path=q.take("path", str, QuarantineSettings.path),
+        database=q.take("database", str, ""),
+        release_host=q.take("release_host", str, "127.0.0.1"),
+        release_port=q.take("release_port", int, 10026),
+    )
+    if quarantine.mode not in ("store", "hold"):
+        raise ConfigError(source, "quarantine.mode", "must be 'store' or 'hold'")
+    q.done()
+
+    met = root.take_table("metrics")
+    metrics_listen = met.take("listen", str, "127.0.0.1:9851")
+    met.done()
+    tag = root.take_table("tagging")
+    subject_prefix = tag.take("subject_prefix", str, "")
+    tag.done()
+
+    schools_raw = root.data.pop("schools", [])
+    if not isinstance(schools_raw, list):
+        raise ConfigError(source, "schools", "must be an array of tables ([[schools]])")
+    schools = tuple(_parse_school(s, source, f"schools[{i}]") for i, s in enumerate(schools_raw))
+    seen: set[str] = set()
+    for school in schools:
+        for d in school.domains:
+            if d in seen:
+                raise ConfigError(source, "schools", f"domain {d!r} configured twice")
+            seen.add(d)
+
+    site_actions = _parse_policy_entries(root.data.pop("action", []), source, "action")
+    checks_t = root.take_table("checks")
+    checks: dict[str, dict[str, Any]] = {}
+    from aupmilter.checks import REGISTRY
+
+    for name in list(checks_t.data):
+        if name not in REGISTRY:
+            raise ConfigError(source, checks_t.key(name), f"unknown check (known: {', '.join(REGISTRY)})")
+        opts = checks_t.take(name, dict, {})
+        checks[name] = opts
+    root.done()
+
+    policy_path = rules_dir / "policy.toml"
+    shipped = _load_toml(policy_path)
+    pt = _Table(shipped, str(policy_path), "")
+    shipped_entries = _parse_policy_entries(pt.data.pop("action", []), str(policy_path), "action")
+    pt.done()
+    return Config(
+        source=source,
+        rules_dir=rules_dir,
+        org_name=org_name,
+        schools=schools,
+        internal_networks=tuple(nets),
+        milter=milter,
+        quarantine=quarantine,
+        metrics_listen=metrics_listen,
+        subject_prefix=subject_prefix,
+        policy=shipped_entries + site_actions,
+        checks=checks,
+        raw=data,
+    )

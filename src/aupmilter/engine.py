@@ -1,0 +1,203 @@
+"""The engine: ``evaluate(envelope, message, ruleset) -> Decision``, a pure function.
+
+No milter, no sockets, no clocks it does not take as an argument: the same inputs give the same
+decision in the milter, in ``aupmilter check`` and in tests.  A :class:`Ruleset` is everything a
+configuration load produced (validated config, built checks); a reload swaps one ruleset for
+another atomically.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from aupmilter.checks import REGISTRY, Check, CheckSettings, load_check_class
+from aupmilter.config import Config, School
+from aupmilter.direction import classify
+from aupmilter.message import MessageView
+from aupmilter.model import (
+    Action,
+    AddHeader,
+    ChangeHeader,
+    Decision,
+    Direction,
+    Effect,
+    Envelope,
+    Finding,
+    SmtpReply,
+)
+from aupmilter.policy import Verdict, decide
+from aupmilter.render import raw_header_value
+
+VERDICT_HEADER = "X-AUP-Verdict"
+FINDINGS_HEADER = "X-AUP-Findings"
+#: Headers we own: stripped from incoming mail so nobody outside can forge a verdict.
+OWN_HEADERS = (VERDICT_HEADER, FINDINGS_HEADER)
+
+#: Called after the action is decided, for accepted/tagged mail, to add rewrite effects
+#: (disclaimer, then DKIM signing last).  Each gets the effects so far and returns more.
+Transform = Callable[[Envelope, MessageView, Decision, Sequence[Effect]], Sequence[Effect]]
+
+#: Observer for per-check timings (metrics); the engine stays free of prometheus imports.
+CheckTimer = Callable[[str, float], None]
+
+
+@dataclass
+class Ruleset:
+    config: Config
+    checks: list[Check]
+    transforms: list[Transform] = field(default_factory=list)
+    generation: int = 0
+
+
+def build_ruleset(config: Config, generation: int = 0) -> Ruleset:
+    """Build every enabled check from the config; raises ``ConfigError`` on bad rule files."""
+    checks: list[Check] = []
+    for name in REGISTRY:
+        if not config.check_enabled(name):
+            continue
+        cls = load_check_class(name)
+        settings = CheckSettings(
+            rules_dir=config.rules_dir,
+            options=config.checks.get(name, {}),
+            config=config,
+            source=f"{config.source}: checks.{name}",
+        )
+        checks.append(cls(settings))  # type: ignore[call-arg]
+    transforms: list[Transform] = []
+    from aupmilter import transforms as transforms_mod
+
+    transforms.extend(transforms_mod.build(config))
+    return Ruleset(config, checks, transforms, generation)
+
+
+def schools_involved(config: Config, envelope: Envelope, direction: Direction) -> list[School]:
+    """Whose policy applies: the sender's school for mail from inside, recipients' for inbound."""
+    if direction is Direction.INBOUND:
+        domains = envelope.recipient_domains
+    else:
+        domains = (envelope.sender_domain,)
+    schools: list[School] = []
+    for d in domains:
+        school = config.school_for_domain(d)
+        if school is not None and school not in schools:
+            schools.append(school)
+    return schools
+
+
+def _is_sealed(findings: Sequence[Finding], schools: Sequence[School]) -> bool:
+    labelled = any(f.rule == "personal.label" for f in findings)
+    return labelled and any(s.seal_personal for s in schools)
+
+
+def _defect_findings(message: MessageView) -> list[Finding]:
+    defects = sorted(set(message.defects))
+    if not defects:
+        return []
+    evidence = ", ".join(d.removeprefix("mime.") for d in defects[:5])
+    rule = "mime.limits" if {"mime.too_many_parts", "mime.too_deep"} & set(defects) else "mime.malformed"
+    return [Finding(rule, rule, 1.0, evidence, "mime")]
+
+
+def evaluate(
+    envelope: Envelope,
+    message: MessageView,
+    ruleset: Ruleset,
+    *,
+    now: dt.datetime | None = None,
+    timer: CheckTimer | None = None,
+) -> Decision:
+    config = ruleset.config
+    direction = envelope.direction or classify(config, envelope)
+    if envelope.direction is None:
+        envelope = Envelope(
+            envelope.sender,
+            envelope.recipients,
+            envelope.auth_user,
+            envelope.client_addr,
+            envelope.queue_id,
+            envelope.daemon_name,
+            direction,
+        )
+    schools = schools_involved(config, envelope, direction)
+    findings: list[Finding] = []
+    for check in (c for c in ruleset.checks if not c.reads_content):
+        _run(check, envelope, message, findings, timer)
+    sealed = _is_sealed(findings, schools)
+    for check in (c for c in ruleset.checks if c.reads_content):
+        if sealed:
+            continue
+        _run(check, envelope, message, findings, timer)
+    findings.extend(_defect_findings(message))
+
+    verdicts = [decide(findings, direction, config, s) for s in schools] or [
+        decide(findings, direction, config, None)
+    ]
+    verdict = max(verdicts, key=lambda v: v.action)
+    decision = Decision(
+        action=verdict.action,
+        findings=tuple(findings),
+        reason=_reason(verdict, direction),
+        direction=direction,
+        schools=tuple(s.domain for s in schools),
+        sealed=sealed,
+        smtp_reply=_reply(verdict) if verdict.action is Action.BLOCK else None,
+    )
+    if decision.action in (Action.ACCEPT, Action.TAG):
+        effects = list(_tag_effects(message, decision, config))
+        interim = Decision(**{**_fields(decision), "effects": tuple(effects)})
+        for transform in ruleset.transforms:
+            effects.extend(transform(envelope, message, interim, tuple(effects)))
+        decision = Decision(**{**_fields(decision), "effects": tuple(effects)})
+    return decision
+
+
+def _fields(decision: Decision) -> dict[str, object]:
+    return {name: getattr(decision, name) for name in Decision.__slots__}
+
+
+def _run(
+    check: Check,
+    envelope: Envelope,
+    message: MessageView,
+    findings: list[Finding],
+    timer: CheckTimer | None,
+) -> None:
+    started = time.perf_counter()
+    findings.extend(check.run(envelope, message))
+    if timer is not None:
+        timer(check.name, time.perf_counter() - started)
+
+
+def _reason(verdict: Verdict, direction: Direction) -> str:
+    if verdict.entry is None:
+        return "no policy entry matched"
+    return f"policy {verdict.entry.match} {direction} -> {verdict.action} ({verdict.entry.source})"
+
+
+def _reply(verdict: Verdict) -> SmtpReply:
+    school = verdict.school.name if verdict.school else "the trust's"
+    clause = verdict.entry.clause if verdict.entry and verdict.entry.clause else "acceptable use policy"
+    rule = verdict.finding.rule if verdict.finding else "policy"
+    text = f"Message refused under {school} e-mail policy: {clause} [{rule}]"
+    return SmtpReply("550", "5.7.1", " ".join(text.split()))
+
+
+def _tag_effects(message: MessageView, decision: Decision, config: Config) -> list[Effect]:
+    effects: list[Effect] = []
+    for name in OWN_HEADERS:
+        # Delete from the last occurrence backwards so indices stay valid.
+        count = len(message.headers_all(name))
+        effects.extend(ChangeHeader(name, None, i) for i in range(count, 0, -1))
+    effects.append(AddHeader(VERDICT_HEADER, str(decision.action)))
+    if decision.findings:
+        effects.append(AddHeader(FINDINGS_HEADER, ", ".join(decision.rule_ids)))
+    if decision.action is Action.TAG and config.subject_prefix:
+        original = raw_header_value(message.raw, "Subject")
+        if original is None:
+            effects.append(AddHeader("Subject", config.subject_prefix))
+        elif not original.startswith(config.subject_prefix):
+            effects.append(ChangeHeader("Subject", f"{config.subject_prefix} {original}", 1))
+    return effects

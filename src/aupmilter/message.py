@@ -1,0 +1,299 @@
+"""``MessageView``: a message parsed once, exposing what checks need and nothing they must redo.
+
+Checks never re-parse.  The view walks the MIME tree once (iteratively bounded by part count and
+nesting depth, because hostile mail has 10,000 parts and 100 levels), decodes text parts (HTML
+turned into visible text), lists attachments with their decoded bytes, declared type and name,
+descends into attached messages (``message/rfc822``), and records every parse defect as data so
+that policy, not an exception, decides what malformed mail means.
+"""
+
+from __future__ import annotations
+
+import email
+import email.policy
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email.headerregistry import UnstructuredHeader
+from email.message import EmailMessage, Message
+from functools import cached_property
+
+from aupmilter.htmltext import html_to_text
+
+#: Parts beyond this many are not walked; a ``mime.too_many_parts`` defect is recorded instead.
+DEFAULT_MAX_PARTS = 2000
+#: Attached-message / multipart nesting beyond this depth is not walked.
+DEFAULT_MAX_DEPTH = 30
+#: Text parts larger than this are truncated for content checks (the message itself is untouched).
+MAX_TEXT_CHARS = 2_000_000
+
+_PARSE_POLICY = email.policy.default.clone(max_line_length=0)
+
+
+@dataclass(frozen=True, slots=True)
+class TextPart:
+    """A human-readable text part: ``text`` is decoded and, for HTML, converted to visible text."""
+
+    text: str
+    content_type: str
+    location: str
+    charset: str | None = None
+
+
+@dataclass(slots=True)
+class Attachment:
+    """A leaf part that is a file: named, non-text, or explicitly ``Content-Disposition: attachment``.
+
+    ``filename`` is decoded (RFC 2231 / RFC 2047) and may be ``None``.  ``data`` is the decoded
+    payload.  ``detected_mime`` / ``detected_description`` come from libmagic on the bytes, lazily,
+    so messages without attachments never pay for it.
+    """
+
+    filename: str | None
+    declared_type: str
+    data: bytes
+    location: str
+    disposition: str | None = None
+    _magic: tuple[str, str] | None = field(default=None, repr=False)
+
+    def _sniff(self) -> tuple[str, str]:
+        if self._magic is None:
+            self._magic = sniff(self.data)
+        return self._magic
+
+    @property
+    def detected_mime(self) -> str:
+        return self._sniff()[0]
+
+    @property
+    def detected_description(self) -> str:
+        return self._sniff()[1]
+
+
+def sniff(data: bytes) -> tuple[str, str]:
+    """libmagic's MIME type and description of ``data`` (from bytes: no temp file is written)."""
+    if not data:
+        return ("application/x-empty", "empty")
+    import magic  # imported lazily: libmagic load costs ~10 ms, only paid when attachments exist
+
+    head = data[: 1 << 20]
+    try:
+        return (magic.from_buffer(head, mime=True), magic.from_buffer(head))
+    except (magic.MagicException, ValueError):  # pragma: no cover - libmagic rarely fails
+        return ("application/octet-stream", "data")
+
+
+def decode_header_value(value: object) -> str:
+    """Header value as text, RFC 2047 decoded, never raising on malformed input."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and not isinstance(value, UnstructuredHeader):
+        text = str(value)
+    else:
+        try:
+            text = str(value)
+        except Exception:  # noqa: BLE001 - a malformed header must not crash a check
+            text = repr(value)
+    return text.replace("\x00", "")
+
+
+class MessageView:
+    """A read-only, parsed-once view of one message (see module docstring)."""
+
+    def __init__(
+        self,
+        raw: bytes,
+        *,
+        max_parts: int = DEFAULT_MAX_PARTS,
+        max_depth: int = DEFAULT_MAX_DEPTH,
+    ) -> None:
+        self.raw = raw
+        self.max_parts = max_parts
+        self.max_depth = max_depth
+        self.msg: EmailMessage = email.message_from_bytes(raw, policy=_PARSE_POLICY)  # type: ignore[assignment]
+        self._text_parts: list[TextPart] = []
+        self._attachments: list[Attachment] = []
+        self._defects: list[str] = []
+        self._walked = False
+
+    @classmethod
+    def from_file(cls, path: str) -> MessageView:
+        with open(path, "rb") as fh:
+            return cls(fh.read())
+
+    # --- headers -----------------------------------------------------------------------------
+
+    def header(self, name: str) -> str | None:
+        """First header ``name``, decoded; ``None`` when absent."""
+        try:
+            value = self.msg.get(name)
+        except Exception:  # noqa: BLE001 - header registry can raise on hostile input
+            value = self._raw_header(name)
+        return None if value is None else decode_header_value(value)
+
+    def headers_all(self, name: str) -> list[str]:
+        try:
+            values = self.msg.get_all(name) or []
+        except Exception:  # noqa: BLE001
+            values = []
+        return [decode_header_value(v) for v in values]
+
+    def _raw_header(self, name: str) -> str | None:
+        for key, value in self.msg._headers:  # raw (name, value) pairs as parsed
+            if key.lower() == name.lower():
+                return str(value)
+        return None
+
+    @cached_property
+    def subject(self) -> str:
+        return " ".join((self.header("Subject") or "").split())
+
+    @cached_property
+    def header_block(self) -> list[tuple[str, str]]:
+        """All top-level headers as (name, decoded value) pairs in order."""
+        decoded = []
+        for key, value in self.msg._headers:
+            try:
+                parsed = self.msg.policy.header_fetch_parse(key, value)
+                decoded.append((key, decode_header_value(parsed)))
+            except Exception:  # noqa: BLE001
+                decoded.append((key, str(value)))
+        return decoded
+
+    # --- body ----------------------------------------------------------------------------------
+
+    @property
+    def text_parts(self) -> list[TextPart]:
+        self._walk()
+        return self._text_parts
+
+    @property
+    def attachments(self) -> list[Attachment]:
+        self._walk()
+        return self._attachments
+
+    @property
+    def defects(self) -> list[str]:
+        self._walk()
+        return self._defects
+
+    @cached_property
+    def body_text(self) -> str:
+        """All top-level text (not inside attached messages) joined, for simple checks."""
+        return "\n".join(p.text for p in self.text_parts if not p.location.startswith("message"))
+
+    def _walk(self) -> None:
+        if self._walked:
+            return
+        self._walked = True
+        self._record_defects(self.msg, "")
+        parts_seen = 0
+        # Explicit stack instead of recursion: hostile nesting must not reach Python's limit.
+        stack: list[tuple[Message, str, int]] = [(self.msg, "", 0)]
+        nth_body = 0
+        while stack:
+            part, prefix, depth = stack.pop()
+            parts_seen += 1
+            if parts_seen > self.max_parts:
+                self._defects.append("mime.too_many_parts")
+                break
+            if depth > self.max_depth:
+                self._defects.append("mime.too_deep")
+                continue
+            if part is not self.msg:
+                self._record_defects(part, prefix)
+            ctype = _content_type(part)
+            if part.is_multipart():
+                children = part.get_payload()
+                if not isinstance(children, list):  # pragma: no cover - defensive
+                    continue
+                if ctype == "message/rfc822" or ctype.startswith("message/"):
+                    nested_prefix = f"{prefix}message[{parts_seen}]/" if prefix else f"message[{parts_seen}]/"
+                    for child in reversed(children):
+                        stack.append((child, nested_prefix, depth + 1))
+                        self._attach_nested_message(child, nested_prefix)
+                else:
+                    for child in reversed(children):
+                        stack.append((child, prefix, depth + 1))
+                continue
+            filename = _filename(part)
+            disposition = part.get_content_disposition()
+            is_text = ctype in ("text/plain", "text/html")
+            if is_text and filename is None and disposition != "attachment":
+                nth_body += 1
+                text = _decode_text(part, self._defects)
+                if ctype == "text/html":
+                    text = html_to_text(text)
+                location = f"{prefix}body" if prefix else "body"
+                self._text_parts.append(
+                    TextPart(text[:MAX_TEXT_CHARS], ctype, location, part.get_content_charset())
+                )
+                continue
+            data = _decode_bytes(part)
+            name = filename or ""
+            self._attachments.append(
+                Attachment(
+                    filename=filename,
+                    declared_type=ctype,
+                    data=data,
+                    location=f"{prefix}attachment:{name}" if name else f"{prefix}attachment[{parts_seen}]",
+                    disposition=disposition,
+                )
+            )
+
+    def _attach_nested_message(self, child: Message, prefix: str) -> None:
+        """Attached messages keep their subject visible to content checks as their own part."""
+        try:
+            subject = decode_header_value(child.get("Subject"))
+        except Exception:  # noqa: BLE001
+            subject = ""
+        if subject:
+            self._text_parts.append(TextPart(subject, "text/x-subject", f"{prefix}subject"))
+
+    def _record_defects(self, part: Message, prefix: str) -> None:
+        for defect in getattr(part, "defects", []) or []:
+            self._defects.append(f"mime.{type(defect).__name__}")
+
+    def iter_all_text(self) -> Iterator[tuple[str, str]]:
+        """(location, text) for the subject and every text part."""
+        if self.subject:
+            yield ("subject", self.subject)
+        for part in self.text_parts:
+            yield (part.location, part.text)
+
+
+def _content_type(part: Message) -> str:
+    try:
+        return part.get_content_type()
+    except Exception:  # noqa: BLE001
+        return "application/octet-stream"
+
+
+def _filename(part: Message) -> str | None:
+    try:
+        name = part.get_filename()
+    except Exception:  # noqa: BLE001 - malformed RFC 2231 parameters
+        name = None
+    if name is None:
+        return None
+    return decode_header_value(name)
+
+
+def _decode_bytes(part: Message) -> bytes:
+    try:
+        payload = part.get_payload(decode=True)
+    except Exception:  # noqa: BLE001
+        payload = None
+    if isinstance(payload, bytes):
+        return payload
+    raw = part.get_payload()
+    return raw.encode("utf-8", "surrogateescape") if isinstance(raw, str) else b""
+
+
+def _decode_text(part: Message, defects: list[str]) -> str:
+    data = _decode_bytes(part)
+    charset = part.get_content_charset() or "us-ascii"
+    try:
+        return data.decode(charset, errors="replace")
+    except LookupError:
+        defects.append("mime.unknown_charset")
+        return data.decode("utf-8", errors="replace")

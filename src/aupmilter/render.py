@@ -1,0 +1,79 @@
+"""Apply a decision's effects to raw message bytes, exactly as the milter asks Postfix to.
+
+``aupmilter check --emit`` and the DKIM signer both need the message *as it will leave the
+gateway*; the milter adapter sends the same effects to Postfix as milter operations.  Keeping one
+interpretation of the effects here means what the CLI shows is what Postfix delivers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from aupmilter.model import AddHeader, ChangeHeader, Effect, ReplaceBody
+
+
+def split_message(raw: bytes) -> tuple[bytes, bytes, bytes]:
+    """(header block without the blank line, the EOL style, body)."""
+    crlf = raw.find(b"\r\n\r\n")
+    lf = raw.find(b"\n\n")
+    if crlf != -1 and (lf == -1 or crlf <= lf + 1):
+        return raw[:crlf], b"\r\n", raw[crlf + 4 :]
+    if lf != -1:
+        return raw[:lf], b"\n", raw[lf + 2 :]
+    eol = b"\r\n" if b"\r\n" in raw else b"\n"
+    return raw.rstrip(b"\r\n"), eol, b""
+
+
+def header_fields(block: bytes, eol: bytes) -> list[tuple[str, bytes]]:
+    """Header fields as (lower-cased name, raw bytes incl. continuation lines, no final EOL)."""
+    fields: list[tuple[str, bytes]] = []
+    for line in block.split(eol) if block else []:
+        if line[:1] in (b" ", b"\t") and fields:
+            name, text = fields[-1]
+            fields[-1] = (name, text + eol + line)
+        else:
+            name = line.split(b":", 1)[0].strip().decode("ascii", "replace").lower()
+            fields.append((name, line))
+    return fields
+
+
+def _format(name: str, value: str, eol: bytes) -> bytes:
+    # Values we write are ASCII (rule ids, RFC 2047-encoded subjects, DKIM signatures).
+    text = f"{name}: {value}".encode("utf-8", "surrogateescape")
+    return text.replace(b"\r\n", b"\n").replace(b"\n", eol)
+
+
+def apply_effects(raw: bytes, effects: Iterable[Effect]) -> bytes:
+    block, eol, body = split_message(raw)
+    fields = header_fields(block, eol)
+    for effect in effects:
+        if isinstance(effect, AddHeader):
+            entry = (effect.name.lower(), _format(effect.name, effect.value, eol))
+            if effect.prepend:
+                fields.insert(0, entry)
+            else:
+                fields.append(entry)
+        elif isinstance(effect, ChangeHeader):
+            seen = 0
+            for i, (name, _) in enumerate(fields):
+                if name == effect.name.lower():
+                    seen += 1
+                    if seen == effect.index:
+                        if effect.value is None:
+                            del fields[i]
+                        else:
+                            fields[i] = (name, _format(effect.name, effect.value, eol))
+                        break
+        elif isinstance(effect, ReplaceBody):
+            body = effect.body
+    return eol.join(text for _, text in fields) + eol + eol + body
+
+
+def raw_header_value(raw: bytes, name: str) -> str | None:
+    """The first ``name`` header's value exactly as sent (encoded-words kept), unfolded."""
+    block, eol, _ = split_message(raw)
+    for field_name, text in header_fields(block, eol):
+        if field_name == name.lower():
+            value = text.split(b":", 1)[1] if b":" in text else b""
+            return value.decode("utf-8", "surrogateescape").replace("\r", "").replace("\n", "").strip()
+    return None
