@@ -32,6 +32,14 @@ def shipped_rules_dir() -> Path:
     return Path(str(resources.files("aupmilter") / "rules"))
 
 
+def policy_files(rules_dir: Path) -> list[Path]:
+    """``policy.toml`` then ``policy.d/*.toml`` in name order: one file per concern, so the
+    attachment rows and the language rows can be read (and reviewed) on their own."""
+    main = rules_dir / "policy.toml"
+    extra = sorted((rules_dir / "policy.d").glob("*.toml"))
+    return [main, *extra]
+
+
 def shipped_default_config() -> Path:
     return Path(str(resources.files("aupmilter") / "defaults" / DEFAULT_CONFIG_NAME))
 
@@ -366,11 +374,11 @@ def parse_config(data: dict[str, Any], source: str, base_dir: Path | None = None
         checks[name] = opts
     root.done()
 
-    policy_path = rules_dir / "policy.toml"
-    shipped = _load_toml(policy_path)
-    pt = _Table(shipped, str(policy_path), "")
-    shipped_entries = _parse_policy_entries(pt.data.pop("action", []), str(policy_path), "action")
-    pt.done()
+    shipped_entries: tuple[PolicyEntry, ...] = ()
+    for policy_path in policy_files(rules_dir):
+        pt = _Table(_load_toml(policy_path), str(policy_path), "")
+        shipped_entries += _parse_policy_entries(pt.data.pop("action", []), str(policy_path), "action")
+        pt.done()
     return Config(
         source=source,
         rules_dir=rules_dir,

@@ -1,0 +1,1 @@
+"""Sub-commands of the ``aupmilter`` CLI, one module each."""

@@ -1,0 +1,109 @@
+"""``aupmilter check``: evaluate .eml files offline, exactly as the milter would.
+
+One line per message (or one JSON object per line with ``--json``), so an admin can read why a
+message got its verdict, and ``--emit DIR`` writes each message as it would leave the gateway.
+Malformed MIME is a finding, not a failure: exit 0 when every file was evaluated, 1 when a file
+could not be read, 2 on usage or config errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterator
+from email.utils import getaddresses
+from pathlib import Path
+
+from aupmilter.commands.common import add_config_arg, load_or_exit
+from aupmilter.engine import build_ruleset, evaluate
+from aupmilter.errors import ConfigError
+from aupmilter.message import MessageView
+from aupmilter.model import Decision, Direction, Envelope
+from aupmilter.render import apply_effects
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("check", help="evaluate .eml files offline and print the verdicts")
+    add_config_arg(p)
+    p.add_argument("--direction", choices=[d.value for d in Direction])
+    p.add_argument("--sender", metavar="ADDR", help="envelope sender (default: From:)")
+    p.add_argument("--rcpt", metavar="ADDR", action="append", default=[], help="repeatable")
+    p.add_argument("--auth-user", metavar="USER")
+    p.add_argument("--client-ip", metavar="IP")
+    p.add_argument("--json", action="store_true", help="one JSON object per message")
+    p.add_argument("--emit", metavar="DIR", help="write each message as it would leave")
+    p.add_argument("paths", nargs="+", metavar="FILE.eml|DIR")
+    p.set_defaults(func=run)
+
+
+def _iter_files(paths: list[str]) -> Iterator[Path]:
+    for text in paths:
+        path = Path(text)
+        if path.is_dir():
+            yield from sorted(p for p in path.rglob("*") if p.is_file())
+        else:
+            yield path
+
+
+def envelope_for(args: argparse.Namespace, message: MessageView) -> Envelope:
+    sender = args.sender
+    if sender is None:
+        addrs = getaddresses([message.header("From") or ""])
+        sender = addrs[0][1] if addrs else ""
+    rcpts = list(args.rcpt)
+    if not rcpts:
+        rcpts = [a for _, a in getaddresses(message.headers_all("To") + message.headers_all("Cc")) if a]
+    direction = Direction(args.direction) if args.direction else None
+    return Envelope(sender, tuple(rcpts), args.auth_user, args.client_ip, None, None, direction)
+
+
+def format_line(name: str, decision: Decision) -> str:
+    rules = " ".join(f"{f.rule}({f.evidence})" if f.evidence else f.rule for f in decision.findings)
+    reply = f" reply={decision.smtp_reply}" if decision.smtp_reply else ""
+    return f"{name}: {decision.action} [{decision.direction}] {rules}{reply}".rstrip()
+
+
+def to_json(name: str, decision: Decision) -> dict[str, object]:
+    return {
+        "file": name,
+        "action": str(decision.action),
+        "direction": str(decision.direction),
+        "findings": [
+            {"rule": f.rule, "category": f.category, "score": f.score, "evidence": f.evidence,
+             "location": f.location}
+            for f in decision.findings
+        ],
+        "reason": decision.reason,
+        "sealed": decision.sealed,
+        "smtp_reply": str(decision.smtp_reply) if decision.smtp_reply else None,
+    }
+
+
+def run(args: argparse.Namespace) -> int:
+    config = load_or_exit(args.config)
+    try:
+        ruleset = build_ruleset(config)
+    except ConfigError as exc:
+        print(f"aupmilter: config error: {exc}", file=sys.stderr)
+        return 2
+    emit_dir = Path(args.emit) if args.emit else None
+    if emit_dir is not None:
+        emit_dir.mkdir(parents=True, exist_ok=True)
+    status = 0
+    for path in _iter_files(args.paths):
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            print(f"aupmilter: cannot read {path}: {exc.strerror}", file=sys.stderr)
+            status = 1
+            continue
+        message = MessageView(raw)
+        decision = evaluate(envelope_for(args, message), message, ruleset)
+        if args.json:
+            print(json.dumps(to_json(str(path), decision), ensure_ascii=False))
+        else:
+            print(format_line(str(path), decision))
+        if emit_dir is not None:
+            (emit_dir / path.name).write_bytes(apply_effects(raw, decision.effects))
+    return status

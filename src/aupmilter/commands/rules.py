@@ -1,0 +1,30 @@
+"""``aupmilter rules lint``: validate the site config and every rule file it loads."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from aupmilter.commands.common import add_config_arg, load_or_exit
+from aupmilter.engine import build_ruleset
+from aupmilter.errors import ConfigError
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("rules", help="work with policy and rule files")
+    rsub = p.add_subparsers(dest="rules_command", required=True)
+    lint = rsub.add_parser("lint", help="validate config and rules; exit 2 naming file and key")
+    add_config_arg(lint)
+    lint.set_defaults(func=lint_cmd)
+
+
+def lint_cmd(args: argparse.Namespace) -> int:
+    config = load_or_exit(args.config)
+    try:
+        ruleset = build_ruleset(config)
+    except ConfigError as exc:
+        print(f"aupmilter: config error: {exc}", file=sys.stderr)
+        return 2
+    names = ", ".join(c.name for c in ruleset.checks)
+    print(f"ok: {config.source}: {len(config.schools)} schools, {len(config.policy)} policy rows, checks: {names}")
+    return 0
