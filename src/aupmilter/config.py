@@ -197,11 +197,11 @@ def _parse_policy_entries(items: Any, source: str, path: str) -> tuple[PolicyEnt
                     actions[direction] = Action.parse(text)
                 except ValueError as exc:
                     raise ConfigError(source, t.key(direction.value), str(exc)) from None
-        if not actions:
-            raise ConfigError(source, t.key("match"), "names no action (inbound/outbound/internal/all)")
         min_score = t.take("min_score", float, 0.0)
         clause = t.take("clause", str, "")
         t.done()
+        if not actions:
+            raise ConfigError(source, t.key("match"), "names no action (inbound/outbound/internal/all)")
         entries.append(PolicyEntry(match, actions, min_score, clause, f"{source}:{path}[{i}]"))
     return tuple(entries)
 

@@ -1,0 +1,58 @@
+# aupmilter — two commands do all set-up on a fresh Debian 12 box (as root):
+#   make run    install what is needed, then run the milter on its embedded defaults
+#   make test   same set-up, then the whole test suite (incl. real Postfix, PostgreSQL, Chromium)
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP_APT := $(VENV)/.apt-done
+STAMP_PIP := $(VENV)/.pip-done
+APT_PACKAGES := libmilter-dev libmagic1 postfix swaks postgresql chromium prometheus zip p7zip-full systemd
+BENCH_APT_PACKAGES := rspamd
+
+.PHONY: run test setup lint typecheck bench bench-smoke fuzz soak clean docs-config
+
+setup: $(STAMP_PIP)
+
+# Debian packages: installed once, quietly; Postfix without a system-wide configuration (the
+# test fixture runs its own private instance on loopback).
+$(STAMP_APT):
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages: $$missing"; \
+	  echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections; \
+	  apt-get update -qq >/dev/null && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+	@mkdir -p $(VENV) && touch $@
+
+$(VENV)/bin/python: | $(STAMP_APT)
+	@$(PYTHON) -m venv $(VENV)
+
+$(STAMP_PIP): $(STAMP_APT) $(VENV)/bin/python pyproject.toml
+	@$(PY) -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null
+	@$(PY) -m pip install -q --disable-pip-version-check -e '.[dev]'
+	@touch $@
+
+run: setup
+	@mkdir -p var
+	$(VENV)/bin/aupmilter run
+
+test: setup
+	$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+lint: setup
+	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/mypy
+
+typecheck: setup
+	$(VENV)/bin/mypy
+
+bench: setup
+	$(PY) -m bench.run
+
+bench-smoke: setup
+	$(PY) -m bench.run --smoke
+
+clean:
+	rm -rf $(VENV) var build dist *.egg-info

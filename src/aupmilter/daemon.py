@@ -1,0 +1,129 @@
+"""``aupmilter run``: start the milter, reload on SIGHUP, stop cleanly on SIGTERM.
+
+libmilter runs its accept loop in C; it is started in a worker thread so Python signal handlers
+(which only run in the main thread) stay in charge: SIGHUP builds a *new* ruleset and swaps it
+in only if it is valid (otherwise the running policy is kept and the failure is logged and
+exported as a metric); SIGTERM asks libmilter to stop, which lets connections in flight finish.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+from types import FrameType
+
+import Milter
+import milter as libmilter
+
+from aupmilter import metrics
+from aupmilter.config import Config, load_config
+from aupmilter.engine import Ruleset, build_ruleset
+from aupmilter.errors import ConfigError
+from aupmilter.milter import FLAGS, AupMilter, MilterState, current_state, install_state
+
+log = logging.getLogger("aupmilter.daemon")
+
+
+def libmilter_socket(spec: str) -> str:
+    """Our ``unix:PATH`` / ``inet:PORT@HOST`` (libmilter syntax) with relative paths resolved."""
+    if spec.startswith("unix:"):
+        path = Path(spec[5:]).expanduser().resolve()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return f"unix:{path}"
+    if spec.startswith("inet:"):
+        rest = spec[5:]
+        if "@" not in rest:
+            rest = f"{rest}@127.0.0.1"
+        return f"inet:{rest}"
+    raise ConfigError("--socket", "", "must start with unix: or inet:")
+
+
+def _open_store(config: Config) -> object:
+    from aupmilter.quarantine import open_store
+
+    return open_store(config.quarantine)
+
+
+def load_ruleset(config_path: str | None, generation: int) -> Ruleset:
+    config = load_config(config_path)
+    return build_ruleset(config, generation)
+
+
+def reload(config_path: str | None) -> bool:
+    """Swap in a new ruleset if the files are valid; keep the old one otherwise."""
+    state = current_state()
+    metrics.RELOAD_TIME.set(time.time())
+    try:
+        ruleset = load_ruleset(config_path, state.ruleset.generation + 1)
+    except ConfigError as exc:
+        log.error("reload failed, keeping policy generation %d: %s", state.ruleset.generation, exc)
+        metrics.RELOAD_SUCCESS.set(0)
+        return False
+    state.ruleset = ruleset
+    metrics.CONFIG_GENERATION.set(ruleset.generation)
+    metrics.RELOAD_SUCCESS.set(1)
+    log.info("reloaded policy: generation %d", ruleset.generation)
+    return True
+
+
+def serve(config_path: str | None, socket_override: str | None = None) -> int:
+    logging.basicConfig(
+        level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(levelname)s %(message)s"
+    )
+    try:
+        ruleset = load_ruleset(config_path, 1)
+        socket_spec = libmilter_socket(socket_override or ruleset.config.milter.socket)
+    except ConfigError as exc:
+        print(f"aupmilter: refusing to start: config error: {exc}", file=sys.stderr)
+        return 2
+    store = _open_store(ruleset.config)
+    install_state(MilterState(ruleset, store))
+    metrics.CONFIG_GENERATION.set(1)
+    metrics.RELOAD_SUCCESS.set(1)
+    if ruleset.config.metrics_listen:
+        metrics.serve(ruleset.config.metrics_listen)
+
+    Milter.factory = AupMilter
+    Milter.set_flags(FLAGS)
+    stopping = threading.Event()
+
+    def on_term(signum: int, frame: FrameType | None) -> None:
+        log.info("signal %d: stopping", signum)
+        stopping.set()
+        libmilter.stop()
+
+    def on_hup(signum: int, frame: FrameType | None) -> None:
+        reload(config_path)
+
+    signal.signal(signal.SIGTERM, on_term)
+    signal.signal(signal.SIGINT, on_term)
+    signal.signal(signal.SIGHUP, on_hup)
+
+    errors: list[BaseException] = []
+
+    def run_libmilter() -> None:
+        old_umask = os.umask(0o117)  # socket 0660: Postfix's group, nobody else
+        try:
+            Milter.runmilter("aupmilter", socket_spec, timeout=300)
+        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+            errors.append(exc)
+        finally:
+            os.umask(old_umask)
+            stopping.set()
+
+    worker = threading.Thread(target=run_libmilter, name="libmilter", daemon=True)
+    worker.start()
+    log.info("listening on %s (policy generation 1, checks: %s)", socket_spec,
+             ", ".join(c.name for c in ruleset.checks))
+    while not stopping.wait(1.0):
+        pass
+    worker.join(timeout=30)
+    if errors:
+        print(f"aupmilter: milter stopped with error: {errors[0]}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,260 @@
+"""The milter adapter: pymilter callbacks collect bytes; end-of-message asks the engine.
+
+Thin on purpose (see ARCHITECTURE.md): callbacks only record the envelope, the macros
+(``{auth_authen}``, ``i``, ``{daemon_name}``) and the client address, and spool headers and body
+(in memory up to a bound, then a temporary file).  At end-of-message the engine decides and the
+effects become milter operations.  Any exception, or a decision that takes longer than the
+per-message budget, gets the configured failure action — ``tempfail`` by default — so Postfix
+keeps the message and retries: a failing milter never silently accepts or drops mail.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import datetime as dt
+import logging
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import Milter
+
+from aupmilter import metrics
+from aupmilter.engine import Ruleset, evaluate
+from aupmilter.message import MessageView
+from aupmilter.model import Action, AddHeader, ChangeHeader, Decision, Envelope, ReplaceBody
+from aupmilter.runlog import log_decision
+
+log = logging.getLogger("aupmilter.milter")
+
+REPLACE_CHUNK = 65536
+
+
+class MilterState:
+    """What the daemon shares with every connection: the current ruleset and the store.
+
+    ``ruleset`` is swapped whole on reload (a single attribute assignment, atomic under the GIL),
+    so a message in flight finishes under the policy it started with.
+    """
+
+    def __init__(self, ruleset: Ruleset, store: Any, workers: int = 8) -> None:
+        self.ruleset = ruleset
+        self.store = store
+        self.pool = concurrent.futures.ThreadPoolExecutor(
+            max_workers=workers, thread_name_prefix="aupmilter-eval"
+        )
+
+
+_state: MilterState | None = None
+_state_lock = threading.Lock()
+
+
+def install_state(state: MilterState) -> None:
+    global _state
+    with _state_lock:
+        _state = state
+
+
+def current_state() -> MilterState:
+    if _state is None:
+        raise RuntimeError("milter state not installed")
+    return _state
+
+
+class AupMilter(Milter.Base):  # type: ignore[misc]
+    """One instance per SMTP connection (pymilter's factory creates it)."""
+
+    def __init__(self) -> None:
+        self.client_addr: str | None = None
+        self._reset_message()
+
+    def _reset_message(self) -> None:
+        state = _state
+        limit = state.ruleset.config.milter.spool_memory_bytes if state else 1 << 20
+        self.sender = ""
+        self.recipients: list[str] = []
+        self.spool: Any = tempfile.SpooledTemporaryFile(max_size=limit)
+        self.size = 0
+        self.too_big = False
+
+    # --- collection --------------------------------------------------------------------------
+
+    @Milter.noreply  # type: ignore[untyped-decorator]
+    def connect(self, hostname: str, family: int, hostaddr: Any) -> int:
+        metrics.CONNECTIONS.inc()
+        self._counted = True
+        if isinstance(hostaddr, tuple) and hostaddr:
+            self.client_addr = str(hostaddr[0])
+        elif isinstance(hostaddr, str) and hostaddr:
+            self.client_addr = hostaddr
+        return Milter.CONTINUE  # type: ignore[no-any-return]
+
+    def envfrom(self, mailfrom: str, *params: str) -> int:
+        self._reset_message()
+        self.sender = mailfrom.strip("<>")
+        return Milter.CONTINUE  # type: ignore[no-any-return]
+
+    @Milter.noreply  # type: ignore[untyped-decorator]
+    def envrcpt(self, rcpt: str, *params: str) -> int:
+        self.recipients.append(rcpt.strip("<>"))
+        return Milter.CONTINUE  # type: ignore[no-any-return]
+
+    @Milter.noreply  # type: ignore[untyped-decorator]
+    @Milter.decode("bytes")  # type: ignore[untyped-decorator]
+    def header(self, name: bytes | str, value: bytes | str) -> int:
+        bname = name if isinstance(name, bytes) else name.encode("utf-8", "surrogateescape")
+        bvalue = value if isinstance(value, bytes) else value.encode("utf-8", "surrogateescape")
+        self._write(bname + b": " + bvalue.replace(b"\n", b"\r\n").replace(b"\r\r", b"\r") + b"\r\n")
+        return Milter.CONTINUE  # type: ignore[no-any-return]
+
+    @Milter.noreply  # type: ignore[untyped-decorator]
+    def eoh(self) -> int:
+        self._write(b"\r\n")
+        return Milter.CONTINUE  # type: ignore[no-any-return]
+
+    @Milter.noreply  # type: ignore[untyped-decorator]
+    def body(self, chunk: bytes) -> int:
+        self._write(chunk)
+        return Milter.CONTINUE  # type: ignore[no-any-return]
+
+    def _write(self, data: bytes) -> None:
+        self.size += len(data)
+        state = _state
+        if state and self.size > state.ruleset.config.milter.max_message_bytes:
+            self.too_big = True
+            return
+        self.spool.write(data)
+
+    # --- decision ------------------------------------------------------------------------------
+
+    def eom(self) -> int:
+        started = time.perf_counter()
+        queue_id = self.getsymval("i") or None
+        try:
+            return self._eom(queue_id)
+        except Exception:  # noqa: BLE001 - every failure must become the failure action
+            log.exception("queue_id=%s stage=eom error; applying failure action", queue_id)
+            metrics.ERRORS.labels(stage="eom").inc()
+            return self._failure()
+        finally:
+            metrics.PROCESSING.observe(time.perf_counter() - started)
+            self._reset_message()
+
+    def _eom(self, queue_id: str | None) -> int:
+        state = current_state()
+        ruleset = state.ruleset
+        config = ruleset.config
+        metrics.SPOOL_BYTES.inc(self.size)
+        if self.too_big:
+            self.setreply("552", "5.3.4", "Message too big for policy inspection")
+            return Milter.REJECT  # type: ignore[no-any-return]
+        self.spool.seek(0)
+        raw = self.spool.read()
+        envelope = Envelope(
+            sender=self.sender,
+            recipients=tuple(self.recipients),
+            auth_user=self.getsymval("{auth_authen}") or None,
+            client_addr=self.client_addr,
+            queue_id=queue_id,
+            daemon_name=self.getsymval("{daemon_name}") or None,
+        )
+        budget = config.milter.time_budget_seconds
+        future = state.pool.submit(_evaluate, envelope, raw, ruleset)
+        try:
+            message, decision = future.result(timeout=budget)
+        except concurrent.futures.TimeoutError:
+            log.error("queue_id=%s stage=evaluate over time budget %.1fs", queue_id, budget)
+            metrics.ERRORS.labels(stage="budget").inc()
+            return self._failure()
+        return self._apply(envelope, message, decision, ruleset)
+
+    def _apply(self, envelope: Envelope, message: MessageView, decision: Decision, ruleset: Ruleset) -> int:
+        config = ruleset.config
+        _count(decision, config.org_domains)
+        log_decision(config, envelope, decision)
+        if decision.action is Action.BLOCK:
+            reply = decision.smtp_reply
+            assert reply is not None
+            self.setreply(reply.code, reply.xcode, reply.text.replace("%", "%%"))
+            return Milter.REJECT  # type: ignore[no-any-return]
+        if decision.action is Action.QUARANTINE:
+            return self._quarantine(envelope, message, decision, ruleset)
+        for effect in decision.effects:
+            if isinstance(effect, AddHeader):
+                self.addheader(effect.name, effect.value, 0 if effect.prepend else -1)
+            elif isinstance(effect, ChangeHeader):
+                self.chgheader(effect.name, effect.index, effect.value or "")
+            elif isinstance(effect, ReplaceBody):
+                for i in range(0, max(len(effect.body), 1), REPLACE_CHUNK):
+                    self.replacebody(effect.body[i : i + REPLACE_CHUNK])
+        return Milter.ACCEPT  # type: ignore[no-any-return]
+
+    def _quarantine(
+        self, envelope: Envelope, message: MessageView, decision: Decision, ruleset: Ruleset
+    ) -> int:
+        category = _deciding_category(decision)
+        if ruleset.config.quarantine.mode == "hold":
+            self.quarantine(f"aupmilter: {', '.join(decision.rule_ids)}"[:200])
+            metrics.QUARANTINED.labels(category=category).inc()
+            return Milter.ACCEPT  # type: ignore[no-any-return]
+        from aupmilter.quarantine import QuarantineRecord
+
+        state = current_state()
+        record = QuarantineRecord.from_decision(envelope, message, decision, dt.datetime.now(dt.UTC))
+        try:
+            state.store.put(message.raw, record)  # durable before we answer
+        except Exception:  # noqa: BLE001 - a store we cannot write to must not lose mail
+            log.exception("queue_id=%s stage=quarantine store write failed", envelope.queue_id)
+            metrics.ERRORS.labels(stage="quarantine").inc()
+            return self._failure()
+        metrics.QUARANTINED.labels(category=category).inc()
+        return Milter.DISCARD  # type: ignore[no-any-return]
+
+    def _failure(self) -> int:
+        state = _state
+        action = state.ruleset.config.milter.failure_action if state else "tempfail"
+        metrics.FAILURE_REPLIES.labels(reply=action).inc()
+        if action == "accept":
+            return Milter.ACCEPT  # type: ignore[no-any-return]
+        if action == "reject":
+            self.setreply("550", "5.7.1", "Message could not be checked against the e-mail policy")
+            return Milter.REJECT  # type: ignore[no-any-return]
+        self.setreply("451", "4.7.1", "Policy check temporarily unavailable, try again later")
+        return Milter.TEMPFAIL  # type: ignore[no-any-return]
+
+    def abort(self) -> int:
+        self._reset_message()
+        return Milter.CONTINUE  # type: ignore[no-any-return]
+
+    def close(self) -> int:
+        if getattr(self, "_counted", False):
+            metrics.CONNECTIONS.dec()
+            self._counted = False
+        self.spool.close()
+        return Milter.CONTINUE  # type: ignore[no-any-return]
+
+
+def _evaluate(envelope: Envelope, raw: bytes, ruleset: Ruleset) -> tuple[MessageView, Decision]:
+    message = MessageView(raw)
+    timer: Callable[[str, float], None] = lambda name, secs: metrics.CHECK_SECONDS.labels(
+        check=name
+    ).observe(secs)
+    return message, evaluate(envelope, message, ruleset, timer=timer)
+
+
+def _deciding_category(decision: Decision) -> str:
+    return decision.findings[0].category if decision.findings else "none"
+
+
+def _count(decision: Decision, org_domains: tuple[str, ...]) -> None:
+    school = metrics.school_label(decision.schools[0] if decision.schools else None, org_domains)
+    metrics.MESSAGES.labels(
+        direction=str(decision.direction), action=str(decision.action), school=school
+    ).inc()
+    for f in decision.findings:
+        metrics.FINDINGS.labels(category=f.category, rule=f.rule).inc()
+
+
+FLAGS = Milter.ADDHDRS | Milter.CHGHDRS | Milter.CHGBODY | Milter.QUARANTINE

@@ -1,0 +1,318 @@
+"""A private Postfix instance + the aupmilter daemon + an SMTP sink, all on loopback.
+
+Postfix is the real Debian ``postfix`` started with ``-c CONFIG_DIR`` (see
+../shared/notes/postfix-private-instance.md); its milter settings come from
+``deploy/postfix/main.cf.snippet`` and its release listener from ``master.cf.snippet``, so the
+snippets admins copy are the ones under test.  Clients are told apart with Postfix's XCLIENT
+(client address and SASL login), a real Postfix feature, instead of faking macros.
+Everything waits by polling, never by sleeping a fixed time.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+import signal
+import smtplib
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from tests.harness.sink import Delivered, Sink
+
+REPO = Path(__file__).resolve().parents[2]
+POSTFIX = "/usr/sbin/postfix"
+
+DEFAULT_CONFIG = """
+[organisation]
+name = "Test Trust"
+internal_networks = ["10.0.0.0/8"]
+
+[milter]
+failure_action = "tempfail"
+time_budget_seconds = 20.0
+
+[[schools]]
+domain = "oakfield.example"
+name = "Oakfield Primary School"
+policy_ref = "000"
+
+[[schools]]
+domain = "birchwood.example"
+name = "Birchwood Academy"
+policy_ref = "003"
+personal_use = "prohibited"
+"""
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float, what: str, interval: float = 0.05) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(interval)
+    raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
+
+
+def port_open(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def unix_socket_open(path: Path) -> bool:
+    if not path.exists():
+        return False
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        try:
+            s.connect(str(path))
+            return True
+        except OSError:
+            return False
+
+
+def _snippet_settings(path: Path) -> list[tuple[str, str]]:
+    settings = []
+    for line in path.read_text().splitlines():
+        if line.strip() and not line.lstrip().startswith("#") and "=" in line:
+            key, _, value = line.partition("=")
+            settings.append((key.strip(), value.strip()))
+    return settings
+
+
+class Gateway:
+    def __init__(self, root: Path, config_text: str | None = None, socket_kind: str = "unix") -> None:
+        self.root = root
+        self.conf_dir = root / "postfix-conf"
+        self.queue_dir = root / "postfix-queue"
+        self.data_dir = root / "postfix-data"
+        self.log_file = root / "postfix.log"
+        self.store_dir = root / "quarantine"
+        self.milter_log = root / "milter.log"
+        self.socket_kind = socket_kind
+        self.milter_socket = root / "milter" / "aupmilter.sock"
+        self.milter_port = free_port()
+        self.smtp_port = free_port()
+        self.release_port = free_port()
+        self.sink_port = free_port()
+        self.metrics_port = free_port()
+        self.sink = Sink(self.sink_port)
+        self.milter: subprocess.Popen[bytes] | None = None
+        self.config_path = root / "aupmilter.toml"
+        self.config_path.write_text(self._site_config(config_text or DEFAULT_CONFIG))
+
+    # --- configuration ----------------------------------------------------------------------
+
+    def _site_config(self, text: str) -> str:
+        """The test's config plus the paths and ports only the harness knows."""
+        extra = f"""
+[quarantine]
+path = "{self.store_dir}"
+release_host = "127.0.0.1"
+release_port = {self.release_port}
+
+[metrics]
+listen = "127.0.0.1:{self.metrics_port}"
+"""
+        if "[quarantine]" in text or "[metrics]" in text:
+            raise ValueError("the harness owns [quarantine] and [metrics]; use gw attributes")
+        return text + extra
+
+    @property
+    def milter_spec(self) -> str:
+        if self.socket_kind == "inet":
+            return f"inet:{self.milter_port}@127.0.0.1"
+        return f"unix:{self.milter_socket}"
+
+    def _postfix_milter_spec(self) -> str:
+        if self.socket_kind == "inet":
+            return f"inet:127.0.0.1:{self.milter_port}"
+        return f"unix:{self.milter_socket}"
+
+    def _write_postfix_config(self) -> None:
+        for d in (self.conf_dir, self.queue_dir, self.data_dir):
+            d.mkdir(parents=True, exist_ok=True)
+        postfix_user = pwd.getpwnam("postfix")
+        os.chown(self.data_dir, postfix_user.pw_uid, postfix_user.pw_gid)
+        milter_lines = []
+        for key, value in _snippet_settings(REPO / "deploy/postfix/main.cf.snippet"):
+            if key == "smtpd_milters":
+                value = self._postfix_milter_spec()
+            milter_lines.append(f"{key} = {value}")
+        main_cf = f"""
+compatibility_level = 3.6
+queue_directory = {self.queue_dir}
+data_directory = {self.data_dir}
+mail_owner = postfix
+setgid_group = postdrop
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+myhostname = gateway.test
+mydestination =
+relay_domains = oakfield.example, birchwood.example
+relayhost = [127.0.0.1]:{self.sink_port}
+smtp_dns_support_level = disabled
+mynetworks = 127.0.0.0/8
+smtpd_authorized_xclient_hosts = 127.0.0.0/8
+smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination
+alias_maps =
+alias_database =
+local_recipient_maps =
+maillog_file = {self.log_file}
+maillog_file_prefixes = /var, /dev/stdout, {self.root}
+smtp_tls_security_level = none
+smtpd_tls_security_level = none
+message_size_limit = 52428800
+queue_run_delay = 3600s
+minimal_backoff_time = 3600s
+maximal_backoff_time = 3600s
+default_destination_rate_delay = 0
+""" + "\n".join(milter_lines) + "\n"
+        (self.conf_dir / "main.cf").write_text(main_cf)
+        release = (REPO / "deploy/postfix/master.cf.snippet").read_text()
+        release = release.replace("127.0.0.1:10026", f"127.0.0.1:{self.release_port}")
+        master_cf = f"""
+127.0.0.1:{self.smtp_port} inet n - n - - smtpd
+pickup    unix  n       -       n       60      1       pickup
+cleanup   unix  n       -       n       -       0       cleanup
+qmgr      unix  n       -       n       300     1       qmgr
+rewrite   unix  -       -       n       -       -       trivial-rewrite
+bounce    unix  -       -       n       -       0       bounce
+defer     unix  -       -       n       -       0       bounce
+trace     unix  -       -       n       -       0       bounce
+verify    unix  -       -       n       -       1       verify
+flush     unix  n       -       n       1000?   0       flush
+proxymap  unix  -       -       n       -       -       proxymap
+smtp      unix  -       -       n       -       -       smtp
+relay     unix  -       -       n       -       -       smtp
+showq     unix  n       -       n       -       -       showq
+error     unix  -       -       n       -       -       error
+retry     unix  -       -       n       -       -       error
+discard   unix  -       -       n       -       -       discard
+anvil     unix  -       -       n       -       1       anvil
+scache    unix  -       -       n       -       1       scache
+postlog   unix-dgram n  -       n       -       1       postlogd
+{release}
+"""
+        (self.conf_dir / "master.cf").write_text(master_cf)
+
+    # --- lifecycle ----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self.sink.start()
+        self.start_milter()
+        self._write_postfix_config()
+        subprocess.run([POSTFIX, "-c", str(self.conf_dir), "check"], check=True, capture_output=True)
+        subprocess.run([POSTFIX, "-c", str(self.conf_dir), "start"], check=True, capture_output=True)
+        wait_for(lambda: port_open(self.smtp_port), 30, "postfix smtpd")
+        wait_for(lambda: port_open(self.release_port), 30, "postfix release listener")
+
+    def start_milter(self) -> None:
+        self.milter_socket.parent.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.milter_socket.parent, 0o755)
+        log = self.milter_log.open("ab")
+        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        self.milter = subprocess.Popen(
+            [sys.executable, "-m", "aupmilter.cli", "run", "--config", str(self.config_path),
+             "--socket", self.milter_spec],
+            stdout=log, stderr=subprocess.STDOUT, env=env, cwd=self.root,
+        )
+        def ready() -> bool:
+            if self.milter is not None and self.milter.poll() is not None:
+                raise RuntimeError(f"milter exited early:\n{self.milter_log.read_text()[-3000:]}")
+            if self.socket_kind == "inet":
+                return port_open(self.milter_port)
+            return unix_socket_open(self.milter_socket)
+        wait_for(ready, 30, "milter socket")
+
+    def kill_milter(self) -> None:
+        """SIGKILL, as a crash would: no cleanup runs."""
+        if self.milter is not None:
+            self.milter.send_signal(signal.SIGKILL)
+            self.milter.wait(10)
+            self.milter = None
+
+    def stop_milter(self) -> int:
+        assert self.milter is not None
+        self.milter.send_signal(signal.SIGTERM)
+        code = self.milter.wait(30)
+        self.milter = None
+        return code
+
+    def stop(self) -> None:
+        subprocess.run([POSTFIX, "-c", str(self.conf_dir), "stop"], capture_output=True)
+        if self.milter is not None:
+            self.milter.terminate()
+            try:
+                self.milter.wait(10)
+            except subprocess.TimeoutExpired:
+                self.milter.kill()
+        self.sink.stop()
+
+    # --- use ------------------------------------------------------------------------------------
+
+    def send(
+        self,
+        raw: bytes,
+        sender: str,
+        rcpts: list[str],
+        auth_user: str | None = None,
+        client_addr: str = "203.0.113.7",
+    ) -> tuple[int, str]:
+        """Submit one message; returns the final SMTP reply (to DATA, or the failing step)."""
+        with smtplib.SMTP("127.0.0.1", self.smtp_port, timeout=60) as smtp:
+            smtp.ehlo("client.test")
+            attrs = f"ADDR={client_addr} NAME=[UNAVAILABLE]"
+            if auth_user:
+                attrs += f" LOGIN={auth_user}"
+            code, msg = smtp.docmd("XCLIENT", attrs)
+            if code != 220:
+                raise RuntimeError(f"XCLIENT refused: {code} {msg!r}")
+            smtp.ehlo("client.test")
+            code, msg = smtp.mail(sender)
+            if code != 250:
+                return code, msg.decode()
+            for rcpt in rcpts:
+                code, msg = smtp.rcpt(rcpt)
+                if code not in (250, 251):
+                    return code, msg.decode()
+            code, msg = smtp.data(raw)
+            return code, msg.decode()
+
+    @property
+    def sink_messages(self) -> list[Delivered]:
+        return self.sink.messages
+
+    def wait_delivered(self, n: int = 1, timeout: float = 30) -> list[bytes]:
+        wait_for(lambda: len(self.sink.messages) >= n, timeout, f"{n} message(s) at the sink")
+        return [m.data for m in self.sink.messages]
+
+    def flush(self) -> None:
+        subprocess.run(["/usr/sbin/postqueue", "-c", str(self.conf_dir), "-f"], check=True, capture_output=True)
+
+    def queue_ids(self) -> list[str]:
+        out = subprocess.run(
+            ["/usr/sbin/postqueue", "-c", str(self.conf_dir), "-j"], capture_output=True, text=True, check=True
+        ).stdout
+        import json
+
+        return [json.loads(line)["queue_id"] for line in out.splitlines() if line.strip()]
+
+    def postfix_log(self) -> str:
+        return self.log_file.read_text() if self.log_file.exists() else ""
+
+    def cleanup(self) -> None:
+        shutil.rmtree(self.root, ignore_errors=True)
