@@ -81,7 +81,6 @@ class AupMilter(Milter.Base):  # type: ignore[misc]
 
     # --- collection --------------------------------------------------------------------------
 
-    @Milter.noreply  # type: ignore[untyped-decorator]
     def connect(self, hostname: str, family: int, hostaddr: Any) -> int:
         metrics.CONNECTIONS.inc()
         self._counted = True

@@ -1,0 +1,151 @@
+"""Engine, direction, personal label, effects rendering: the spine, without any MTA."""
+
+from __future__ import annotations
+
+import pytest
+
+from aupmilter.config import load_config
+from aupmilter.direction import classify
+from aupmilter.engine import build_ruleset, evaluate
+from aupmilter.message import MessageView
+from aupmilter.model import Action, AddHeader, ChangeHeader, Direction, Envelope, ReplaceBody
+from aupmilter.render import apply_effects, raw_header_value
+
+CONFIG = load_config(None)
+RULESET = build_ruleset(CONFIG)
+
+
+def msg(subject: str = "Hello", body: str = "Hi there.\n", extra: str = "") -> bytes:
+    return (
+        f"From: Teacher <t@oakfield.example>\r\nTo: parent@home.test\r\nSubject: {subject}\r\n"
+        f"{extra}MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{body}"
+    ).encode()
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        (Envelope("t@oakfield.example", ("p@home.test",), auth_user="t"), Direction.OUTBOUND),
+        (Envelope("t@oakfield.example", ("x@birchwood.example",), auth_user="t"), Direction.INTERNAL),
+        (Envelope("t@oakfield.example", ("p@home.test",), client_addr="10.1.2.3"), Direction.OUTBOUND),
+        # Claims a school domain but comes from outside, unauthenticated: inbound.
+        (Envelope("t@oakfield.example", ("x@oakfield.example",), client_addr="198.51.100.9"), Direction.INBOUND),
+        (Envelope("p@home.test", ("t@oakfield.example",), client_addr="198.51.100.9"), Direction.INBOUND),
+        # Offline (no connection facts): trust the sender domain.
+        (Envelope("t@oakfield.example", ("p@home.test",)), Direction.OUTBOUND),
+        (Envelope("p@home.test", ("t@oakfield.example",)), Direction.INBOUND),
+        (Envelope("t@oakfield.example", ("a@oakfield.example", "p@home.test"), auth_user="t"), Direction.OUTBOUND),
+    ],
+)
+def test_direction(env: Envelope, expected: Direction) -> None:
+    assert classify(CONFIG, env) is expected
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "[Personal] dentist", "Personal: dentist", "PERSONAL - dentist", "personal – dentist",
+        "(Private) flat viewing", "Re: [Personal] dentist", "FW: Personal: dentist", "Personal",
+        "=?utf-8?q?=5BPersonal=5D_caf=C3=A9?=", "=?iso-8859-1?b?UGVyc29uYWw6IGhp?=",
+    ],
+)
+def test_personal_label_variants(subject: str) -> None:
+    d = evaluate(Envelope("t@oakfield.example", ("p@home.test",), auth_user="t"), MessageView(msg(subject)), RULESET)
+    assert [f.rule for f in d.findings] == ["personal.label"]
+    assert d.action is Action.TAG
+    assert d.sealed
+
+
+@pytest.mark.parametrize(
+    "subject",
+    ["Your personal statement draft", "Private school fees comparison", "Impersonal letters", "Personalised reading plan"],
+)
+def test_words_in_sentences_are_not_labels(subject: str) -> None:
+    d = evaluate(Envelope("t@oakfield.example", ("p@home.test",), auth_user="t"), MessageView(msg(subject)), RULESET)
+    assert d.findings == ()
+    assert d.action is Action.ACCEPT
+
+
+def test_sensitivity_header_is_a_label() -> None:
+    d = evaluate(Envelope("t@oakfield.example", ("p@home.test",), auth_user="t"),
+                 MessageView(msg("Hi", extra="Sensitivity: Private\r\n")), RULESET)
+    assert [(f.rule, f.location) for f in d.findings] == [("personal.label", "header:Sensitivity")]
+
+
+def test_evaluate_is_pure_same_inputs_same_decision() -> None:
+    env = Envelope("t@oakfield.example", ("p@home.test",), auth_user="t")
+    raw = msg("[Personal] x")
+    assert evaluate(env, MessageView(raw), RULESET) == evaluate(env, MessageView(raw), RULESET)
+
+
+def test_forged_verdict_headers_are_removed_and_ours_added() -> None:
+    raw = msg("Hello", extra="X-AUP-Verdict: accept\r\nX-AUP-Findings: none\r\nX-AUP-Verdict: accept\r\n")
+    d = evaluate(Envelope("p@home.test", ("t@oakfield.example",), client_addr="198.51.100.1"), MessageView(raw), RULESET)
+    out = apply_effects(raw, d.effects)
+    assert out.count(b"X-AUP-Verdict") == 1
+    assert b"X-AUP-Findings" not in out
+    assert b"X-AUP-Verdict: accept\r\n\r\nHi there." in out
+
+
+def test_subject_prefix_keeps_encoded_words() -> None:
+    import tomllib
+
+    from aupmilter.config import parse_config
+
+    data = tomllib.loads((CONFIG.source and open(CONFIG.source, "rb").read().decode()) or "")
+    data["tagging"] = {"subject_prefix": "[AUP]"}
+    ruleset = build_ruleset(parse_config(data, "x.toml"))
+    raw = msg("=?utf-8?q?=5BPersonal=5D_caf=C3=A9?=")
+    d = evaluate(Envelope("t@oakfield.example", ("p@home.test",), auth_user="t"), MessageView(raw), ruleset)
+    out = apply_effects(raw, d.effects)
+    assert raw_header_value(out, "Subject") == "[AUP] =?utf-8?q?=5BPersonal=5D_caf=C3=A9?="
+    assert MessageView(out).subject == "[AUP] [Personal] café"
+    # Idempotent: a second pass does not stack prefixes.
+    d2 = evaluate(Envelope("t@oakfield.example", ("p@home.test",), auth_user="t"), MessageView(out), ruleset)
+    assert raw_header_value(apply_effects(out, d2.effects), "Subject") == raw_header_value(out, "Subject")
+
+
+def test_block_reply_is_550_571_naming_the_clause_not_the_content() -> None:
+    import tomllib
+
+    from aupmilter.config import parse_config
+
+    data = tomllib.loads(open(CONFIG.source, "rb").read().decode())
+    data["action"] = [{"match": "personal.label", "outbound": "block", "clause": "personal use is not permitted (003 §4)"}]
+    ruleset = build_ruleset(parse_config(data, "x.toml"))
+    d = evaluate(Envelope("t@oakfield.example", ("p@home.test",), auth_user="t"),
+                 MessageView(msg("Personal: secret plans")), ruleset)
+    assert d.action is Action.BLOCK
+    assert d.smtp_reply is not None
+    text = str(d.smtp_reply)
+    assert text.startswith("550 5.7.1 ")
+    assert "personal use is not permitted (003 §4)" in text and "Oakfield Primary School" in text
+    assert "secret plans" not in text
+    assert d.effects == ()
+
+
+def test_render_applies_each_effect_kind() -> None:
+    raw = b"A: 1\nB: 2\nB: 3\n\nbody\n"
+    out = apply_effects(raw, [AddHeader("Top", "t", prepend=True), AddHeader("End", "e"),
+                              ChangeHeader("B", "changed", 2), ChangeHeader("A", None), ReplaceBody(b"new\n")])
+    assert out == b"Top: t\nB: 2\nB: changed\nEnd: e\n\nnew\n"
+
+
+def test_malformed_mime_is_a_finding_not_an_error() -> None:
+    raw = (b"From: p@home.test\r\nTo: t@oakfield.example\r\nSubject: x\r\nMIME-Version: 1.0\r\n"
+           b"Content-Type: multipart/mixed; boundary=\"zzz\"\r\n\r\nno boundary ever appears\r\n")
+    d = evaluate(Envelope("p@home.test", ("t@oakfield.example",)), MessageView(raw), RULESET)
+    assert [f.rule for f in d.findings] == ["mime.malformed"]
+    assert "StartBoundaryNotFoundDefect" in d.findings[0].evidence or "Boundary" in d.findings[0].evidence
+
+
+def test_deep_nesting_hits_limits_without_recursion_error() -> None:
+    depth = 200
+    parts = []
+    for i in range(depth):
+        parts.append(f"Content-Type: multipart/mixed; boundary=\"b{i}\"\r\n\r\n--b{i}\r\n")
+    raw = ("From: p@home.test\r\nTo: t@oakfield.example\r\nSubject: deep\r\nMIME-Version: 1.0\r\n"
+           + "".join(parts) + "Content-Type: text/plain\r\n\r\nhi\r\n").encode()
+    d = evaluate(Envelope("p@home.test", ("t@oakfield.example",)), MessageView(raw), RULESET)
+    assert any(f.rule == "mime.limits" for f in d.findings)
+    assert d.action is Action.QUARANTINE
