@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -19,14 +20,16 @@ def _postfix_available() -> bool:
 
 
 @pytest.fixture
-def make_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., Gateway]]:
+def make_gateway() -> Iterator[Callable[..., Gateway]]:
     if not _postfix_available():
         pytest.fail("Debian postfix is not installed: run `make test`, which installs it")
     started: list[Gateway] = []
 
     def factory(config_text: str | None = None, socket_kind: str = "unix") -> Gateway:
-        # Short path: unix socket paths are limited to ~108 bytes.
-        root = Path(tmp_path_factory.mktemp("gw", numbered=True))
+        # Short, traversable path: unix socket paths are limited to ~108 bytes, and Postfix's
+        # unprivileged processes must reach data_directory (pytest's tmp dirs are 0700).
+        root = Path(tempfile.mkdtemp(prefix="aupgw-", dir="/tmp"))
+        root.chmod(0o755)
         gw = Gateway(root, config_text, socket_kind)
         started.append(gw)
         gw.start()
@@ -35,6 +38,7 @@ def make_gateway(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[
     yield factory
     for gw in started:
         gw.stop()
+        gw.cleanup()
 
 
 @pytest.fixture

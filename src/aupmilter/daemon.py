@@ -44,6 +44,11 @@ def libmilter_socket(spec: str) -> str:
 
 
 def _open_store(config: Config) -> object:
+    """Open (and so validate) the quarantine store at start-up, not at the first quarantine.
+
+    In ``hold`` mode Postfix's hold queue is the store and ours is not needed."""
+    if config.quarantine.mode == "hold":
+        return None
     from aupmilter.quarantine import open_store
 
     return open_store(config.quarantine)

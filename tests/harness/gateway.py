@@ -10,6 +10,7 @@ Everything waits by polling, never by sleeping a fixed time.
 
 from __future__ import annotations
 
+import grp
 import os
 import pwd
 import shutil
@@ -165,9 +166,9 @@ mydestination =
 relay_domains = oakfield.example, birchwood.example
 relayhost = [127.0.0.1]:{self.sink_port}
 smtp_dns_support_level = disabled
-mynetworks = 127.0.0.0/8
+mynetworks = 127.0.0.0/8, 10.0.0.0/8
 smtpd_authorized_xclient_hosts = 127.0.0.0/8
-smtpd_relay_restrictions = permit_mynetworks, reject_unauth_destination
+smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination
 alias_maps =
 alias_database =
 local_recipient_maps =
@@ -221,8 +222,11 @@ postlog   unix-dgram n  -       n       -       1       postlogd
         wait_for(lambda: port_open(self.release_port), 30, "postfix release listener")
 
     def start_milter(self) -> None:
+        # As deployed: a setgid directory of group postfix, so the 0660 socket the milter creates
+        # belongs to Postfix's group and nobody else can talk to the milter.
         self.milter_socket.parent.mkdir(parents=True, exist_ok=True)
-        os.chmod(self.milter_socket.parent, 0o755)
+        os.chown(self.milter_socket.parent, 0, grp.getgrnam("postfix").gr_gid)
+        os.chmod(self.milter_socket.parent, 0o2750)
         log = self.milter_log.open("ab")
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         self.milter = subprocess.Popen(
@@ -270,14 +274,20 @@ postlog   unix-dgram n  -       n       -       1       postlogd
         sender: str,
         rcpts: list[str],
         auth_user: str | None = None,
-        client_addr: str = "203.0.113.7",
+        client_addr: str | None = None,
     ) -> tuple[int, str]:
-        """Submit one message; returns the final SMTP reply (to DATA, or the failing step)."""
+        """Submit one message; returns the final SMTP reply (to DATA, or the failing step).
+
+        The client address is set with XCLIENT: an outside address (inbound) by default, a staff
+        network address (10.0.0.0/8, the test config's internal network) when ``auth_user`` is
+        given.  XCLIENT LOGIN is only honoured by Postfix with a SASL server configured, which
+        this private instance has not; ``{auth_authen}`` itself is covered by the adapter tests.
+        """
+        if client_addr is None:
+            client_addr = "10.20.30.40" if auth_user else "203.0.113.7"
         with smtplib.SMTP("127.0.0.1", self.smtp_port, timeout=60) as smtp:
             smtp.ehlo("client.test")
             attrs = f"ADDR={client_addr} NAME=[UNAVAILABLE]"
-            if auth_user:
-                attrs += f" LOGIN={auth_user}"
             code, msg = smtp.docmd("XCLIENT", attrs)
             if code != 220:
                 raise RuntimeError(f"XCLIENT refused: {code} {msg!r}")
