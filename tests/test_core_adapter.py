@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import tomllib
 from collections.abc import Iterator
+from pathlib import Path
 
 import Milter
 import pytest
@@ -12,13 +13,13 @@ from Milter.testctx import TestCtx as MilterTestCtx
 
 from aupmilter import metrics
 from aupmilter.config import load_config, parse_config
-from aupmilter.engine import build_ruleset
+from aupmilter.engine import Ruleset, build_ruleset
 from aupmilter.milter import AupMilter, MilterState, install_state
 
 
-def _ruleset(extra: dict[str, object] | None = None):  # type: ignore[no-untyped-def]
+def _ruleset(extra: dict[str, object] | None = None) -> Ruleset:
     base = load_config(None)
-    data = tomllib.loads(open(base.source, "rb").read().decode())
+    data = tomllib.loads(Path(base.source).read_text())
     data.update(extra or {})
     return build_ruleset(parse_config(data, "test.toml"))
 
@@ -33,7 +34,14 @@ def ctx(monkeypatch: pytest.MonkeyPatch) -> Iterator[MilterTestCtx]:
     yield MilterTestCtx()
 
 
-def feed(ctx: MilterTestCtx, raw: bytes, sender: str, rcpt: str, ip: str = "198.51.100.5", auth: str | None = None) -> int:
+def feed(
+    ctx: MilterTestCtx,
+    raw: bytes,
+    sender: str,
+    rcpt: str,
+    ip: str = "198.51.100.5",
+    auth: str | None = None,
+) -> int:
     rc = ctx._connect(ip=ip)
     assert rc in (Milter.CONTINUE, Milter.NOREPLY)
     if auth:
@@ -43,46 +51,83 @@ def feed(ctx: MilterTestCtx, raw: bytes, sender: str, rcpt: str, ip: str = "198.
 
 
 def test_clean_inbound_is_accepted_and_tagged_with_verdict(ctx: MilterTestCtx) -> None:
-    rc = feed(ctx, b"From: p@home.test\nTo: t@oakfield.example\nSubject: Trip\n\nHello\n",
-              "p@home.test", "t@oakfield.example")
+    rc = feed(
+        ctx,
+        b"From: p@home.test\nTo: t@oakfield.example\nSubject: Trip\n\nHello\n",
+        "p@home.test",
+        "t@oakfield.example",
+    )
     assert rc == Milter.ACCEPT
     assert ctx._headerschanged
     assert ctx._msg["X-AUP-Verdict"] == "accept"
 
 
 def test_authenticated_personal_outbound_is_tagged(ctx: MilterTestCtx) -> None:
-    rc = feed(ctx, b"From: t@oakfield.example\nTo: f@gmail.test\nSubject: [Personal] hi\n\nHello\n",
-              "t@oakfield.example", "f@gmail.test", auth="teacher")
+    rc = feed(
+        ctx,
+        b"From: t@oakfield.example\nTo: f@gmail.test\nSubject: [Personal] hi\n\nHello\n",
+        "t@oakfield.example",
+        "f@gmail.test",
+        auth="teacher",
+    )
     assert rc == Milter.ACCEPT
     assert ctx._msg["X-AUP-Verdict"] == "tag"
     assert ctx._msg["X-AUP-Findings"] == "personal.label"
 
 
 def test_block_sets_550_reply(ctx: MilterTestCtx) -> None:
-    install_state(MilterState(_ruleset({"action": [{"match": "personal.label", "outbound": "block",
-                                                     "clause": "no personal mail"}]}), None, 2))
-    rc = feed(ctx, b"From: t@oakfield.example\nTo: f@gmail.test\nSubject: Personal: hi\n\nHello\n",
-              "t@oakfield.example", "f@gmail.test", auth="teacher")
+    install_state(
+        MilterState(
+            _ruleset(
+                {
+                    "action": [
+                        {
+                            "match": "personal.label",
+                            "outbound": "block",
+                            "clause": "no personal mail",
+                        }
+                    ]
+                }
+            ),
+            None,
+            2,
+        )
+    )
+    rc = feed(
+        ctx,
+        b"From: t@oakfield.example\nTo: f@gmail.test\nSubject: Personal: hi\n\nHello\n",
+        "t@oakfield.example",
+        "f@gmail.test",
+        auth="teacher",
+    )
     assert rc == Milter.REJECT
     assert ctx._reply is not None
     assert ctx._reply[0] == "550" and ctx._reply[1] == "5.7.1"
     assert "no personal mail" in ctx._reply[2]
 
 
-def test_engine_exception_tempfails_and_counts(ctx: MilterTestCtx, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_engine_exception_tempfails_and_counts(
+    ctx: MilterTestCtx, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def explode(*args: object, **kwargs: object) -> None:
         raise RuntimeError("check crashed")
 
     monkeypatch.setattr("aupmilter.milter.evaluate", explode)
     before = metrics.ERRORS.labels(stage="eom")._value.get()
-    rc = feed(ctx, b"From: p@home.test\nTo: t@oakfield.example\nSubject: x\n\nHello\n",
-              "p@home.test", "t@oakfield.example")
+    rc = feed(
+        ctx,
+        b"From: p@home.test\nTo: t@oakfield.example\nSubject: x\n\nHello\n",
+        "p@home.test",
+        "t@oakfield.example",
+    )
     assert rc == Milter.TEMPFAIL
     assert ctx._reply is not None and ctx._reply[0] == "451"
     assert metrics.ERRORS.labels(stage="eom")._value.get() == before + 1
 
 
-def test_time_budget_exceeded_tempfails(ctx: MilterTestCtx, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_time_budget_exceeded_tempfails(
+    ctx: MilterTestCtx, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import threading
 
     release = threading.Event()
@@ -93,8 +138,12 @@ def test_time_budget_exceeded_tempfails(ctx: MilterTestCtx, monkeypatch: pytest.
     install_state(MilterState(_ruleset({"milter": {"time_budget_seconds": 0.2}}), None, 2))
     monkeypatch.setattr("aupmilter.milter.evaluate", hang)
     try:
-        rc = feed(ctx, b"From: p@home.test\nTo: t@oakfield.example\nSubject: x\n\nHello\n",
-                  "p@home.test", "t@oakfield.example")
+        rc = feed(
+            ctx,
+            b"From: p@home.test\nTo: t@oakfield.example\nSubject: x\n\nHello\n",
+            "p@home.test",
+            "t@oakfield.example",
+        )
     finally:
         release.set()
     assert rc == Milter.TEMPFAIL
@@ -105,8 +154,17 @@ def test_quarantine_store_failure_tempfails(ctx: MilterTestCtx) -> None:
         def put(self, raw: bytes, record: object) -> str:
             raise OSError(28, "No space left on device")
 
-    install_state(MilterState(_ruleset({"action": [{"match": "personal.label", "all": "quarantine"}]}),
-                              BrokenStore(), 2))
-    rc = feed(ctx, b"From: p@home.test\nTo: t@oakfield.example\nSubject: Personal: x\n\nHello\n",
-              "p@home.test", "t@oakfield.example")
+    install_state(
+        MilterState(
+            _ruleset({"action": [{"match": "personal.label", "all": "quarantine"}]}),
+            BrokenStore(),
+            2,
+        )
+    )
+    rc = feed(
+        ctx,
+        b"From: p@home.test\nTo: t@oakfield.example\nSubject: Personal: x\n\nHello\n",
+        "p@home.test",
+        "t@oakfield.example",
+    )
     assert rc == Milter.TEMPFAIL

@@ -16,7 +16,9 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=600)
 
 
-def write(path: Path, subject: str, sender: str = "t@oakfield.example", to: str = "p@home.test") -> Path:
+def write(
+    path: Path, subject: str, sender: str = "t@oakfield.example", to: str = "p@home.test"
+) -> Path:
     path.write_bytes(f"From: {sender}\nTo: {to}\nSubject: {subject}\n\nHello.\n".encode())
     return path
 
@@ -29,16 +31,32 @@ def test_json_contract(tmp_path: Path) -> None:
     assert {"file", "action", "findings", "smtp_reply"} <= set(obj)
     assert obj["file"] == str(f)
     assert obj["action"] == "tag"
-    assert obj["findings"] == [{"rule": "personal.label", "category": "personal.label", "score": 1.0,
-                                "evidence": "personal label", "location": "subject"}]
+    assert obj["findings"] == [
+        {
+            "rule": "personal.label",
+            "category": "personal.label",
+            "score": 1.0,
+            "evidence": "personal label",
+            "location": "subject",
+        }
+    ]
     assert obj["smtp_reply"] is None
     assert obj["direction"] == "outbound"
 
 
 def test_envelope_flags_override_headers(tmp_path: Path) -> None:
     f = write(tmp_path / "a.eml", "hello")
-    out = run("check", "--json", "--sender", "x@outside.test", "--rcpt", "t@oakfield.example",
-              "--client-ip", "198.51.100.2", str(f))
+    out = run(
+        "check",
+        "--json",
+        "--sender",
+        "x@outside.test",
+        "--rcpt",
+        "t@oakfield.example",
+        "--client-ip",
+        "198.51.100.2",
+        str(f),
+    )
     assert json.loads(out.stdout)["direction"] == "inbound"
     out = run("check", "--json", "--direction", "internal", str(f))
     assert json.loads(out.stdout)["direction"] == "internal"

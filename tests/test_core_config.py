@@ -63,7 +63,9 @@ def test_school_errors_name_the_school_key() -> None:
         parse(BASE + "[[schools]]\ndomain = 'c.example'\npersonal_use = 'sometimes'\n")
     assert exc.value.key == "schools[2].personal_use"
     with pytest.raises(ConfigError) as exc:
-        parse(BASE + "[[schools]]\ndomain = 'c.example'\n[schools.working_hours]\nstart = '25:00'\n")
+        parse(
+            BASE + "[[schools]]\ndomain = 'c.example'\n[schools.working_hours]\nstart = '25:00'\n"
+        )
     assert exc.value.key == "schools[2].working_hours.start"
 
 
@@ -73,7 +75,9 @@ def test_duplicate_school_domain_is_an_error() -> None:
 
 
 def test_policy_overlay_school_beats_site_beats_shipped() -> None:
-    config = parse(BASE + """
+    config = parse(
+        BASE
+        + """
 [[action]]
 match = "personal.label"
 outbound = "quarantine"
@@ -81,7 +85,8 @@ outbound = "quarantine"
 match = "personal.label"
 outbound = "block"
 clause = "B forbids personal use"
-""")
+"""
+    )
     assert isinstance(config, type(load_config(None)))
     finding = Finding("personal.label", "personal.label")
     a, b = config.schools
@@ -94,7 +99,9 @@ clause = "B forbids personal use"
 
 
 def test_min_score_tiers_and_most_specific_match() -> None:
-    config = parse(BASE + """
+    config = parse(
+        BASE
+        + """
 [[action]]
 match = "lang"
 all = "tag"
@@ -105,7 +112,8 @@ outbound = "block"
 [[action]]
 match = "lang.mild"
 all = "accept"
-""")
+"""
+    )
     school = config.schools[0]
     weak = [Finding("lang.strong", "lang", 2.0)]
     strong = [Finding("lang.strong", "lang", 3.0), Finding("lang.strong", "lang", 3.0)]
@@ -121,11 +129,17 @@ def test_rules_lint_cli(tmp_path: Path) -> None:
     good.write_text(BASE)
     bad = tmp_path / "bad.toml"
     bad.write_text(BASE + "[milter]\nsockett = 'unix:/x'\n")
-    ok = subprocess.run([sys.executable, "-m", "aupmilter.cli", "rules", "lint", "--config", str(good)],
-                        capture_output=True, text=True)
+    ok = subprocess.run(
+        [sys.executable, "-m", "aupmilter.cli", "rules", "lint", "--config", str(good)],
+        capture_output=True,
+        text=True,
+    )
     assert ok.returncode == 0, ok.stderr
     assert "2 schools" in ok.stdout
-    fail = subprocess.run([sys.executable, "-m", "aupmilter.cli", "rules", "lint", "--config", str(bad)],
-                          capture_output=True, text=True)
+    fail = subprocess.run(
+        [sys.executable, "-m", "aupmilter.cli", "rules", "lint", "--config", str(bad)],
+        capture_output=True,
+        text=True,
+    )
     assert fail.returncode == 2
     assert "bad.toml: milter.sockett: unknown key" in fail.stderr

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from aupmilter.config import load_config
@@ -26,15 +28,30 @@ def msg(subject: str = "Hello", body: str = "Hi there.\n", extra: str = "") -> b
     ("env", "expected"),
     [
         (Envelope("t@oakfield.example", ("p@home.test",), auth_user="t"), Direction.OUTBOUND),
-        (Envelope("t@oakfield.example", ("x@birchwood.example",), auth_user="t"), Direction.INTERNAL),
-        (Envelope("t@oakfield.example", ("p@home.test",), client_addr="10.1.2.3"), Direction.OUTBOUND),
+        (
+            Envelope("t@oakfield.example", ("x@birchwood.example",), auth_user="t"),
+            Direction.INTERNAL,
+        ),
+        (
+            Envelope("t@oakfield.example", ("p@home.test",), client_addr="10.1.2.3"),
+            Direction.OUTBOUND,
+        ),
         # Claims a school domain but comes from outside, unauthenticated: inbound.
-        (Envelope("t@oakfield.example", ("x@oakfield.example",), client_addr="198.51.100.9"), Direction.INBOUND),
-        (Envelope("p@home.test", ("t@oakfield.example",), client_addr="198.51.100.9"), Direction.INBOUND),
+        (
+            Envelope("t@oakfield.example", ("x@oakfield.example",), client_addr="198.51.100.9"),
+            Direction.INBOUND,
+        ),
+        (
+            Envelope("p@home.test", ("t@oakfield.example",), client_addr="198.51.100.9"),
+            Direction.INBOUND,
+        ),
         # Offline (no connection facts): trust the sender domain.
         (Envelope("t@oakfield.example", ("p@home.test",)), Direction.OUTBOUND),
         (Envelope("p@home.test", ("t@oakfield.example",)), Direction.INBOUND),
-        (Envelope("t@oakfield.example", ("a@oakfield.example", "p@home.test"), auth_user="t"), Direction.OUTBOUND),
+        (
+            Envelope("t@oakfield.example", ("a@oakfield.example", "p@home.test"), auth_user="t"),
+            Direction.OUTBOUND,
+        ),
     ],
 )
 def test_direction(env: Envelope, expected: Direction) -> None:
@@ -44,13 +61,24 @@ def test_direction(env: Envelope, expected: Direction) -> None:
 @pytest.mark.parametrize(
     "subject",
     [
-        "[Personal] dentist", "Personal: dentist", "PERSONAL - dentist", "personal – dentist",
-        "(Private) flat viewing", "Re: [Personal] dentist", "FW: Personal: dentist", "Personal",
-        "=?utf-8?q?=5BPersonal=5D_caf=C3=A9?=", "=?iso-8859-1?b?UGVyc29uYWw6IGhp?=",
+        "[Personal] dentist",
+        "Personal: dentist",
+        "PERSONAL - dentist",
+        "personal – dentist",
+        "(Private) flat viewing",
+        "Re: [Personal] dentist",
+        "FW: Personal: dentist",
+        "Personal",
+        "=?utf-8?q?=5BPersonal=5D_caf=C3=A9?=",
+        "=?iso-8859-1?b?UGVyc29uYWw6IGhp?=",
     ],
 )
 def test_personal_label_variants(subject: str) -> None:
-    d = evaluate(Envelope("t@oakfield.example", ("p@home.test",), auth_user="t"), MessageView(msg(subject)), RULESET)
+    d = evaluate(
+        Envelope("t@oakfield.example", ("p@home.test",), auth_user="t"),
+        MessageView(msg(subject)),
+        RULESET,
+    )
     assert [f.rule for f in d.findings] == ["personal.label"]
     assert d.action is Action.TAG
     assert d.sealed
@@ -58,17 +86,29 @@ def test_personal_label_variants(subject: str) -> None:
 
 @pytest.mark.parametrize(
     "subject",
-    ["Your personal statement draft", "Private school fees comparison", "Impersonal letters", "Personalised reading plan"],
+    [
+        "Your personal statement draft",
+        "Private school fees comparison",
+        "Impersonal letters",
+        "Personalised reading plan",
+    ],
 )
 def test_words_in_sentences_are_not_labels(subject: str) -> None:
-    d = evaluate(Envelope("t@oakfield.example", ("p@home.test",), auth_user="t"), MessageView(msg(subject)), RULESET)
+    d = evaluate(
+        Envelope("t@oakfield.example", ("p@home.test",), auth_user="t"),
+        MessageView(msg(subject)),
+        RULESET,
+    )
     assert d.findings == ()
     assert d.action is Action.ACCEPT
 
 
 def test_sensitivity_header_is_a_label() -> None:
-    d = evaluate(Envelope("t@oakfield.example", ("p@home.test",), auth_user="t"),
-                 MessageView(msg("Hi", extra="Sensitivity: Private\r\n")), RULESET)
+    d = evaluate(
+        Envelope("t@oakfield.example", ("p@home.test",), auth_user="t"),
+        MessageView(msg("Hi", extra="Sensitivity: Private\r\n")),
+        RULESET,
+    )
     assert [(f.rule, f.location) for f in d.findings] == [("personal.label", "header:Sensitivity")]
 
 
@@ -79,8 +119,14 @@ def test_evaluate_is_pure_same_inputs_same_decision() -> None:
 
 
 def test_forged_verdict_headers_are_removed_and_ours_added() -> None:
-    raw = msg("Hello", extra="X-AUP-Verdict: accept\r\nX-AUP-Findings: none\r\nX-AUP-Verdict: accept\r\n")
-    d = evaluate(Envelope("p@home.test", ("t@oakfield.example",), client_addr="198.51.100.1"), MessageView(raw), RULESET)
+    raw = msg(
+        "Hello", extra="X-AUP-Verdict: accept\r\nX-AUP-Findings: none\r\nX-AUP-Verdict: accept\r\n"
+    )
+    d = evaluate(
+        Envelope("p@home.test", ("t@oakfield.example",), client_addr="198.51.100.1"),
+        MessageView(raw),
+        RULESET,
+    )
     out = apply_effects(raw, d.effects)
     assert out.count(b"X-AUP-Verdict") == 1
     assert b"X-AUP-Findings" not in out
@@ -92,17 +138,23 @@ def test_subject_prefix_keeps_encoded_words() -> None:
 
     from aupmilter.config import parse_config
 
-    data = tomllib.loads((CONFIG.source and open(CONFIG.source, "rb").read().decode()) or "")
+    data = tomllib.loads(Path(CONFIG.source).read_text())
     data["tagging"] = {"subject_prefix": "[AUP]"}
     ruleset = build_ruleset(parse_config(data, "x.toml"))
     raw = msg("=?utf-8?q?=5BPersonal=5D_caf=C3=A9?=")
-    d = evaluate(Envelope("t@oakfield.example", ("p@home.test",), auth_user="t"), MessageView(raw), ruleset)
+    d = evaluate(
+        Envelope("t@oakfield.example", ("p@home.test",), auth_user="t"), MessageView(raw), ruleset
+    )
     out = apply_effects(raw, d.effects)
     assert raw_header_value(out, "Subject") == "[AUP] =?utf-8?q?=5BPersonal=5D_caf=C3=A9?="
     assert MessageView(out).subject == "[AUP] [Personal] café"
     # Idempotent: a second pass does not stack prefixes.
-    d2 = evaluate(Envelope("t@oakfield.example", ("p@home.test",), auth_user="t"), MessageView(out), ruleset)
-    assert raw_header_value(apply_effects(out, d2.effects), "Subject") == raw_header_value(out, "Subject")
+    d2 = evaluate(
+        Envelope("t@oakfield.example", ("p@home.test",), auth_user="t"), MessageView(out), ruleset
+    )
+    assert raw_header_value(apply_effects(out, d2.effects), "Subject") == raw_header_value(
+        out, "Subject"
+    )
 
 
 def test_block_reply_is_550_571_naming_the_clause_not_the_content() -> None:
@@ -110,11 +162,20 @@ def test_block_reply_is_550_571_naming_the_clause_not_the_content() -> None:
 
     from aupmilter.config import parse_config
 
-    data = tomllib.loads(open(CONFIG.source, "rb").read().decode())
-    data["action"] = [{"match": "personal.label", "outbound": "block", "clause": "personal use is not permitted (003 §4)"}]
+    data = tomllib.loads(Path(CONFIG.source).read_text())
+    data["action"] = [
+        {
+            "match": "personal.label",
+            "outbound": "block",
+            "clause": "personal use is not permitted (003 §4)",
+        }
+    ]
     ruleset = build_ruleset(parse_config(data, "x.toml"))
-    d = evaluate(Envelope("t@oakfield.example", ("p@home.test",), auth_user="t"),
-                 MessageView(msg("Personal: secret plans")), ruleset)
+    d = evaluate(
+        Envelope("t@oakfield.example", ("p@home.test",), auth_user="t"),
+        MessageView(msg("Personal: secret plans")),
+        ruleset,
+    )
     assert d.action is Action.BLOCK
     assert d.smtp_reply is not None
     text = str(d.smtp_reply)
@@ -126,26 +187,42 @@ def test_block_reply_is_550_571_naming_the_clause_not_the_content() -> None:
 
 def test_render_applies_each_effect_kind() -> None:
     raw = b"A: 1\nB: 2\nB: 3\n\nbody\n"
-    out = apply_effects(raw, [AddHeader("Top", "t", prepend=True), AddHeader("End", "e"),
-                              ChangeHeader("B", "changed", 2), ChangeHeader("A", None), ReplaceBody(b"new\n")])
+    out = apply_effects(
+        raw,
+        [
+            AddHeader("Top", "t", prepend=True),
+            AddHeader("End", "e"),
+            ChangeHeader("B", "changed", 2),
+            ChangeHeader("A", None),
+            ReplaceBody(b"new\n"),
+        ],
+    )
     assert out == b"Top: t\nB: 2\nB: changed\nEnd: e\n\nnew\n"
 
 
 def test_malformed_mime_is_a_finding_not_an_error() -> None:
-    raw = (b"From: p@home.test\r\nTo: t@oakfield.example\r\nSubject: x\r\nMIME-Version: 1.0\r\n"
-           b"Content-Type: multipart/mixed; boundary=\"zzz\"\r\n\r\nno boundary ever appears\r\n")
+    raw = (
+        b"From: p@home.test\r\nTo: t@oakfield.example\r\nSubject: x\r\nMIME-Version: 1.0\r\n"
+        b'Content-Type: multipart/mixed; boundary="zzz"\r\n\r\nno boundary ever appears\r\n'
+    )
     d = evaluate(Envelope("p@home.test", ("t@oakfield.example",)), MessageView(raw), RULESET)
     assert [f.rule for f in d.findings] == ["mime.malformed"]
-    assert "StartBoundaryNotFoundDefect" in d.findings[0].evidence or "Boundary" in d.findings[0].evidence
+    assert (
+        "StartBoundaryNotFoundDefect" in d.findings[0].evidence
+        or "Boundary" in d.findings[0].evidence
+    )
 
 
 def test_deep_nesting_hits_limits_without_recursion_error() -> None:
     depth = 200
     parts = []
     for i in range(depth):
-        parts.append(f"Content-Type: multipart/mixed; boundary=\"b{i}\"\r\n\r\n--b{i}\r\n")
-    raw = ("From: p@home.test\r\nTo: t@oakfield.example\r\nSubject: deep\r\nMIME-Version: 1.0\r\n"
-           + "".join(parts) + "Content-Type: text/plain\r\n\r\nhi\r\n").encode()
+        parts.append(f'Content-Type: multipart/mixed; boundary="b{i}"\r\n\r\n--b{i}\r\n')
+    raw = (
+        "From: p@home.test\r\nTo: t@oakfield.example\r\nSubject: deep\r\nMIME-Version: 1.0\r\n"
+        + "".join(parts)
+        + "Content-Type: text/plain\r\n\r\nhi\r\n"
+    ).encode()
     d = evaluate(Envelope("p@home.test", ("t@oakfield.example",)), MessageView(raw), RULESET)
     assert any(f.rule == "mime.limits" for f in d.findings)
     assert d.action is Action.QUARANTINE

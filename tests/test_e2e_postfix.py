@@ -12,16 +12,21 @@ from tests.harness.gateway import DEFAULT_CONFIG, Gateway
 
 pytestmark = pytest.mark.postfix
 
-BLOCK_PERSONAL_OUTBOUND = DEFAULT_CONFIG + """
+BLOCK_PERSONAL_OUTBOUND = (
+    DEFAULT_CONFIG
+    + """
 [[action]]
 match = "personal.label"
 outbound = "block"
 inbound = "quarantine"
 clause = "test clause: personal mail may not be sent"
 """
+)
 
 
-def mail(subject: str, sender: str, to: str, body: str = "Hello,\nsee you at the meeting.\n") -> bytes:
+def mail(
+    subject: str, sender: str, to: str, body: str = "Hello,\nsee you at the meeting.\n"
+) -> bytes:
     msg = EmailMessage()
     msg["From"] = sender
     msg["To"] = to
@@ -33,8 +38,11 @@ def mail(subject: str, sender: str, to: str, body: str = "Hello,\nsee you at the
 
 def test_clean_mail_is_delivered_with_verdict_header(make_gateway: Callable[..., Gateway]) -> None:
     gw = make_gateway()
-    code, _ = gw.send(mail("Trip to the museum", "parent@home.test", "office@oakfield.example"),
-                      "parent@home.test", ["office@oakfield.example"])
+    code, _ = gw.send(
+        mail("Trip to the museum", "parent@home.test", "office@oakfield.example"),
+        "parent@home.test",
+        ["office@oakfield.example"],
+    )
     assert code == 250
     [delivered] = gw.wait_delivered(1)
     assert b"X-AUP-Verdict: accept" in delivered
@@ -45,13 +53,22 @@ def test_blocked_mail_gets_550_and_never_reaches_sink(make_gateway: Callable[...
     gw = make_gateway(BLOCK_PERSONAL_OUTBOUND)
     code, text = gw.send(
         mail("[Personal] weekend plans", "teacher@oakfield.example", "friend@gmail.test"),
-        "teacher@oakfield.example", ["friend@gmail.test"], auth_user="teacher",
+        "teacher@oakfield.example",
+        ["friend@gmail.test"],
+        auth_user="teacher",
     )
     assert code == 550
     assert "5.7.1" in text and "test clause" in text and "personal.label" in text
     # A clean message sent afterwards arrives: proves the sink was reachable all along.
-    assert gw.send(mail("Minutes", "teacher@oakfield.example", "gov@council.test"),
-                   "teacher@oakfield.example", ["gov@council.test"], auth_user="teacher")[0] == 250
+    assert (
+        gw.send(
+            mail("Minutes", "teacher@oakfield.example", "gov@council.test"),
+            "teacher@oakfield.example",
+            ["gov@council.test"],
+            auth_user="teacher",
+        )[0]
+        == 250
+    )
     delivered = gw.wait_delivered(1)
     assert len(delivered) == 1 and b"Minutes" in delivered[0]
 
@@ -61,13 +78,17 @@ def test_quarantined_mail_is_stored_not_delivered(make_gateway: Callable[..., Ga
     raw = mail("Personal: hello", "someone@outside.test", "teacher@oakfield.example")
     code, _ = gw.send(raw, "someone@outside.test", ["teacher@oakfield.example"])
     assert code == 250  # accepted, then discarded from the flow by the milter
-    gw.send(mail("Marker", "a@outside.test", "teacher@oakfield.example"),
-            "a@outside.test", ["teacher@oakfield.example"])
+    gw.send(
+        mail("Marker", "a@outside.test", "teacher@oakfield.example"),
+        "a@outside.test",
+        ["teacher@oakfield.example"],
+    )
     delivered = gw.wait_delivered(1)
     assert len(delivered) == 1 and b"Marker" in delivered[0]
 
-    from aupmilter.config import load_config
     from aupmilter.quarantine import open_store
+
+    from aupmilter.config import load_config
 
     store = open_store(load_config(str(gw.config_path)).quarantine)
     items = store.list()
@@ -79,7 +100,9 @@ def test_quarantined_mail_is_stored_not_delivered(make_gateway: Callable[..., Ga
     assert item.record.sealed is True
 
 
-def test_milter_down_tempfails_then_delivers_after_recovery(make_gateway: Callable[..., Gateway]) -> None:
+def test_milter_down_tempfails_then_delivers_after_recovery(
+    make_gateway: Callable[..., Gateway],
+) -> None:
     gw = make_gateway()
     gw.kill_milter()
     raw = mail("Sent while the milter was down", "parent@home.test", "office@oakfield.example")
@@ -100,8 +123,14 @@ def test_milter_crash_after_accept_leaves_message_queued_then_delivered(
     """Mail Postfix accepted before the crash is never lost: it is delivered (already checked)."""
     gw = make_gateway()
     for i in range(3):
-        assert gw.send(mail(f"n{i}", "p@home.test", "office@oakfield.example"),
-                       "p@home.test", ["office@oakfield.example"])[0] == 250
+        assert (
+            gw.send(
+                mail(f"n{i}", "p@home.test", "office@oakfield.example"),
+                "p@home.test",
+                ["office@oakfield.example"],
+            )[0]
+            == 250
+        )
     gw.kill_milter()
     delivered = gw.wait_delivered(3)
     assert sorted(json.dumps(d.count(b"X-AUP-Verdict")) for d in delivered) == ["1", "1", "1"]

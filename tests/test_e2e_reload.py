@@ -37,18 +37,30 @@ def test_sighup_reload_keeps_old_policy_on_error_and_applies_valid_change(
 
     gw.config_path.write_text(good + "\n[milter]\nno_such_key = 1\n")
     gw.milter.send_signal(signal.SIGHUP)
-    wait_for(lambda: metric(gw, "aupmilter_config_last_reload_successful") == 0.0, 20, "failed reload")
+    wait_for(
+        lambda: metric(gw, "aupmilter_config_last_reload_successful") == 0.0, 20, "failed reload"
+    )
     assert metric(gw, "aupmilter_config_generation") == 1.0
     assert "reload failed, keeping policy generation 1" in gw.milter_log.read_text()
-    assert gw.send(mail("Still running", "p@home.test", "o@oakfield.example"),
-                   "p@home.test", ["o@oakfield.example"])[0] == 250
+    assert (
+        gw.send(
+            mail("Still running", "p@home.test", "o@oakfield.example"),
+            "p@home.test",
+            ["o@oakfield.example"],
+        )[0]
+        == 250
+    )
     gw.wait_delivered(1)
 
     gw.config_path.write_text(good + '\n[[action]]\nmatch = "personal.label"\ninbound = "block"\n')
     gw.milter.send_signal(signal.SIGHUP)
     wait_for(lambda: metric(gw, "aupmilter_config_generation") == 2.0, 20, "generation 2")
     assert metric(gw, "aupmilter_config_last_reload_successful") == 1.0
-    code, _ = gw.send(mail("Personal: x", "p@home.test", "o@oakfield.example"), "p@home.test", ["o@oakfield.example"])
+    code, _ = gw.send(
+        mail("Personal: x", "p@home.test", "o@oakfield.example"),
+        "p@home.test",
+        ["o@oakfield.example"],
+    )
     assert code == 550
 
 
@@ -64,7 +76,11 @@ def test_refuses_to_start_on_invalid_config(make_gateway: Callable[..., Gateway]
     gw = make_gateway()
     bad = gw.root / "bad.toml"
     bad.write_text("[milter]\nfailure_action = 'shrug'\n")
-    result = subprocess.run([sys.executable, "-m", "aupmilter.cli", "run", "--config", str(bad)],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "aupmilter.cli", "run", "--config", str(bad)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 2
     assert "refusing to start" in result.stderr and "milter.failure_action" in result.stderr

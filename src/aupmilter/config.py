@@ -56,9 +56,12 @@ class PolicyEntry:
     source: str = ""
 
     def matches(self, rule: str, category: str) -> bool:
-        return any(
-            name == self.match or name.startswith(self.match + ".") for name in (rule, category)
-        ) or self.match == "*"
+        return (
+            any(
+                name == self.match or name.startswith(self.match + ".") for name in (rule, category)
+            )
+            or self.match == "*"
+        )
 
 
 @dataclass(frozen=True)
@@ -167,7 +170,9 @@ class _Table:
         if kind is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
         if not isinstance(value, kind) or (isinstance(value, bool) and kind in (int, float)):
-            expected = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
+            expected = (
+                kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
+            )
             raise ConfigError(self.source, self.key(name), f"expected {expected}, got {value!r}")
         return value
 
@@ -201,7 +206,9 @@ def _parse_policy_entries(items: Any, source: str, path: str) -> tuple[PolicyEnt
         clause = t.take("clause", str, "")
         t.done()
         if not actions:
-            raise ConfigError(source, t.key("match"), "names no action (inbound/outbound/internal/all)")
+            raise ConfigError(
+                source, t.key("match"), "names no action (inbound/outbound/internal/all)"
+            )
         entries.append(PolicyEntry(match, actions, min_score, clause, f"{source}:{path}[{i}]"))
     return tuple(entries)
 
@@ -230,7 +237,7 @@ def _parse_working_hours(t: _Table) -> WorkingHours:
         from zoneinfo import ZoneInfo
 
         ZoneInfo(tz)
-    except Exception:  # noqa: BLE001
+    except Exception:
         raise ConfigError(t.source, t.key("timezone"), f"unknown time zone {tz!r}") from None
     holidays = t.take("holidays", list, [])
     for h in holidays:
@@ -307,7 +314,9 @@ def parse_config(data: dict[str, Any], source: str, base_dir: Path | None = None
         try:
             nets.append(ipaddress.ip_network(str(net), strict=False))
         except ValueError:
-            raise ConfigError(source, org.key("internal_networks"), f"not a network: {net!r}") from None
+            raise ConfigError(
+                source, org.key("internal_networks"), f"not a network: {net!r}"
+            ) from None
     org.done()
     rules_dir = Path(rules_dir_text) if rules_dir_text else shipped_rules_dir()
     if rules_dir_text and not rules_dir.is_absolute() and base_dir is not None:
@@ -325,7 +334,9 @@ def parse_config(data: dict[str, Any], source: str, base_dir: Path | None = None
         log_addresses=m.take("log_addresses", bool, False),
     )
     if milter.failure_action not in FAILURE_ACTIONS:
-        raise ConfigError(source, "milter.failure_action", f"must be one of {', '.join(FAILURE_ACTIONS)}")
+        raise ConfigError(
+            source, "milter.failure_action", f"must be one of {', '.join(FAILURE_ACTIONS)}"
+        )
     if milter.log_format not in ("text", "json"):
         raise ConfigError(source, "milter.log_format", "must be 'text' or 'json'")
     if not (milter.socket.startswith("unix:") or milter.socket.startswith("inet:")):
@@ -369,7 +380,9 @@ def parse_config(data: dict[str, Any], source: str, base_dir: Path | None = None
 
     for name in list(checks_t.data):
         if name not in REGISTRY:
-            raise ConfigError(source, checks_t.key(name), f"unknown check (known: {', '.join(REGISTRY)})")
+            raise ConfigError(
+                source, checks_t.key(name), f"unknown check (known: {', '.join(REGISTRY)})"
+            )
         opts = checks_t.take(name, dict, {})
         checks[name] = opts
     root.done()
@@ -377,7 +390,9 @@ def parse_config(data: dict[str, Any], source: str, base_dir: Path | None = None
     shipped_entries: tuple[PolicyEntry, ...] = ()
     for policy_path in policy_files(rules_dir):
         pt = _Table(_load_toml(policy_path), str(policy_path), "")
-        shipped_entries += _parse_policy_entries(pt.data.pop("action", []), str(policy_path), "action")
+        shipped_entries += _parse_policy_entries(
+            pt.data.pop("action", []), str(policy_path), "action"
+        )
         pt.done()
     return Config(
         source=source,

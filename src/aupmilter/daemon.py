@@ -78,7 +78,9 @@ def reload(config_path: str | None) -> bool:
 
 def serve(config_path: str | None, socket_override: str | None = None) -> int:
     logging.basicConfig(
-        level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(name)s %(levelname)s %(message)s"
+        level=logging.INFO,
+        stream=sys.stderr,
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
     )
     try:
         ruleset = load_ruleset(config_path, 1)
@@ -115,7 +117,7 @@ def serve(config_path: str | None, socket_override: str | None = None) -> int:
         old_umask = os.umask(0o117)  # socket 0660: Postfix's group, nobody else
         try:
             Milter.runmilter("aupmilter", socket_spec, timeout=300)
-        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
+        except BaseException as exc:
             errors.append(exc)
         finally:
             os.umask(old_umask)
@@ -123,8 +125,11 @@ def serve(config_path: str | None, socket_override: str | None = None) -> int:
 
     worker = threading.Thread(target=run_libmilter, name="libmilter", daemon=True)
     worker.start()
-    log.info("listening on %s (policy generation 1, checks: %s)", socket_spec,
-             ", ".join(c.name for c in ruleset.checks))
+    log.info(
+        "listening on %s (policy generation 1, checks: %s)",
+        socket_spec,
+        ", ".join(c.name for c in ruleset.checks),
+    )
     while not stopping.wait(1.0):
         pass
     worker.join(timeout=30)

@@ -8,6 +8,7 @@ another atomically.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import time
 from collections.abc import Callable, Sequence
@@ -97,7 +98,11 @@ def _defect_findings(message: MessageView) -> list[Finding]:
     if not defects:
         return []
     evidence = ", ".join(d.removeprefix("mime.") for d in defects[:5])
-    rule = "mime.limits" if {"mime.too_many_parts", "mime.too_deep"} & set(defects) else "mime.malformed"
+    rule = (
+        "mime.limits"
+        if {"mime.too_many_parts", "mime.too_deep"} & set(defects)
+        else "mime.malformed"
+    )
     return [Finding(rule, rule, 1.0, evidence, "mime")]
 
 
@@ -147,15 +152,11 @@ def evaluate(
     )
     if decision.action in (Action.ACCEPT, Action.TAG):
         effects = list(_tag_effects(message, decision, config))
-        interim = Decision(**{**_fields(decision), "effects": tuple(effects)})
+        interim = dataclasses.replace(decision, effects=tuple(effects))
         for transform in ruleset.transforms:
             effects.extend(transform(envelope, message, interim, tuple(effects)))
-        decision = Decision(**{**_fields(decision), "effects": tuple(effects)})
+        decision = dataclasses.replace(decision, effects=tuple(effects))
     return decision
-
-
-def _fields(decision: Decision) -> dict[str, object]:
-    return {name: getattr(decision, name) for name in Decision.__slots__}
 
 
 def _run(
@@ -179,7 +180,9 @@ def _reason(verdict: Verdict, direction: Direction) -> str:
 
 def _reply(verdict: Verdict) -> SmtpReply:
     school = verdict.school.name if verdict.school else "the trust's"
-    clause = verdict.entry.clause if verdict.entry and verdict.entry.clause else "acceptable use policy"
+    clause = (
+        verdict.entry.clause if verdict.entry and verdict.entry.clause else "acceptable use policy"
+    )
     rule = verdict.finding.rule if verdict.finding else "policy"
     text = f"Message refused under {school} e-mail policy: {clause} [{rule}]"
     return SmtpReply("550", "5.7.1", " ".join(text.split()))

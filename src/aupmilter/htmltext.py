@@ -10,8 +10,42 @@ from __future__ import annotations
 from html.parser import HTMLParser
 
 _BLOCK_TAGS = frozenset(
-    "address article aside blockquote br dd div dl dt fieldset figcaption figure footer form "
-    "h1 h2 h3 h4 h5 h6 header hr li main nav ol p pre section table td th tr ul".split()
+    [
+        "address",
+        "article",
+        "aside",
+        "blockquote",
+        "br",
+        "dd",
+        "div",
+        "dl",
+        "dt",
+        "fieldset",
+        "figcaption",
+        "figure",
+        "footer",
+        "form",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "header",
+        "hr",
+        "li",
+        "main",
+        "nav",
+        "ol",
+        "p",
+        "pre",
+        "section",
+        "table",
+        "td",
+        "th",
+        "tr",
+        "ul",
+    ]
 )
 _INVISIBLE_TAGS = frozenset({"script", "style", "head", "title", "template", "noscript"})
 
@@ -49,7 +83,10 @@ def html_to_text(html: str) -> str:
     try:
         collector.feed(html)
         collector.close()
-    except (AssertionError, ValueError):  # pragma: no cover - HTMLParser is lenient; belt and braces
+    except (
+        AssertionError,
+        ValueError,
+    ):  # pragma: no cover - HTMLParser is lenient; belt and braces
         pass
     text = "".join(collector.chunks)
     lines = (" ".join(line.split()) for line in text.splitlines())

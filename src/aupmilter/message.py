@@ -41,7 +41,7 @@ class TextPart:
 
 @dataclass(slots=True)
 class Attachment:
-    """A leaf part that is a file: named, non-text, or explicitly ``Content-Disposition: attachment``.
+    """A leaf part that is a file: named, non-text, or ``Content-Disposition: attachment``.
 
     ``filename`` is decoded (RFC 2231 / RFC 2047) and may be ``None``.  ``data`` is the decoded
     payload.  ``detected_mime`` / ``detected_description`` come from libmagic on the bytes, lazily,
@@ -91,7 +91,7 @@ def decode_header_value(value: object) -> str:
     else:
         try:
             text = str(value)
-        except Exception:  # noqa: BLE001 - a malformed header must not crash a check
+        except Exception:
             text = repr(value)
     return text.replace("\x00", "")
 
@@ -109,7 +109,9 @@ class MessageView:
         self.raw = raw
         self.max_parts = max_parts
         self.max_depth = max_depth
-        self.msg: EmailMessage = email.message_from_bytes(raw, policy=_PARSE_POLICY)  # type: ignore[assignment]
+        parsed = email.message_from_bytes(raw, policy=_PARSE_POLICY)
+        assert isinstance(parsed, EmailMessage)  # policy.default builds EmailMessage
+        self.msg: EmailMessage = parsed
         self._text_parts: list[TextPart] = []
         self._attachments: list[Attachment] = []
         self._defects: list[str] = []
@@ -126,19 +128,19 @@ class MessageView:
         """First header ``name``, decoded; ``None`` when absent."""
         try:
             value = self.msg.get(name)
-        except Exception:  # noqa: BLE001 - header registry can raise on hostile input
+        except Exception:
             value = self._raw_header(name)
         return None if value is None else decode_header_value(value)
 
     def headers_all(self, name: str) -> list[str]:
         try:
             values = self.msg.get_all(name) or []
-        except Exception:  # noqa: BLE001
+        except Exception:
             values = []
         return [decode_header_value(v) for v in values]
 
     def _raw_header(self, name: str) -> str | None:
-        for key, value in self.msg._headers:  # raw (name, value) pairs as parsed
+        for key, value in self.msg.raw_items():  # raw (name, value) pairs as parsed
             if key.lower() == name.lower():
                 return str(value)
         return None
@@ -151,11 +153,11 @@ class MessageView:
     def header_block(self) -> list[tuple[str, str]]:
         """All top-level headers as (name, decoded value) pairs in order."""
         decoded = []
-        for key, value in self.msg._headers:
+        for key, value in self.msg.raw_items():
             try:
                 parsed = self.msg.policy.header_fetch_parse(key, value)
                 decoded.append((key, decode_header_value(parsed)))
-            except Exception:  # noqa: BLE001
+            except Exception:
                 decoded.append((key, str(value)))
         return decoded
 
@@ -207,13 +209,17 @@ class MessageView:
                 if not isinstance(children, list):  # pragma: no cover - defensive
                     continue
                 if ctype == "message/rfc822" or ctype.startswith("message/"):
-                    nested_prefix = f"{prefix}message[{parts_seen}]/" if prefix else f"message[{parts_seen}]/"
+                    nested_prefix = (
+                        f"{prefix}message[{parts_seen}]/" if prefix else f"message[{parts_seen}]/"
+                    )
                     for child in reversed(children):
-                        stack.append((child, nested_prefix, depth + 1))
-                        self._attach_nested_message(child, nested_prefix)
+                        if isinstance(child, Message):
+                            stack.append((child, nested_prefix, depth + 1))
+                            self._attach_nested_message(child, nested_prefix)
                 else:
                     for child in reversed(children):
-                        stack.append((child, prefix, depth + 1))
+                        if isinstance(child, Message):
+                            stack.append((child, prefix, depth + 1))
                 continue
             filename = _filename(part)
             disposition = part.get_content_disposition()
@@ -235,7 +241,9 @@ class MessageView:
                     filename=filename,
                     declared_type=ctype,
                     data=data,
-                    location=f"{prefix}attachment:{name}" if name else f"{prefix}attachment[{parts_seen}]",
+                    location=f"{prefix}attachment:{name}"
+                    if name
+                    else f"{prefix}attachment[{parts_seen}]",
                     disposition=disposition,
                 )
             )
@@ -244,7 +252,7 @@ class MessageView:
         """Attached messages keep their subject visible to content checks as their own part."""
         try:
             subject = decode_header_value(child.get("Subject"))
-        except Exception:  # noqa: BLE001
+        except Exception:
             subject = ""
         if subject:
             self._text_parts.append(TextPart(subject, "text/x-subject", f"{prefix}subject"))
@@ -264,14 +272,14 @@ class MessageView:
 def _content_type(part: Message) -> str:
     try:
         return part.get_content_type()
-    except Exception:  # noqa: BLE001
+    except Exception:
         return "application/octet-stream"
 
 
 def _filename(part: Message) -> str | None:
     try:
         name = part.get_filename()
-    except Exception:  # noqa: BLE001 - malformed RFC 2231 parameters
+    except Exception:
         name = None
     if name is None:
         return None
@@ -281,7 +289,7 @@ def _filename(part: Message) -> str | None:
 def _decode_bytes(part: Message) -> bytes:
     try:
         payload = part.get_payload(decode=True)
-    except Exception:  # noqa: BLE001
+    except Exception:
         payload = None
     if isinstance(payload, bytes):
         return payload

@@ -16,7 +16,6 @@ import logging
 import tempfile
 import threading
 import time
-from collections.abc import Callable
 from typing import Any
 
 import Milter
@@ -75,7 +74,11 @@ class AupMilter(Milter.Base):  # type: ignore[misc]
         limit = state.ruleset.config.milter.spool_memory_bytes if state else 1 << 20
         self.sender = ""
         self.recipients: list[str] = []
-        self.spool: Any = tempfile.SpooledTemporaryFile(max_size=limit)
+        old = getattr(self, "spool", None)
+        if old is not None:
+            old.close()  # a spilled spool is a temp file: never leak it across messages
+        # Lives across callbacks (envfrom .. eom), so no context manager.
+        self.spool: Any = tempfile.SpooledTemporaryFile(max_size=limit)  # noqa: SIM115
         self.size = 0
         self.too_big = False
 
@@ -105,7 +108,9 @@ class AupMilter(Milter.Base):  # type: ignore[misc]
     def header(self, name: bytes | str, value: bytes | str) -> int:
         bname = name if isinstance(name, bytes) else name.encode("utf-8", "surrogateescape")
         bvalue = value if isinstance(value, bytes) else value.encode("utf-8", "surrogateescape")
-        self._write(bname + b": " + bvalue.replace(b"\n", b"\r\n").replace(b"\r\r", b"\r") + b"\r\n")
+        self._write(
+            bname + b": " + bvalue.replace(b"\n", b"\r\n").replace(b"\r\r", b"\r") + b"\r\n"
+        )
         return Milter.CONTINUE  # type: ignore[no-any-return]
 
     @Milter.noreply  # type: ignore[untyped-decorator]
@@ -133,7 +138,7 @@ class AupMilter(Milter.Base):  # type: ignore[misc]
         queue_id = self.getsymval("i") or None
         try:
             return self._eom(queue_id)
-        except Exception:  # noqa: BLE001 - every failure must become the failure action
+        except Exception:
             log.exception("queue_id=%s stage=eom error; applying failure action", queue_id)
             metrics.ERRORS.labels(stage="eom").inc()
             return self._failure()
@@ -169,7 +174,9 @@ class AupMilter(Milter.Base):  # type: ignore[misc]
             return self._failure()
         return self._apply(envelope, message, decision, ruleset)
 
-    def _apply(self, envelope: Envelope, message: MessageView, decision: Decision, ruleset: Ruleset) -> int:
+    def _apply(
+        self, envelope: Envelope, message: MessageView, decision: Decision, ruleset: Ruleset
+    ) -> int:
         config = ruleset.config
         _count(decision, config.org_domains)
         log_decision(config, envelope, decision)
@@ -201,10 +208,12 @@ class AupMilter(Milter.Base):  # type: ignore[misc]
         from aupmilter.quarantine import QuarantineRecord
 
         state = current_state()
-        record = QuarantineRecord.from_decision(envelope, message, decision, dt.datetime.now(dt.UTC))
+        record = QuarantineRecord.from_decision(
+            envelope, message, decision, dt.datetime.now(dt.UTC)
+        )
         try:
             state.store.put(message.raw, record)  # durable before we answer
-        except Exception:  # noqa: BLE001 - a store we cannot write to must not lose mail
+        except Exception:
             log.exception("queue_id=%s stage=quarantine store write failed", envelope.queue_id)
             metrics.ERRORS.labels(stage="quarantine").inc()
             return self._failure()
@@ -237,10 +246,11 @@ class AupMilter(Milter.Base):  # type: ignore[misc]
 
 def _evaluate(envelope: Envelope, raw: bytes, ruleset: Ruleset) -> tuple[MessageView, Decision]:
     message = MessageView(raw)
-    timer: Callable[[str, float], None] = lambda name, secs: metrics.CHECK_SECONDS.labels(
-        check=name
-    ).observe(secs)
-    return message, evaluate(envelope, message, ruleset, timer=timer)
+    return message, evaluate(envelope, message, ruleset, timer=_observe_check)
+
+
+def _observe_check(name: str, seconds: float) -> None:
+    metrics.CHECK_SECONDS.labels(check=name).observe(seconds)
 
 
 def _deciding_category(decision: Decision) -> str:

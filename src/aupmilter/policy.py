@@ -34,7 +34,9 @@ def effective_entries(config: Config, school: School | None) -> list[PolicyEntry
             # A later layer overrides only the directions it names.
             old = merged[key]
             actions = {**old.actions, **entry.actions}
-            entry = PolicyEntry(entry.match, actions, entry.min_score, entry.clause or old.clause, entry.source)
+            entry = PolicyEntry(
+                entry.match, actions, entry.min_score, entry.clause or old.clause, entry.source
+            )
         merged[key] = entry
     return list(merged.values())
 

@@ -57,7 +57,9 @@ def free_port() -> int:
         return port
 
 
-def wait_for(predicate: Callable[[], bool], timeout: float, what: str, interval: float = 0.05) -> None:
+def wait_for(
+    predicate: Callable[[], bool], timeout: float, what: str, interval: float = 0.05
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
@@ -95,7 +97,9 @@ def _snippet_settings(path: Path) -> list[tuple[str, str]]:
 
 
 class Gateway:
-    def __init__(self, root: Path, config_text: str | None = None, socket_kind: str = "unix") -> None:
+    def __init__(
+        self, root: Path, config_text: str | None = None, socket_kind: str = "unix"
+    ) -> None:
         self.root = root
         self.conf_dir = root / "postfix-conf"
         self.queue_dir = root / "postfix-queue"
@@ -153,7 +157,8 @@ listen = "127.0.0.1:{self.metrics_port}"
             if key == "smtpd_milters":
                 value = self._postfix_milter_spec()
             milter_lines.append(f"{key} = {value}")
-        main_cf = f"""
+        main_cf = (
+            f"""
 compatibility_level = 3.6
 queue_directory = {self.queue_dir}
 data_directory = {self.data_dir}
@@ -181,7 +186,10 @@ queue_run_delay = 3600s
 minimal_backoff_time = 3600s
 maximal_backoff_time = 3600s
 default_destination_rate_delay = 0
-""" + "\n".join(milter_lines) + "\n"
+"""
+            + "\n".join(milter_lines)
+            + "\n"
+        )
         (self.conf_dir / "main.cf").write_text(main_cf)
         release = (REPO / "deploy/postfix/master.cf.snippet").read_text()
         release = release.replace("127.0.0.1:10026", f"127.0.0.1:{self.release_port}")
@@ -216,8 +224,12 @@ postlog   unix-dgram n  -       n       -       1       postlogd
         self.sink.start()
         self.start_milter()
         self._write_postfix_config()
-        subprocess.run([POSTFIX, "-c", str(self.conf_dir), "check"], check=True, capture_output=True)
-        subprocess.run([POSTFIX, "-c", str(self.conf_dir), "start"], check=True, capture_output=True)
+        subprocess.run(
+            [POSTFIX, "-c", str(self.conf_dir), "check"], check=True, capture_output=True
+        )
+        subprocess.run(
+            [POSTFIX, "-c", str(self.conf_dir), "start"], check=True, capture_output=True
+        )
         wait_for(lambda: port_open(self.smtp_port), 30, "postfix smtpd")
         wait_for(lambda: port_open(self.release_port), 30, "postfix release listener")
 
@@ -230,16 +242,29 @@ postlog   unix-dgram n  -       n       -       1       postlogd
         log = self.milter_log.open("ab")
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         self.milter = subprocess.Popen(
-            [sys.executable, "-m", "aupmilter.cli", "run", "--config", str(self.config_path),
-             "--socket", self.milter_spec],
-            stdout=log, stderr=subprocess.STDOUT, env=env, cwd=self.root,
+            [
+                sys.executable,
+                "-m",
+                "aupmilter.cli",
+                "run",
+                "--config",
+                str(self.config_path),
+                "--socket",
+                self.milter_spec,
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=self.root,
         )
+
         def ready() -> bool:
             if self.milter is not None and self.milter.poll() is not None:
                 raise RuntimeError(f"milter exited early:\n{self.milter_log.read_text()[-3000:]}")
             if self.socket_kind == "inet":
                 return port_open(self.milter_port)
             return unix_socket_open(self.milter_socket)
+
         wait_for(ready, 30, "milter socket")
 
     def kill_milter(self) -> None:
@@ -311,11 +336,16 @@ postlog   unix-dgram n  -       n       -       1       postlogd
         return [m.data for m in self.sink.messages]
 
     def flush(self) -> None:
-        subprocess.run(["/usr/sbin/postqueue", "-c", str(self.conf_dir), "-f"], check=True, capture_output=True)
+        subprocess.run(
+            ["/usr/sbin/postqueue", "-c", str(self.conf_dir), "-f"], check=True, capture_output=True
+        )
 
     def queue_ids(self) -> list[str]:
         out = subprocess.run(
-            ["/usr/sbin/postqueue", "-c", str(self.conf_dir), "-j"], capture_output=True, text=True, check=True
+            ["/usr/sbin/postqueue", "-c", str(self.conf_dir), "-j"],
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout
         import json
 

@@ -24,7 +24,11 @@ class _Handler:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         with self.lock:
             self.messages.append(
-                Delivered(envelope.mail_from, list(envelope.rcpt_tos), bytes(envelope.original_content or envelope.content))
+                Delivered(
+                    envelope.mail_from,
+                    list(envelope.rcpt_tos),
+                    bytes(envelope.original_content or envelope.content),
+                )
             )
         return "250 OK delivered to sink"
 
@@ -32,7 +36,9 @@ class _Handler:
 class Sink:
     def __init__(self, port: int) -> None:
         self.handler = _Handler()
-        self.controller = Controller(self.handler, hostname="127.0.0.1", port=port, decode_data=False)
+        self.controller = Controller(
+            self.handler, hostname="127.0.0.1", port=port, decode_data=False
+        )
         self.port = port
 
     def start(self) -> None:

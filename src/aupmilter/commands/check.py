@@ -53,7 +53,9 @@ def envelope_for(args: argparse.Namespace, message: MessageView) -> Envelope:
         sender = addrs[0][1] if addrs else ""
     rcpts = list(args.rcpt)
     if not rcpts:
-        rcpts = [a for _, a in getaddresses(message.headers_all("To") + message.headers_all("Cc")) if a]
+        rcpts = [
+            a for _, a in getaddresses(message.headers_all("To") + message.headers_all("Cc")) if a
+        ]
     direction = Direction(args.direction) if args.direction else None
     return Envelope(sender, tuple(rcpts), args.auth_user, args.client_ip, None, None, direction)
 
@@ -70,8 +72,13 @@ def to_json(name: str, decision: Decision) -> dict[str, object]:
         "action": str(decision.action),
         "direction": str(decision.direction),
         "findings": [
-            {"rule": f.rule, "category": f.category, "score": f.score, "evidence": f.evidence,
-             "location": f.location}
+            {
+                "rule": f.rule,
+                "category": f.category,
+                "score": f.score,
+                "evidence": f.evidence,
+                "location": f.location,
+            }
             for f in decision.findings
         ],
         "reason": decision.reason,

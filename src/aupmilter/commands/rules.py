@@ -26,5 +26,6 @@ def lint_cmd(args: argparse.Namespace) -> int:
         print(f"aupmilter: config error: {exc}", file=sys.stderr)
         return 2
     names = ", ".join(c.name for c in ruleset.checks)
-    print(f"ok: {config.source}: {len(config.schools)} schools, {len(config.policy)} policy rows, checks: {names}")
+    summary = f"{len(config.schools)} schools, {len(config.policy)} policy rows"
+    print(f"ok: {config.source}: {summary}, checks: {names}")
     return 0
