@@ -71,6 +71,7 @@ class WorkingHours:
     end: str = "17:00"
     timezone: str = "Europe/London"
     holidays: tuple[str, ...] = ()  # ISO dates (bank holidays, INSET days) that are not working
+    breaks: tuple[tuple[str, str], ...] = (("12:00", "13:00"),)  # "usual break time" (000 7.3)
 
 
 @dataclass(frozen=True)
@@ -247,8 +248,21 @@ def _parse_working_hours(t: _Table) -> WorkingHours:
             _dt.date.fromisoformat(str(h))
         except ValueError:
             raise ConfigError(t.source, t.key("holidays"), f"not an ISO date: {h!r}") from None
+    breaks: list[tuple[str, str]] = []
+    for item in t.take("breaks", list, ["12:00-13:00"]):
+        b_start, sep, b_end = str(item).partition("-")
+        if not sep:
+            raise ConfigError(t.source, t.key("breaks"), f"expected 'HH:MM-HH:MM', got {item!r}")
+        breaks.append(
+            (
+                _parse_hhmm(b_start.strip(), t.source, t.key("breaks")),
+                _parse_hhmm(b_end.strip(), t.source, t.key("breaks")),
+            )
+        )
     t.done()
-    return WorkingHours(tuple(days), start, end, tz, tuple(str(h) for h in holidays))
+    if start >= end:
+        raise ConfigError(t.source, t.key("end"), "working hours must end after they start")
+    return WorkingHours(tuple(days), start, end, tz, tuple(str(h) for h in holidays), tuple(breaks))
 
 
 def _parse_school(item: Any, source: str, path: str) -> School:

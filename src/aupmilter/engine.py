@@ -9,7 +9,6 @@ another atomically.
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -111,21 +110,12 @@ def evaluate(
     message: MessageView,
     ruleset: Ruleset,
     *,
-    now: dt.datetime | None = None,
     timer: CheckTimer | None = None,
 ) -> Decision:
     config = ruleset.config
     direction = envelope.direction or classify(config, envelope)
     if envelope.direction is None:
-        envelope = Envelope(
-            envelope.sender,
-            envelope.recipients,
-            envelope.auth_user,
-            envelope.client_addr,
-            envelope.queue_id,
-            envelope.daemon_name,
-            direction,
-        )
+        envelope = dataclasses.replace(envelope, direction=direction)
     schools = schools_involved(config, envelope, direction)
     findings: list[Finding] = []
     for check in (c for c in ruleset.checks if not c.reads_content):

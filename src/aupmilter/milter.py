@@ -163,6 +163,7 @@ class AupMilter(Milter.Base):  # type: ignore[misc]
             client_addr=self.client_addr,
             queue_id=queue_id,
             daemon_name=self.getsymval("{daemon_name}") or None,
+            received_at=dt.datetime.now(dt.UTC),
         )
         budget = config.milter.time_budget_seconds
         future = state.pool.submit(_evaluate, envelope, raw, ruleset)

@@ -7,6 +7,7 @@ must be usable from the CLI and tests with no MTA in sight.
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,7 +47,8 @@ class Envelope:
     """SMTP envelope and connection facts, as the MTA saw them.
 
     ``direction`` is filled by :mod:`aupmilter.direction` before checks run; adapters may leave it
-    ``None`` and let the engine classify.
+    ``None`` and let the engine classify.  ``received_at`` (UTC) is when the gateway received the
+    message; it is an input, not read from a clock inside the engine, so evaluation stays pure.
     """
 
     sender: str
@@ -56,6 +58,7 @@ class Envelope:
     queue_id: str | None = None
     daemon_name: str | None = None
     direction: Direction | None = None
+    received_at: dt.datetime | None = None
 
     @property
     def sender_domain(self) -> str:

@@ -1,26 +1,47 @@
-"""Personal-use label: the policies ask staff to mark personal mail "Personal" in the subject.
+"""Personal use: the label, the school's personal-use mode, working hours, and a coaching hint.
 
-This check only *recognises* the label (and Outlook's ``Sensitivity`` header); what a label means
-(allowed, prohibited, sealed from content checks) is the policy's and the engine's business.  It
-reads only the subject and headers, which monitoring may look at (policy 002), so it is
-content-blind in the sense that matters for sealing.
+What the policies say: personal e-mails must be labelled "personal" in the subject header (000
+7.3, 001 6.2.2, 002 (b)); personal use must take place substantially out of normal working hours,
+"during the member of staff's usual break time or shortly, before or after" (000, 001, 002, 004
+4.2); one school forbids personal use entirely: "Staff are strictly prohibited from using the
+School's email facility for personal emails at any time" (003).
 
-Recognised: ``[Personal]``, ``(Personal)``, ``Personal:``, ``PERSONAL -``, ``Personal –``,
-``Personal/…``, ``Private`` in the same forms, anywhere a reply/forward prefix leaves it
-(``Re: [Personal] …``), in any case, after RFC 2047 decoding.  Not recognised: the word used in
-a sentence ("your personal statement", "private school fees"), which is not a label.
+This check reads only the subject and headers, which monitoring may look at (002: "will look at
+the sender or recipient and the subject heading only"), so it is content-blind for sealing: it
+runs on sealed mail, and its label finding is what seals a message.  It emits:
+
+* ``personal.label`` — labelled Personal/Private (subject forms below, or Outlook's
+  ``Sensitivity: Personal|Private`` header).
+* ``personal.prohibited`` — a labelled message sent by staff of a school whose mode is
+  ``prohibited``.
+* ``personal.working_hours`` — in ``allowed_with_label`` mode (``allowed`` sets no conditions),
+  a labelled message sent by staff inside the school's working hours (its days, hours, breaks,
+  holidays and time zone; Europe/London by default, so the clock changes are handled by
+  zoneinfo, not by us).
+* ``personal.unlabelled`` — optional coaching (``coach_unlabelled = true``): outbound mail to
+  consumer webmail only, with no school-business cue in the subject, and no label.
+
+Recognised labels: ``[Personal]``, ``(Personal)``, ``Personal:``, ``PERSONAL -``,
+``Personal –``, ``Personal/…``, ``Private`` in the same forms, after reply/forward prefixes
+(``Re: [Personal] …``), any case, after RFC 2047 decoding.  The word inside a sentence ("your
+personal statement", "private school fees") is not a label.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import tomllib
 from collections.abc import Iterable
 from typing import ClassVar
+from zoneinfo import ZoneInfo
 
 import regex
 
 from aupmilter.checks import CheckSettings
+from aupmilter.config import School, WorkingHours
+from aupmilter.errors import ConfigError
 from aupmilter.message import MessageView
-from aupmilter.model import Envelope, Finding
+from aupmilter.model import Direction, Envelope, Finding, domain_of
 
 _PREFIXES = r"(?:(?:re|fw|fwd|aw|wg|sv|vs|tr)\s*(?:\[\d+\])?\s*:\s*)*"
 _WORD = r"(?P<label>personal|private)"
@@ -32,7 +53,8 @@ _LABEL = regex.compile(
     )""",
     regex.IGNORECASE | regex.VERBOSE | regex.V1,
 )
-_SENSITIVITY = {"personal": "personal", "private": "private", "company-confidential": ""}
+_SENSITIVITY = {"personal": "personal", "private": "private"}
+_DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
 
 def label_of(message: MessageView) -> tuple[str, str] | None:
@@ -42,9 +64,20 @@ def label_of(message: MessageView) -> tuple[str, str] | None:
         label = next(g for g in m.captures("label") if g)
         return (label.lower(), "subject")
     sensitivity = (message.header("Sensitivity") or "").strip().lower()
-    if _SENSITIVITY.get(sensitivity):
+    if sensitivity in _SENSITIVITY:
         return (_SENSITIVITY[sensitivity], "header:Sensitivity")
     return None
+
+
+def in_working_hours(hours: WorkingHours, when: dt.datetime) -> bool:
+    """Is ``when`` (aware) inside the school's working time, in the school's own time zone?"""
+    local = when.astimezone(ZoneInfo(hours.timezone))
+    if local.weekday() not in hours.days or local.date().isoformat() in hours.holidays:
+        return False
+    hhmm = local.strftime("%H:%M")
+    if not (hours.start <= hhmm < hours.end):
+        return False
+    return not any(b_start <= hhmm < b_end for b_start, b_end in hours.breaks)
 
 
 class PersonalCheck:
@@ -52,11 +85,82 @@ class PersonalCheck:
     reads_content: ClassVar[bool] = False
 
     def __init__(self, settings: CheckSettings) -> None:
-        settings.reject_unknown(())
+        settings.reject_unknown(("coach_unlabelled",))
+        coach = settings.option("coach_unlabelled", False)
+        if not isinstance(coach, bool):
+            raise ConfigError(settings.source, "coach_unlabelled", "expected true or false")
+        self.coach_unlabelled = coach
+        self.config = settings.config
+        path = settings.rules_dir / "personal.toml"
+        try:
+            data = tomllib.loads(path.read_text())
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(str(path), "", f"cannot load: {exc}") from None
+        unknown = set(data) - {"webmail_domains", "business_cues"}
+        if unknown:
+            raise ConfigError(str(path), sorted(unknown)[0], "unknown key")
+        self.webmail_domains = frozenset(d.lower() for d in data.get("webmail_domains", []))
+        cues = [regex.escape(c) for c in data.get("business_cues", [])]
+        self.business_cues = (
+            regex.compile(r"\b(?:" + "|".join(cues) + r")\b", regex.IGNORECASE) if cues else None
+        )
+
+    def _sender_school(self, envelope: Envelope) -> School | None:
+        return self.config.school_for_domain(envelope.sender_domain)
 
     def run(self, envelope: Envelope, message: MessageView) -> Iterable[Finding]:
         found = label_of(message)
+        from_staff = envelope.direction in (Direction.OUTBOUND, Direction.INTERNAL)
+        school = self._sender_school(envelope) if from_staff else None
         if found is None:
-            return []
+            return self._coaching(envelope, message)
         label, where = found
-        return [Finding("personal.label", "personal.label", 1.0, f"{label} label", where)]
+        findings = [Finding("personal.label", "personal.label", 1.0, f"{label} label", where)]
+        if school is None:
+            return findings
+        if school.personal_use == "prohibited":
+            findings.append(
+                Finding(
+                    "personal.prohibited",
+                    "personal.prohibited",
+                    1.0,
+                    f"{school.name} does not permit personal use of school e-mail",
+                    where,
+                )
+            )
+        elif (
+            school.personal_use == "allowed_with_label"
+            and envelope.received_at is not None
+            and in_working_hours(school.working_hours, envelope.received_at)
+        ):
+            local = envelope.received_at.astimezone(ZoneInfo(school.working_hours.timezone))
+            hours = school.working_hours
+            findings.append(
+                Finding(
+                    "personal.working_hours",
+                    "personal.working_hours",
+                    1.0,
+                    f"sent {_DAY_NAMES[local.weekday()]} {local:%H:%M}, "
+                    f"working hours {hours.start}-{hours.end}",
+                    "envelope",
+                )
+            )
+        return findings
+
+    def _coaching(self, envelope: Envelope, message: MessageView) -> list[Finding]:
+        if not self.coach_unlabelled or envelope.direction is not Direction.OUTBOUND:
+            return []
+        domains = {domain_of(r) for r in envelope.recipients}
+        if not domains or not domains <= self.webmail_domains:
+            return []
+        if self.business_cues is not None and self.business_cues.search(message.subject):
+            return []
+        return [
+            Finding(
+                "personal.unlabelled",
+                "personal.unlabelled",
+                0.5,
+                "to personal webmail only, no label, no school-business cue in subject",
+                "envelope",
+            )
+        ]

@@ -9,10 +9,11 @@ could not be read, 2 on usage or config errors.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import sys
 from collections.abc import Iterator
-from email.utils import getaddresses
+from email.utils import getaddresses, parsedate_to_datetime
 from pathlib import Path
 
 from aupmilter.commands.common import add_config_arg, load_or_exit
@@ -31,6 +32,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--rcpt", metavar="ADDR", action="append", default=[], help="repeatable")
     p.add_argument("--auth-user", metavar="USER")
     p.add_argument("--client-ip", metavar="IP")
+    p.add_argument(
+        "--received-at",
+        type=_iso_time,
+        metavar="ISO",
+        help="when the gateway received it (default: the Date: header)",
+    )
     p.add_argument("--json", action="store_true", help="one JSON object per message")
     p.add_argument("--emit", metavar="DIR", help="write each message as it would leave")
     p.add_argument("paths", nargs="+", metavar="FILE.eml|DIR")
@@ -57,7 +64,35 @@ def envelope_for(args: argparse.Namespace, message: MessageView) -> Envelope:
             a for _, a in getaddresses(message.headers_all("To") + message.headers_all("Cc")) if a
         ]
     direction = Direction(args.direction) if args.direction else None
-    return Envelope(sender, tuple(rcpts), args.auth_user, args.client_ip, None, None, direction)
+    return Envelope(
+        sender,
+        tuple(rcpts),
+        args.auth_user,
+        args.client_ip,
+        direction=direction,
+        received_at=args.received_at or _date_header(message),
+    )
+
+
+def _date_header(message: MessageView) -> dt.datetime | None:
+    """The message's Date: as UTC, so offline checks judge working hours as the gateway did."""
+    try:
+        parsed = parsedate_to_datetime(message.header("Date") or "")
+    except (TypeError, ValueError, IndexError):
+        return None
+    if parsed.tzinfo is None:
+        return None
+    return parsed.astimezone(dt.UTC)
+
+
+def _iso_time(text: str) -> dt.datetime:
+    try:
+        value = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO date-time: {text!r}") from None
+    if value.tzinfo is None:
+        raise argparse.ArgumentTypeError("give a time zone, e.g. 2026-11-20T10:15+00:00")
+    return value.astimezone(dt.UTC)
 
 
 def format_line(name: str, decision: Decision) -> str:
