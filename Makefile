@@ -54,5 +54,13 @@ bench: setup
 bench-smoke: setup
 	$(PY) -m bench.run --smoke
 
+# Coverage-guided fuzzing (atheris), bounded: FUZZ_RUNS iterations over a seeded corpus.
+FUZZ_RUNS ?= 20000
+fuzz: setup
+	@$(PY) -m pip install -q --disable-pip-version-check -e '.[fuzz]'
+	@rm -rf var/fuzz-corpus && $(PY) fuzz/seeds.py var/fuzz-corpus
+	@mkdir -p var/fuzz-crashes
+	$(PY) fuzz/fuzz_engine.py -artifact_prefix=var/fuzz-crashes/ -runs=$(FUZZ_RUNS) -max_len=65536 -rss_limit_mb=2048 -timeout=20 var/fuzz-corpus
+
 clean:
 	rm -rf $(VENV) var build dist *.egg-info

@@ -97,11 +97,9 @@ def _defect_findings(message: MessageView) -> list[Finding]:
     if not defects:
         return []
     evidence = ", ".join(d.removeprefix("mime.") for d in defects[:5])
-    rule = (
-        "mime.limits"
-        if {"mime.too_many_parts", "mime.too_deep"} & set(defects)
-        else "mime.malformed"
-    )
+    # Structure we could not fully walk cannot be vouched for: that is a limit, not a nit.
+    uninspectable = {"mime.too_many_parts", "mime.too_deep", "mime.unparseable"}
+    rule = "mime.limits" if uninspectable & set(defects) else "mime.malformed"
     return [Finding(rule, rule, 1.0, evidence, "mime")]
 
 

@@ -14,7 +14,7 @@ import email.policy
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.headerregistry import UnstructuredHeader
-from email.message import EmailMessage, Message
+from email.message import Message
 from functools import cached_property
 
 from aupmilter.htmltext import html_to_text
@@ -109,12 +109,10 @@ class MessageView:
         self.raw = raw
         self.max_parts = max_parts
         self.max_depth = max_depth
-        parsed = email.message_from_bytes(raw, policy=_PARSE_POLICY)
-        assert isinstance(parsed, EmailMessage)  # policy.default builds EmailMessage
-        self.msg: EmailMessage = parsed
+        self._defects: list[str] = []
+        self.msg: Message = _parse(raw, self._defects)
         self._text_parts: list[TextPart] = []
         self._attachments: list[Attachment] = []
-        self._defects: list[str] = []
         self._walked = False
 
     @classmethod
@@ -222,7 +220,10 @@ class MessageView:
                             stack.append((child, prefix, depth + 1))
                 continue
             filename = _filename(part)
-            disposition = part.get_content_disposition()
+            try:
+                disposition = part.get_content_disposition()
+            except Exception:
+                disposition = None
             is_text = ctype in ("text/plain", "text/html")
             if is_text and filename is None and disposition != "attachment":
                 nth_body += 1
@@ -269,6 +270,23 @@ class MessageView:
             yield (part.location, part.text)
 
 
+def _parse(raw: bytes, defects: list[str]) -> Message:
+    """Parse with ``policy.default``; fall back to the lenient ``compat32`` parser, then to an
+    empty message, recording a defect each time, so no input can make parsing raise.
+
+    (CPython's header parser can raise on hostile RFC 2231 parameters, e.g. a NUL inside a
+    charset name; found by the fuzzer.)"""
+    try:
+        return email.message_from_bytes(raw, policy=_PARSE_POLICY)
+    except Exception:
+        defects.append("mime.parser_error")
+    try:
+        return email.message_from_bytes(raw, policy=email.policy.compat32)
+    except Exception:
+        defects.append("mime.unparseable")
+    return Message()
+
+
 def _content_type(part: Message) -> str:
     try:
         return part.get_content_type()
@@ -302,6 +320,6 @@ def _decode_text(part: Message, defects: list[str]) -> str:
     charset = part.get_content_charset() or "us-ascii"
     try:
         return data.decode(charset, errors="replace")
-    except LookupError:
+    except (LookupError, ValueError):  # unknown codec, or a name with NULs in it
         defects.append("mime.unknown_charset")
         return data.decode("utf-8", errors="replace")

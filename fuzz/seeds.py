@@ -1,0 +1,25 @@
+"""Collect fuzz seeds into a corpus directory (CPython's e-mail corpus + shared dev corpora)."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import test as cpython_test
+
+
+def main(out: str) -> None:
+    target = Path(out)
+    target.mkdir(parents=True, exist_ok=True)
+    sources = sorted((Path(cpython_test.__file__).parent / "test_email" / "data").glob("msg_*.txt"))
+    shared = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mime-dev"
+    if shared.is_dir():
+        sources += [p for p in shared.rglob("*") if p.is_file() and p.stat().st_size < 200_000]
+    for i, src in enumerate(sources):
+        shutil.copyfile(src, target / f"seed-{i:04d}")
+    print(f"{len(sources)} seeds in {target}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
