@@ -50,6 +50,11 @@ personal_use = "prohibited"
 """
 
 
+#: Staff accounts the private Postfix knows (SMTP AUTH PLAIN/LOGIN against a sasldb).
+STAFF_USERS = ("teacher", "office", "head")
+STAFF_PASSWORD = "correct horse battery staple"
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -116,6 +121,9 @@ class Gateway:
         self.metrics_port = free_port()
         self.sink = Sink(self.sink_port)
         self.milter: subprocess.Popen[bytes] | None = None
+        # Debian's Postfix reads Cyrus SASL's smtpd.conf from $config_directory/sasl/.
+        self.sasl_dir = self.conf_dir / "sasl"
+        self.sasl_db = root / "sasldb2"
         self.config_path = root / "aupmilter.toml"
         self.config_path.write_text(self._site_config(config_text or DEFAULT_CONFIG))
 
@@ -152,6 +160,7 @@ listen = "127.0.0.1:{self.metrics_port}"
             d.mkdir(parents=True, exist_ok=True)
         postfix_user = pwd.getpwnam("postfix")
         os.chown(self.data_dir, postfix_user.pw_uid, postfix_user.pw_gid)
+        self._write_sasl(postfix_user)
         milter_lines = []
         for key, value in _snippet_settings(REPO / "deploy/postfix/main.cf.snippet"):
             if key == "smtpd_milters":
@@ -173,6 +182,10 @@ relayhost = [127.0.0.1]:{self.sink_port}
 smtp_dns_support_level = disabled
 mynetworks = 127.0.0.0/8, 10.0.0.0/8
 smtpd_authorized_xclient_hosts = 127.0.0.0/8
+smtpd_sasl_auth_enable = yes
+smtpd_sasl_type = cyrus
+smtpd_sasl_path = smtpd
+smtpd_sasl_security_options = noanonymous
 smtpd_relay_restrictions = permit_mynetworks, permit_sasl_authenticated, reject_unauth_destination
 alias_maps =
 alias_database =
@@ -217,6 +230,23 @@ postlog   unix-dgram n  -       n       -       1       postlogd
 {release}
 """
         (self.conf_dir / "master.cf").write_text(master_cf)
+
+    def _write_sasl(self, postfix_user: pwd.struct_passwd) -> None:
+        """Real SMTP AUTH (Cyrus SASL, sasldb): staff log in, Postfix passes ``{auth_authen}``."""
+        self.sasl_dir.mkdir(parents=True, exist_ok=True)
+        (self.sasl_dir / "smtpd.conf").write_text(
+            f"pwcheck_method: auxprop\nauxprop_plugin: sasldb\nmech_list: PLAIN LOGIN\n"
+            f"sasldb_path: {self.sasl_db}\n"
+        )
+        for user in STAFF_USERS:
+            subprocess.run(
+                ["saslpasswd2", "-f", str(self.sasl_db), "-p", "-c", "-u", "gateway.test", user],
+                input=STAFF_PASSWORD.encode(),
+                check=True,
+                capture_output=True,
+            )
+        os.chown(self.sasl_db, postfix_user.pw_uid, postfix_user.pw_gid)
+        os.chmod(self.sasl_db, 0o600)
 
     # --- lifecycle ----------------------------------------------------------------------------
 
@@ -303,20 +333,21 @@ postlog   unix-dgram n  -       n       -       1       postlogd
     ) -> tuple[int, str]:
         """Submit one message; returns the final SMTP reply (to DATA, or the failing step).
 
-        The client address is set with XCLIENT: an outside address (inbound) by default, a staff
-        network address (10.0.0.0/8, the test config's internal network) when ``auth_user`` is
-        given.  XCLIENT LOGIN is only honoured by Postfix with a SASL server configured, which
-        this private instance has not; ``{auth_authen}`` itself is covered by the adapter tests.
+        ``auth_user`` logs in with real SMTP AUTH (so the milter sees ``{auth_authen}``), as
+        staff submitting from a laptop at home would.  The client address is set with Postfix's
+        XCLIENT: an outside address by default (so direction comes from authentication alone).
         """
-        if client_addr is None:
-            client_addr = "10.20.30.40" if auth_user else "203.0.113.7"
+        if auth_user is not None and auth_user not in STAFF_USERS:
+            raise ValueError(f"unknown staff user {auth_user!r}: one of {STAFF_USERS}")
         with smtplib.SMTP("127.0.0.1", self.smtp_port, timeout=60) as smtp:
             smtp.ehlo("client.test")
-            attrs = f"ADDR={client_addr} NAME=[UNAVAILABLE]"
+            attrs = f"ADDR={client_addr or '203.0.113.7'} NAME=[UNAVAILABLE]"
             code, msg = smtp.docmd("XCLIENT", attrs)
             if code != 220:
                 raise RuntimeError(f"XCLIENT refused: {code} {msg!r}")
             smtp.ehlo("client.test")
+            if auth_user is not None:
+                smtp.login(f"{auth_user}@gateway.test", STAFF_PASSWORD)
             code, msg = smtp.mail(sender)
             if code != 250:
                 return code, msg.decode()
