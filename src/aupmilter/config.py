@@ -128,6 +128,9 @@ class Config:
     policy: tuple[PolicyEntry, ...]
     checks: dict[str, dict[str, Any]]
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
+    #: Site-local checks ("module:Class"), run after the shipped ones: lets a trust add a check
+    #: of its own without forking, and lets the test suite inject a misbehaving one.
+    plugins: tuple[str, ...] = ()
 
     @property
     def org_domains(self) -> tuple[str, ...]:
@@ -323,6 +326,13 @@ def parse_config(data: dict[str, Any], source: str, base_dir: Path | None = None
     org = root.take_table("organisation")
     org_name = org.take("name", str, "Trust")
     rules_dir_text = org.take("rules_dir", str, "")
+    plugins = tuple(str(p) for p in org.take("plugins", list, []))
+    for plugin in plugins:
+        module, sep, cls = plugin.partition(":")
+        if not (module and sep and cls):
+            raise ConfigError(
+                source, org.key("plugins"), f"expected 'module:Class', got {plugin!r}"
+            )
     nets = []
     for net in org.take("internal_networks", list, ["127.0.0.0/8", "::1/128"]):
         try:
@@ -420,5 +430,6 @@ def parse_config(data: dict[str, Any], source: str, base_dir: Path | None = None
         subject_prefix=subject_prefix,
         policy=shipped_entries + site_actions,
         checks=checks,
+        plugins=plugins,
         raw=data,
     )

@@ -9,6 +9,7 @@ another atomically.
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from dataclasses import dataclass, field
 from aupmilter.checks import REGISTRY, Check, CheckSettings, load_check_class
 from aupmilter.config import Config, School
 from aupmilter.direction import classify
+from aupmilter.errors import ConfigError
 from aupmilter.message import MessageView
 from aupmilter.model import (
     Action,
@@ -66,11 +68,24 @@ def build_ruleset(config: Config, generation: int = 0) -> Ruleset:
             source=f"{config.source}: checks.{name}",
         )
         checks.append(cls(settings))  # type: ignore[call-arg]
+    for plugin in config.plugins:
+        checks.append(_load_plugin(plugin, config))
     transforms: list[Transform] = []
     from aupmilter import transforms as transforms_mod
 
     transforms.extend(transforms_mod.build(config))
     return Ruleset(config, checks, transforms, generation)
+
+
+def _load_plugin(target: str, config: Config) -> Check:
+    module_name, _, class_name = target.partition(":")
+    source = f"{config.source}: organisation.plugins"
+    try:
+        cls = getattr(importlib.import_module(module_name), class_name)
+    except (ImportError, AttributeError) as exc:
+        raise ConfigError(source, target, f"cannot load plugin: {exc}") from None
+    check: Check = cls(CheckSettings(config.rules_dir, {}, config, source))
+    return check
 
 
 def schools_involved(config: Config, envelope: Envelope, direction: Direction) -> list[School]:

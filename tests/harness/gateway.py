@@ -103,7 +103,11 @@ def _snippet_settings(path: Path) -> list[tuple[str, str]]:
 
 class Gateway:
     def __init__(
-        self, root: Path, config_text: str | None = None, socket_kind: str = "unix"
+        self,
+        root: Path,
+        config_text: str | None = None,
+        socket_kind: str = "unix",
+        quarantine_mode: str = "store",
     ) -> None:
         self.root = root
         self.conf_dir = root / "postfix-conf"
@@ -113,6 +117,7 @@ class Gateway:
         self.store_dir = root / "quarantine"
         self.milter_log = root / "milter.log"
         self.socket_kind = socket_kind
+        self.quarantine_mode = quarantine_mode
         self.milter_socket = root / "milter" / "aupmilter.sock"
         self.milter_port = free_port()
         self.smtp_port = free_port()
@@ -133,6 +138,7 @@ class Gateway:
         """The test's config plus the paths and ports only the harness knows."""
         extra = f"""
 [quarantine]
+mode = "{self.quarantine_mode}"
 path = "{self.store_dir}"
 release_host = "127.0.0.1"
 release_port = {self.release_port}
@@ -270,7 +276,8 @@ postlog   unix-dgram n  -       n       -       1       postlogd
         os.chown(self.milter_socket.parent, 0, grp.getgrnam("postfix").gr_gid)
         os.chmod(self.milter_socket.parent, 0o2750)
         log = self.milter_log.open("ab")
-        env = dict(os.environ, PYTHONUNBUFFERED="1")
+        # PYTHONPATH: site-local test plugins (tests.harness.*) must be importable by the daemon.
+        env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONPATH=str(REPO))
         self.milter = subprocess.Popen(
             [
                 sys.executable,
