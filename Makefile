@@ -10,7 +10,7 @@ STAMP_PIP := $(VENV)/.pip-done
 APT_PACKAGES := libmilter-dev libmagic1 postfix sasl2-bin libsasl2-modules swaks postgresql chromium prometheus zip p7zip-full systemd
 BENCH_APT_PACKAGES := rspamd
 
-.PHONY: run test setup lint typecheck bench bench-smoke fuzz soak clean docs-config
+.PHONY: run test setup lint typecheck bench bench-smoke fuzz soak clean
 
 setup: $(STAMP_PIP)
 
@@ -53,6 +53,11 @@ bench: setup
 
 bench-smoke: setup
 	$(PY) -m bench.run --smoke
+
+# Long fault-injection run through the real Postfix (bounded: SOAK_MESSAGES messages).
+SOAK_MESSAGES ?= 5000
+soak: setup
+	AUPMILTER_SOAK_MESSAGES=$(SOAK_MESSAGES) $(PY) -m pytest -q -p no:cacheprovider tests/test_faults.py
 
 # Coverage-guided fuzzing (atheris), bounded: FUZZ_RUNS iterations over a seeded corpus.
 FUZZ_RUNS ?= 20000
