@@ -2,6 +2,9 @@
 #   make run    install what is needed, then run the milter on its embedded defaults
 #   make test   same set-up, then the whole test suite (incl. real Postfix, PostgreSQL, Chromium)
 SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
+# pip on these machines warns about absent local mirrors; that noise is not ours.
+QUIET_PIP := 2>&1 | { grep -v -E '^WARNING: Location|^\s*$$' || true; }
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -30,8 +33,8 @@ $(VENV)/bin/python: | $(STAMP_APT)
 	@$(PYTHON) -m venv $(VENV)
 
 $(STAMP_PIP): $(STAMP_APT) $(VENV)/bin/python pyproject.toml
-	@$(PY) -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null
-	@$(PY) -m pip install -q --disable-pip-version-check -e '.[dev]'
+	@$(PY) -m pip install -q --disable-pip-version-check --upgrade pip $(QUIET_PIP)
+	@$(PY) -m pip install -q --disable-pip-version-check -e '.[dev]' $(QUIET_PIP)
 	@touch $@
 
 run: setup
@@ -62,7 +65,7 @@ soak: setup
 # Coverage-guided fuzzing (atheris), bounded: FUZZ_RUNS iterations over a seeded corpus.
 FUZZ_RUNS ?= 20000
 fuzz: setup
-	@$(PY) -m pip install -q --disable-pip-version-check -e '.[fuzz]'
+	@$(PY) -m pip install -q --disable-pip-version-check -e '.[fuzz]' $(QUIET_PIP)
 	@rm -rf var/fuzz-corpus && $(PY) fuzz/seeds.py var/fuzz-corpus
 	@mkdir -p var/fuzz-crashes
 	$(PY) fuzz/fuzz_engine.py -artifact_prefix=var/fuzz-crashes/ -runs=$(FUZZ_RUNS) -max_len=65536 -rss_limit_mb=2048 -timeout=20 var/fuzz-corpus
