@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 from tests.harness.gateway import Gateway
+from tests.harness.postgres import PrivatePostgres
+from tests.harness.postgres import available as postgres_available
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -48,3 +50,13 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip("../shared/data is not present (fresh clone): corpus test skipped")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def private_postgres() -> Iterator[PrivatePostgres]:
+    if not postgres_available():
+        pytest.fail("Debian postgresql is not installed: run `make test`, which installs it")
+    server = PrivatePostgres()
+    server.start()
+    yield server
+    server.stop()
