@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "aupmilter.commands.check",
     "aupmilter.commands.run",
     "aupmilter.commands.rules",
+    "aupmilter.commands.quarantine",
 )
 
 

@@ -110,6 +110,9 @@ class QuarantineSettings:
     database: str = ""  # "" = sqlite under path; or postgresql://...
     release_host: str = "127.0.0.1"
     release_port: int = 10026
+    #: Days kept, per top-level category (attachment, offensive, ...); others: default.
+    retention_days: dict[str, int] = field(default_factory=dict)
+    default_retention_days: int = 90
 
 
 @dataclass(frozen=True)
@@ -268,6 +271,16 @@ def _parse_working_hours(t: _Table) -> WorkingHours:
     return WorkingHours(tuple(days), start, end, tz, tuple(str(h) for h in holidays), tuple(breaks))
 
 
+def _parse_retention(t: _Table) -> dict[str, int]:
+    days: dict[str, int] = {}
+    for category in list(t.data):
+        value = t.take(category, int, 0)
+        if value < 1:
+            raise ConfigError(t.source, t.key(category), "retention must be at least 1 day")
+        days[category] = value
+    return days
+
+
 def _parse_school(item: Any, source: str, path: str) -> School:
     t = _Table(item, source, path)
     domain = t.take("domain", str, "").lower().strip()
@@ -374,6 +387,8 @@ def parse_config(data: dict[str, Any], source: str, base_dir: Path | None = None
         database=q.take("database", str, ""),
         release_host=q.take("release_host", str, "127.0.0.1"),
         release_port=q.take("release_port", int, 10026),
+        retention_days=_parse_retention(q.take_table("retention_days")),
+        default_retention_days=q.take("default_retention_days", int, 90),
     )
     if quarantine.mode not in ("store", "hold"):
         raise ConfigError(source, "quarantine.mode", "must be 'store' or 'hold'")
