@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.headerregistry import UnstructuredHeader
@@ -294,11 +295,39 @@ def _content_type(part: Message) -> str:
         return "application/octet-stream"
 
 
+_RAW_NAME = re.compile(r'(?:^|;)\s*(?:file)?name\s*=\s*("(?:[^"\\]|\\.)*"|[^;]*)', re.IGNORECASE)
+
+
+def _raw_name(part: Message) -> str | None:
+    """The name parameter exactly as sent, unquoted values included.
+
+    ``name=story[1].scr`` is not valid MIME (``[`` must be quoted) and the stdlib parser keeps
+    only ``story``: a mail client shows, and runs, ``story[1].scr``.  Worms used exactly this."""
+    for header in ("content-disposition", "content-type"):
+        for key, value in part.raw_items():
+            if key.lower() != header:
+                continue
+            match = _RAW_NAME.search(" ".join(str(value).split()))
+            if match:
+                text = match.group(1).strip()
+                if text.startswith('"') and text.endswith('"') and len(text) >= 2:
+                    text = text[1:-1]
+                return text or None
+    return None
+
+
 def _filename(part: Message) -> str | None:
     try:
         name = part.get_filename()
     except Exception:
         name = None
+    raw = _raw_name(part)
+    if (
+        raw
+        and "=?" not in raw
+        and (name is None or (len(raw) > len(name) and raw.startswith(name)))
+    ):
+        name = raw
     if name is None:
         return None
     return decode_header_value(name)

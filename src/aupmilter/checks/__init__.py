@@ -56,6 +56,7 @@ class Check(Protocol):
 #: because its result decides whether content checks may read the message at all.
 REGISTRY: dict[str, str] = {
     "personal": "aupmilter.checks.personal:PersonalCheck",
+    "attachments": "aupmilter.checks.attachments:AttachmentCheck",
 }
 
 
