@@ -57,6 +57,7 @@ class Check(Protocol):
 REGISTRY: dict[str, str] = {
     "personal": "aupmilter.checks.personal:PersonalCheck",
     "attachments": "aupmilter.checks.attachments:AttachmentCheck",
+    "offensive": "aupmilter.checks.offensive:OffensiveCheck",
 }
 
 

@@ -1,0 +1,340 @@
+"""Offensive language: abusive, obscene, discriminatory and harassing text, hard to fool and
+free of Scunthorpe-style false positives.
+
+Policy 004: "Offensive Language is not permitted and emails containing offensive language will
+be blocked and reported"; 000/001/002/003 forbid "abusive, obscene, discriminatory, racist,
+harassing, derogatory" messages.  A gateway that blocks a parent's e-mail for mentioning
+Scunthorpe or Dick Whittington is useless; one that misses ``b!tch`` or ``f u c k`` is too.
+
+How: text is normalised (:mod:`aupmilter.normalise`) and split into own/quoted/forwarded text
+(:mod:`aupmilter.quoting`); single words are looked up *whole* in a hash set (with leetspeak,
+look-alike letters, spacing and repeated letters seen through, plus common suffixes for listed
+stems), phrases with one compiled alternation over the token stream, after allow-listed phrases
+are blanked out.  One pass per text; lookups are O(1).
+
+Findings: ``offensive.<list>`` for the sender's own words; ``offensive_quoted.<list>`` for text
+in quoted replies or forwarded messages, so policy can treat forwarding (000/002: "should not be
+forwarded") and receiving (004 §2.2.1) differently.  Score = list score x occurrences (with
+diminishing weight) x location (subject counts 1.5x).  Evidence is the masked term and where it
+was (``f**k in body``), never the sentence.
+"""
+
+from __future__ import annotations
+
+import bisect
+import tomllib
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+import regex
+
+from aupmilter.checks import CheckSettings
+from aupmilter.errors import ConfigError
+from aupmilter.message import MessageView
+from aupmilter.model import Envelope, Finding
+from aupmilter.normalise import Token, normalise_text, prepare, tokens, variants
+from aupmilter.quoting import FORWARDED, OWN, QUOTED, split_quoted
+from aupmilter.textmodel import LinearModel
+
+SUFFIXES = (
+    "s",
+    "es",
+    "ed",
+    "er",
+    "ers",
+    "ing",
+    "in",
+    "y",
+    "ie",
+    "ies",
+    "ish",
+    "ty",
+    "tier",
+    "tiest",
+    "ting",
+    "ted",
+    "ter",
+    "ters",
+    "head",
+    "heads",
+    "face",
+    "faces",
+    "wit",
+    "wits",
+    "bag",
+    "bags",
+    "hole",
+    "holes",
+    "tard",
+    "tards",
+    "stick",
+    "sucker",
+    "suckers",
+    "load",
+    "ton",
+    "show",
+    "storm",
+)
+SUFFIX_SET = frozenset(SUFFIXES)
+LOCATION_WEIGHT = {"subject": 1.5, "body": 1.0, "attachment-name": 1.0}
+
+
+@dataclass(frozen=True)
+class Term:
+    rule: str
+    score: float
+    display: str  # the canonical term, for masking
+
+
+def mask(term: str) -> str:
+    """``fuck`` → ``f**k``; short terms keep only the first letter."""
+    letters = term.replace(" ", "")
+    if len(letters) <= 3:
+        return letters[0] + "*" * (len(letters) - 1)
+    return " ".join(
+        w[0] + "*" * (len(w) - 2) + w[-1] if len(w) > 2 else w[0] + "*" for w in term.split()
+    )
+
+
+def _phrase_key(text: str) -> str:
+    return normalise_text(text)
+
+
+def _proper_noun(token: Token, text: str) -> bool:
+    """Capitalised in mid-sentence (not shouted in capitals): a name, not the word."""
+    raw = token.raw
+    if not raw[:1].isupper() or raw.isupper():
+        return False
+    before = text[: token.start].rstrip()
+    return bool(before) and before[-1] not in ".!?:;\n\"'(>-"
+
+
+class OffensiveCheck:
+    name: ClassVar[str] = "offensive"
+    reads_content: ClassVar[bool] = True
+
+    def __init__(self, settings: CheckSettings) -> None:
+        settings.reject_unknown(())
+        self.words: dict[str, Term] = {}
+        self.stems: dict[str, Term] = {}
+        phrases: dict[str, Term] = {}
+        directory = settings.rules_dir / "lexicon"
+        index_path = directory / "lexicon.toml"
+        try:
+            index = tomllib.loads(index_path.read_text())
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(str(index_path), "", f"cannot load: {exc}") from None
+        unknown = set(index) - {"list", "allow", "model"}
+        if unknown:
+            raise ConfigError(str(index_path), sorted(unknown)[0], "unknown key")
+        for i, entry in enumerate(index.get("list", [])):
+            extra = set(entry) - {"file", "rule", "score", "compounds"}
+            if extra or not {"file", "rule", "score"} <= set(entry):
+                raise ConfigError(
+                    str(index_path),
+                    f"list[{i}]",
+                    "needs file, rule, score (and optional compounds)",
+                )
+            for line in _lines(directory / entry["file"]):
+                key = _phrase_key(line)
+                if not key:
+                    continue
+                term = Term(entry["rule"], float(entry["score"]), line.lower())
+                if " " in key:
+                    phrases[key] = term
+                else:
+                    self.words[key] = term
+                    if entry.get("compounds") and len(key) >= 4:
+                        self.stems[key] = term
+        allow = [
+            _phrase_key(line)
+            for line in _lines(directory / index.get("allow", {}).get("file", "allowlist.txt"))
+        ]
+        self.allow = _alternation([a for a in allow if a])
+        self.phrases = phrases
+        self.phrase_re = _alternation(list(phrases))
+        self.stem_prefixes = frozenset(stem[:4] for stem in self.stems)
+        self._memo: dict[str, Term | None] = {}
+        self.model: LinearModel | None = None
+        model_cfg = index.get("model", {})
+        extra = set(model_cfg) - {"enabled", "file", "threshold", "rule", "score"}
+        if extra:
+            raise ConfigError(str(index_path), f"model.{sorted(extra)[0]}", "unknown key")
+        if model_cfg.get("enabled", False):
+            try:
+                self.model = LinearModel.load(directory / model_cfg.get("file", "model.json"))
+            except (OSError, ValueError, KeyError) as exc:
+                raise ConfigError(
+                    str(index_path), "model.file", f"cannot load model: {exc}"
+                ) from None
+            self.model_threshold = float(model_cfg.get("threshold", 0.85))
+            self.model_term = Term(
+                model_cfg.get("rule", "offensive.model"), float(model_cfg.get("score", 1.0)), ""
+            )
+
+    # --- matching -------------------------------------------------------------------------------
+
+    def scan(self, text: str) -> list[Term]:
+        """Every listed term in ``text`` (already one location), in order of kind."""
+        prepared = prepare(text)
+        toks = tokens(prepared)
+        if not toks:
+            return []
+        offsets: list[int] = []
+        position = 0
+        for t in toks:
+            offsets.append(position)
+            position += len(t.text) + 1
+        stream = " ".join(t.text for t in toks)
+        consumed: set[int] = set()
+        hits: list[Term] = []
+        for pattern, is_phrase in ((self.allow, False), (self.phrase_re, True)):
+            if pattern is None:
+                continue
+            for m in pattern.finditer(stream):
+                first = bisect.bisect_left(offsets, m.start())
+                last = bisect.bisect_left(offsets, m.end())
+                indices = set(range(first, last)) - consumed
+                if not indices:
+                    continue
+                consumed |= indices
+                if is_phrase:
+                    hits.append(self.phrases[m.group()])
+        for i, t in enumerate(toks):
+            if i in consumed:
+                continue
+            term = self._word(t.text)
+            if term is None:
+                continue
+            if term.rule.endswith(".mild") and _proper_noun(t, prepared):
+                continue  # "Dick Whittington", "the Cock and Bull": names, not words
+            hits.append(term)
+        return hits
+
+    def _word(self, word: str) -> Term | None:
+        """Cached: mail repeats its words, and most are not in any list."""
+        try:
+            return self._memo[word]
+        except KeyError:
+            pass
+        if len(self._memo) > 200_000:
+            self._memo.clear()
+        term = self._lookup(word)
+        self._memo[word] = term
+        return term
+
+    def _lookup(self, word: str) -> Term | None:
+        term = self.words.get(word)
+        if term is not None:
+            return term
+        if "*" in word:
+            return self._wildcard(word)
+        for candidate in variants(word):
+            term = self.words.get(candidate)
+            if term is not None:
+                return term
+            if len(candidate) > 5 and candidate[:4] in self.stem_prefixes:
+                for cut in range(4, len(candidate)):
+                    stem = self.stems.get(candidate[:cut])
+                    if stem is not None and candidate[cut:] in SUFFIX_SET:
+                        return stem
+            if candidate.startswith("mother") and candidate[6:] in self.stems:
+                return self.stems[candidate[6:]]
+        return None
+
+    def _wildcard(self, word: str) -> Term | None:
+        """``f*ck``, ``f**k``, ``sh*t``, ``c*nt``, ``f*cking``: asterisks stand for letters."""
+        letters = word.replace("*", "")
+        if len(letters) < 2 or len(word) < 3:
+            return None
+        direct = self._wildcard_in(word, self.words)
+        if direct is not None:
+            return direct
+        for suffix in SUFFIXES:
+            if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+                stem = self._wildcard_in(word[: -len(suffix)], self.stems)
+                if stem is not None:
+                    return stem
+        return None
+
+    @staticmethod
+    def _wildcard_in(word: str, table: dict[str, Term]) -> Term | None:
+        pattern = regex.compile("^" + regex.escape(word).replace(r"\*", "[a-z]") + "$")
+        matches = [t for w, t in table.items() if len(w) == len(word) and pattern.match(w)]
+        return max(matches, key=lambda t: t.score) if matches else None
+
+    # --- per message ----------------------------------------------------------------------------
+
+    def run(self, envelope: Envelope, message: MessageView) -> Iterable[Finding]:
+        totals: dict[tuple[str, str], list[Term]] = defaultdict(list)
+        if message.subject:
+            for term in self.scan(message.subject):
+                totals[(term.rule, "subject")].append(term)
+        for part in message.text_parts:
+            base = "body" if part.location == "body" else part.location
+            for kind, text in split_quoted(part.text):
+                where = base if kind == OWN else f"{kind}:{base}"
+                hits = self.scan(text)
+                for term in hits:
+                    rule = (
+                        term.rule
+                        if kind == OWN
+                        else term.rule.replace("offensive.", "offensive_quoted.", 1)
+                    )
+                    totals[(rule, where)].append(term)
+                if kind == OWN and not hits and self.model is not None:
+                    p = self.model.max_sentence_probability(text)
+                    if p >= self.model_threshold:
+                        totals[(self.model_term.rule, where)].append(
+                            Term(self.model_term.rule, self.model_term.score, f"model p={p:.2f}")
+                        )
+        for attachment in message.attachments:
+            if attachment.filename:
+                for term in self.scan(attachment.filename.rsplit(".", 1)[0]):
+                    totals[(term.rule, "attachment-name")].append(term)
+        findings = []
+        for (rule, where), terms in totals.items():
+            base_weight = LOCATION_WEIGHT.get(where.split(":")[-1], 1.0)
+            score = (
+                sum(t.score * (1.0 if i == 0 else 0.5) for i, t in enumerate(terms)) * base_weight
+            )
+            category = ".".join(rule.split(".")[:2])
+            shown = ", ".join(
+                dict.fromkeys(
+                    mask(t.display)
+                    if t.display and not t.display.startswith("model ")
+                    else t.display
+                    for t in terms
+                )
+            )
+            count = f" x{len(terms)}" if len(terms) > 1 else ""
+            findings.append(
+                Finding(rule, category, round(score, 2), f"{shown}{count} in {where}", where)
+            )
+        return findings
+
+
+def _lines(path: Path) -> list[str]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(str(path), "", f"cannot read: {exc.strerror}") from None
+    return [
+        line.split("#", 1)[0].strip() for line in text.splitlines() if line.split("#", 1)[0].strip()
+    ]
+
+
+def _alternation(items: list[str]) -> regex.Pattern[str] | None:
+    if not items:
+        return None
+    ordered = sorted(set(items), key=len, reverse=True)
+    return regex.compile(
+        r"(?<![a-z0-9])(?:" + "|".join(regex.escape(i) for i in ordered) + r")(?![a-z0-9])"
+    )
+
+
+# Quoted kinds are part of the public vocabulary of locations.
+__all__ = ["FORWARDED", "QUOTED", "OffensiveCheck", "mask"]
