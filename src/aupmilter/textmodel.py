@@ -5,7 +5,8 @@ through the same obfuscations as the lexicons).  Trained offline by
 ``bench/train_offensive_model.py`` on the OLID training split and saved as a JSON file of
 non-zero weights: no network, no model hub, loads in milliseconds.  Measured: it lifts F1 on
 OLID (5-fold CV) from 0.55 to 0.62, but flags ordinary school letters (safeguarding reports,
-behaviour letters) at the same confidence, so it is off by default and not shipped.  The hash is CRC-32 (stable across processes, unlike
+behaviour letters) at the same confidence, so it is off by default and not shipped.
+The hash is CRC-32 (stable across processes, unlike
 Python's ``hash``).  Mail is scored per sentence and the maximum taken, because one abusive
 sentence in a long letter is diluted if the whole body is scored at once.
 """
