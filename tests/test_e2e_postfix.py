@@ -86,9 +86,8 @@ def test_quarantined_mail_is_stored_not_delivered(make_gateway: Callable[..., Ga
     delivered = gw.wait_delivered(1)
     assert len(delivered) == 1 and b"Marker" in delivered[0]
 
-    from aupmilter.quarantine import open_store
-
     from aupmilter.config import load_config
+    from aupmilter.quarantine import open_store
 
     store = open_store(load_config(str(gw.config_path)).quarantine)
     items = store.list()
