@@ -58,6 +58,7 @@ REGISTRY: dict[str, str] = {
     "personal": "aupmilter.checks.personal:PersonalCheck",
     "attachments": "aupmilter.checks.attachments:AttachmentCheck",
     "offensive": "aupmilter.checks.offensive:OffensiveCheck",
+    "chain_letter": "aupmilter.checks.chain_letter:ChainLetterCheck",
 }
 
 
