@@ -79,7 +79,8 @@ def test_emit_writes_message_as_it_leaves(tmp_path: Path) -> None:
     assert run("check", "--emit", str(emit), str(f)).returncode == 0
     emitted = (emit / "a.eml").read_bytes()
     assert b"X-AUP-Verdict: tag" in emitted and b"X-AUP-Findings: personal.label" in emitted
-    assert emitted.endswith(b"Hello.\n")
+    assert b"\n\nHello.\n" in emitted
+    assert emitted.count(b"Oakfield Primary School, part of") == 1  # the disclaimer, once
 
 
 def test_thousand_message_directory(tmp_path: Path) -> None:
