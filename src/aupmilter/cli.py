@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "aupmilter.commands.run",
     "aupmilter.commands.rules",
     "aupmilter.commands.quarantine",
+    "aupmilter.commands.web",
 )
 
 

@@ -116,6 +116,15 @@ class QuarantineSettings:
 
 
 @dataclass(frozen=True)
+class WebSettings:
+    listen: str = "127.0.0.1:8025"
+    secret_key_file: str = "./var/web-secret"  # created (mode 600) if missing
+    secure_cookies: bool = True
+    trusted_header: str = ""  # e.g. "X-Remote-User" behind an authenticating proxy; "" = off
+    base_url: str = "http://127.0.0.1:8025"
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole validated configuration.  Immutable: a reload builds a new one."""
 
@@ -134,6 +143,7 @@ class Config:
     #: Site-local checks ("module:Class"), run after the shipped ones: lets a trust add a check
     #: of its own without forking, and lets the test suite inject a misbehaving one.
     plugins: tuple[str, ...] = ()
+    web: WebSettings = field(default_factory=WebSettings)
 
     @property
     def org_domains(self) -> tuple[str, ...]:
@@ -394,6 +404,16 @@ def parse_config(data: dict[str, Any], source: str, base_dir: Path | None = None
         raise ConfigError(source, "quarantine.mode", "must be 'store' or 'hold'")
     q.done()
 
+    w = root.take_table("web")
+    web = WebSettings(
+        listen=w.take("listen", str, WebSettings.listen),
+        secret_key_file=w.take("secret_key_file", str, WebSettings.secret_key_file),
+        secure_cookies=w.take("secure_cookies", bool, True),
+        trusted_header=w.take("trusted_header", str, ""),
+        base_url=w.take("base_url", str, WebSettings.base_url),
+    )
+    w.done()
+
     met = root.take_table("metrics")
     metrics_listen = met.take("listen", str, "127.0.0.1:9851")
     met.done()
@@ -446,5 +466,6 @@ def parse_config(data: dict[str, Any], source: str, base_dir: Path | None = None
         policy=shipped_entries + site_actions,
         checks=checks,
         plugins=plugins,
+        web=web,
         raw=data,
     )

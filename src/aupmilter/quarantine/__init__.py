@@ -6,16 +6,19 @@ from aupmilter.config import QuarantineSettings
 from aupmilter.quarantine.access import AccessDenied, Role
 from aupmilter.quarantine.record import QuarantineRecord
 from aupmilter.quarantine.store import (
+    Accounts,
     AuditRecord,
     Item,
     QuarantineStore,
     ReleaseResult,
     SealedError,
     StoreError,
+    User,
 )
 
 __all__ = [
     "AccessDenied",
+    "Accounts",
     "AuditRecord",
     "Item",
     "QuarantineRecord",
@@ -24,6 +27,7 @@ __all__ = [
     "Role",
     "SealedError",
     "StoreError",
+    "User",
     "open_store",
 ]
 

@@ -479,3 +479,63 @@ class QuarantineStore:
 
     def close(self) -> None:
         self.db.close()
+
+
+# --- local accounts for the review UI (stored beside the items, so gateways share them) -----
+
+
+@dataclass(frozen=True)
+class User:
+    username: str
+    role: Role
+
+
+class Accounts:
+    """Local review-UI accounts with argon2 password hashes."""
+
+    def __init__(self, store: QuarantineStore) -> None:
+        from argon2 import PasswordHasher
+
+        self.store = store
+        self.hasher = PasswordHasher()
+        # A fixed hash to verify against for unknown users: equal work, no username oracle.
+        self._dummy = self.hasher.hash("not-a-real-password")
+
+    def add(self, username: str, password: str, role: Role) -> None:
+        if not re.fullmatch(r"[A-Za-z0-9._@-]{2,64}", username):
+            raise StoreError("usernames are 2-64 letters, digits or . _ @ -")
+        if len(password) < 12:
+            raise StoreError("passwords must be at least 12 characters")
+        digest = self.hasher.hash(password)
+        now = dt.datetime.now(dt.UTC).isoformat()
+        with self.store.db.transaction() as tx:
+            tx.execute("DELETE FROM users WHERE username = ?", (username,))
+            tx.execute(
+                "INSERT INTO users (username, password_hash, role, created_at) VALUES (?,?,?,?)",
+                (username, digest, role.value, now),
+            )
+            self.store._audit(tx, "cli", "system", "user-set", None, f"{username} as {role.value}")
+
+    def verify(self, username: str, password: str) -> User | None:
+        from argon2.exceptions import VerificationError
+
+        with self.store.db.transaction() as tx:
+            row = tx.execute(
+                "SELECT password_hash, role FROM users WHERE username = ?", (username,)
+            ).fetchone()
+        digest = row[0] if row else self._dummy
+        try:
+            self.hasher.verify(digest, password)
+        except VerificationError:
+            return None
+        return User(username, Role(row[1])) if row else None
+
+    def get(self, username: str) -> User | None:
+        with self.store.db.transaction() as tx:
+            row = tx.execute("SELECT role FROM users WHERE username = ?", (username,)).fetchone()
+        return User(username, Role(row[0])) if row else None
+
+    def list(self) -> list[User]:
+        with self.store.db.transaction() as tx:
+            rows = tx.execute("SELECT username, role FROM users ORDER BY username").fetchall()
+        return [User(r[0], Role(r[1])) for r in rows]

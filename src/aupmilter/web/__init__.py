@@ -1,0 +1,1 @@
+"""The quarantine review UI (server-rendered; no JavaScript at all)."""
