@@ -32,9 +32,7 @@ def main() -> None:
     confusion: Counter[tuple[str, str]] = Counter()
     for s in samples():
         rules = sorted(f.rule for f in check.run(env, MessageView(s.raw)))
-        predicted = next(
-            (r for r in rules if r.startswith("chain_letter")), rules[0] if rules else "clean"
-        )
+        predicted = next((r for r in rules if r.startswith("chain_letter")), rules[0] if rules else "clean")
         truth = s.label
         confusion[
             (
@@ -55,9 +53,7 @@ def main() -> None:
             for _, subject, body in blocks
             if any(
                 f.rule.startswith("chain_letter")
-                for f in check.run(
-                    env, MessageView(_mail(subject, body, "a@home.test", "t@oakfield.example"))
-                )
+                for f in check.run(env, MessageView(_mail(subject, body, "a@home.test", "t@oakfield.example")))
             )
         )
         heldout[name] = (caught, len(blocks))

@@ -89,15 +89,9 @@ def samples() -> list[Sample]:
                 hard_negative=label == "clean",
             )
         )
-    bodies = [
-        line.strip()
-        for line in (HERE / "school_mail_bodies.txt").read_text().splitlines()
-        if line.strip()
-    ]
+    bodies = [line.strip() for line in (HERE / "school_mail_bodies.txt").read_text().splitlines() if line.strip()]
     letters = [p.read_text(encoding="utf-8") for p in sorted(CLEAN_LETTERS.glob("*.txt"))]
-    combos = itertools.cycle(
-        itertools.product(range(len(GREETINGS)), range(len(SIGNOFFS)), range(len(PREFIXES)))
-    )
+    combos = itertools.cycle(itertools.product(range(len(GREETINGS)), range(len(SIGNOFFS)), range(len(PREFIXES))))
     for n, body in enumerate((bodies * 6)[:150]):
         g, s, p = next(combos)
         subject = f"{PREFIXES[p]}{body.split('.')[0][:40]}"

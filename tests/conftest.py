@@ -27,9 +27,7 @@ def make_gateway() -> Iterator[Callable[..., Gateway]]:
         pytest.fail("Debian postfix is not installed: run `make test`, which installs it")
     started: list[Gateway] = []
 
-    def factory(
-        config_text: str | None = None, socket_kind: str = "unix", quarantine_mode: str = "store"
-    ) -> Gateway:
+    def factory(config_text: str | None = None, socket_kind: str = "unix", quarantine_mode: str = "store") -> Gateway:
         # Short, traversable path: unix socket paths are limited to ~108 bytes, and Postfix's
         # unprivileged processes must reach data_directory (pytest's tmp dirs are 0700).
         root = Path(tempfile.mkdtemp(prefix="aupgw-", dir="/tmp"))

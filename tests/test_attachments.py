@@ -84,18 +84,14 @@ def test_every_carrier_is_held_or_refused_with_path_evidence(name: str) -> None:
     assert outbound.action >= Action.QUARANTINE, (name, rules(outbound))
     top_name = EXECUTABLE_CARRIERS[name][0][0]
     assert any(
-        top_name.split("\u202e")[0][:4] in f.evidence
-        for f in inbound.findings
-        if f.rule.startswith("attachment")
+        top_name.split("\u202e")[0][:4] in f.evidence for f in inbound.findings if f.rule.startswith("attachment")
     )
 
 
 def test_path_level_evidence_three_zips_deep() -> None:
     d = decide(b.message_with(EXECUTABLE_CARRIERS["zip-3"]))
     content = evidence(d, "attachment.executable.windows")
-    assert any(e.startswith("a.zip/b.zip/c.zip/setup.exe (PE32+ executable") for e in content), (
-        content
-    )
+    assert any(e.startswith("a.zip/b.zip/c.zip/setup.exe (PE32+ executable") for e in content), content
 
 
 def test_mismatch_and_rtlo_are_their_own_findings() -> None:
@@ -104,23 +100,16 @@ def test_mismatch_and_rtlo_are_their_own_findings() -> None:
     d = decide(b.message_with(EXECUTABLE_CARRIERS["as-wav"]))
     assert any("declared as audio/x-wav" in e for e in evidence(d, "attachment.mismatch"))
     d = decide(b.message_with(EXECUTABLE_CARRIERS["rtlo"]))
-    assert any(
-        "hidden bidi" in e and "invoice[U+202E]fdp.exe" in e
-        for e in evidence(d, "attachment.name_trick")
-    )
+    assert any("hidden bidi" in e and "invoice[U+202E]fdp.exe" in e for e in evidence(d, "attachment.name_trick"))
     assert any(e.endswith("(.exe)") for e in evidence(d, "attachment.executable.windows"))
 
 
 def test_encrypted_archives_are_quarantined_and_names_still_checked() -> None:
-    d = decide(
-        b.message_with([("a.zip", b.encrypted_zip_of({"setup.exe": EXE}), "application/zip")])
-    )
+    d = decide(b.message_with([("a.zip", b.encrypted_zip_of({"setup.exe": EXE}), "application/zip")]))
     assert "attachment.archive.encrypted" in rules(d)
     assert any("a.zip/setup.exe" in e for e in evidence(d, "attachment.executable.windows"))
     assert d.action is Action.QUARANTINE
-    d = decide(
-        b.message_with([("a.zip", b.encrypted_zip_of({"minutes.pdf": b.pdf()}), "application/zip")])
-    )
+    d = decide(b.message_with([("a.zip", b.encrypted_zip_of({"minutes.pdf": b.pdf()}), "application/zip")]))
     assert rules(d) == {"attachment.archive.encrypted"} and d.action is Action.QUARANTINE
     d = decide(
         b.message_with(
@@ -141,10 +130,7 @@ def test_executable_in_attached_message_and_zipped_message() -> None:
     d = decide(b.message_with([("fwd.eml", inner, "message/rfc822")]))
     assert "attachment.executable.windows" in rules(d)
     d = decide(b.message_with([("mail.zip", b.zip_of({"forward.eml": inner}), "application/zip")]))
-    assert any(
-        e.startswith("mail.zip/forward.eml/setup.exe")
-        for e in evidence(d, "attachment.executable.windows")
-    )
+    assert any(e.startswith("mail.zip/forward.eml/setup.exe") for e in evidence(d, "attachment.executable.windows"))
 
 
 BENIGN = {
@@ -243,16 +229,12 @@ def test_shared_pymilter_corpus(shared_data: Path) -> None:
     """pymilter's worm samples: every known carrier is caught (virus.zip, password 'denatured')."""
     folder = shared_data / "mime-dev" / "pymilter"
     honey = decide((folder / "honey").read_bytes())
-    assert any(
-        e.startswith("story[1].scr") for e in evidence(honey, "attachment.executable.windows")
-    )
+    assert any(e.startswith("story[1].scr") for e in evidence(honey, "attachment.executable.windows"))
     assert any("declared as audio/x-wav" in e for e in evidence(honey, "attachment.mismatch"))
     for name in ("zip1", "zip3", "ziploop"):
         d = decide((folder / name).read_bytes())
         assert any(".exe" in e for e in evidence(d, "attachment.executable.windows")), name
-        assert any(
-            "double extension .doc.exe" in e for e in evidence(d, "attachment.name_trick")
-        ), name
+        assert any("double extension .doc.exe" in e for e in evidence(d, "attachment.name_trick")), name
     with zipfile.ZipFile(folder / "virus.zip") as zf:
         worms = [zf.read(i, pwd=b"denatured") for i in zf.infolist()]
     assert len(worms) == 8

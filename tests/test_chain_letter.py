@@ -90,11 +90,7 @@ def test_structural_cues() -> None:
     many = ", ".join(f"person{i}@home.test" for i in range(8))
     body = f"To: {many}\nsend this to 10 people within 24 hours"
     findings = list(CHECK.run(ENV, message(body, subject="Fw: FW: Fwd: Fwd: lucky")))
-    assert (
-        findings
-        and "forward_depth" in findings[0].evidence
-        and "recipient_list" in findings[0].evidence
-    )
+    assert findings and "forward_depth" in findings[0].evidence and "recipient_list" in findings[0].evidence
 
 
 def test_labelled_corpus_recall_and_hard_negatives() -> None:
@@ -102,11 +98,7 @@ def test_labelled_corpus_recall_and_hard_negatives() -> None:
     chains = [s for s in data if s.label.startswith("chain_letter")]
     clean = [s for s in data if s.label == "clean"]
     assert len(chains) >= 40 and len(clean) >= 200
-    caught = [
-        s
-        for s in chains
-        if any(f.rule.startswith("chain_letter") for f in CHECK.run(ENV, MessageView(s.raw)))
-    ]
+    caught = [s for s in chains if any(f.rule.startswith("chain_letter") for f in CHECK.run(ENV, MessageView(s.raw)))]
     assert len(caught) / len(chains) >= 0.95
     hard = [s.name for s in data if s.hard_negative and list(CHECK.run(ENV, MessageView(s.raw)))]
     assert hard == []
@@ -127,12 +119,8 @@ def test_outbound_chain_letter_is_blocked_naming_the_clause_and_explained() -> N
     assert d.action is Action.BLOCK
     assert "chain letters is not permitted" in str(d.smtp_reply)
     finding = next(f for f in d.findings if f.category == "chain_letter")
-    assert (
-        "forward_count" in finding.evidence and "send this to 10 people" in finding.evidence.lower()
-    )
-    inbound = evaluate(
-        ENV, MessageView(_mail(subject, body, "a@home.test", "t@oakfield.example")), RULESET
-    )
+    assert "forward_count" in finding.evidence and "send this to 10 people" in finding.evidence.lower()
+    inbound = evaluate(ENV, MessageView(_mail(subject, body, "a@home.test", "t@oakfield.example")), RULESET)
     assert inbound.action is Action.TAG
 
 

@@ -106,9 +106,7 @@ def test_block_sets_550_reply(ctx: MilterTestCtx) -> None:
     assert "no personal mail" in ctx._reply[2]
 
 
-def test_engine_exception_tempfails_and_counts(
-    ctx: MilterTestCtx, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_engine_exception_tempfails_and_counts(ctx: MilterTestCtx, monkeypatch: pytest.MonkeyPatch) -> None:
     def explode(*args: object, **kwargs: object) -> None:
         raise RuntimeError("check crashed")
 
@@ -125,9 +123,7 @@ def test_engine_exception_tempfails_and_counts(
     assert metrics.ERRORS.labels(stage="eom")._value.get() == before + 1
 
 
-def test_time_budget_exceeded_tempfails(
-    ctx: MilterTestCtx, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_time_budget_exceeded_tempfails(ctx: MilterTestCtx, monkeypatch: pytest.MonkeyPatch) -> None:
     import threading
 
     release = threading.Event()

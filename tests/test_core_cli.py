@@ -16,9 +16,7 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=600)
 
 
-def write(
-    path: Path, subject: str, sender: str = "t@oakfield.example", to: str = "p@home.test"
-) -> Path:
+def write(path: Path, subject: str, sender: str = "t@oakfield.example", to: str = "p@home.test") -> Path:
     path.write_bytes(f"From: {sender}\nTo: {to}\nSubject: {subject}\n\nHello.\n".encode())
     return path
 

@@ -63,9 +63,7 @@ def test_school_errors_name_the_school_key() -> None:
         parse(BASE + "[[schools]]\ndomain = 'c.example'\npersonal_use = 'sometimes'\n")
     assert exc.value.key == "schools[2].personal_use"
     with pytest.raises(ConfigError) as exc:
-        parse(
-            BASE + "[[schools]]\ndomain = 'c.example'\n[schools.working_hours]\nstart = '25:00'\n"
-        )
+        parse(BASE + "[[schools]]\ndomain = 'c.example'\n[schools.working_hours]\nstart = '25:00'\n")
     assert exc.value.key == "schools[2].working_hours.start"
 
 

@@ -119,9 +119,7 @@ def test_evaluate_is_pure_same_inputs_same_decision() -> None:
 
 
 def test_forged_verdict_headers_are_removed_and_ours_added() -> None:
-    raw = msg(
-        "Hello", extra="X-AUP-Verdict: accept\r\nX-AUP-Findings: none\r\nX-AUP-Verdict: accept\r\n"
-    )
+    raw = msg("Hello", extra="X-AUP-Verdict: accept\r\nX-AUP-Findings: none\r\nX-AUP-Verdict: accept\r\n")
     d = evaluate(
         Envelope("p@home.test", ("t@oakfield.example",), client_addr="198.51.100.1"),
         MessageView(raw),
@@ -142,19 +140,13 @@ def test_subject_prefix_keeps_encoded_words() -> None:
     data["tagging"] = {"subject_prefix": "[AUP]"}
     ruleset = build_ruleset(parse_config(data, "x.toml"))
     raw = msg("=?utf-8?q?=5BPersonal=5D_caf=C3=A9?=")
-    d = evaluate(
-        Envelope("t@oakfield.example", ("p@home.test",), auth_user="t"), MessageView(raw), ruleset
-    )
+    d = evaluate(Envelope("t@oakfield.example", ("p@home.test",), auth_user="t"), MessageView(raw), ruleset)
     out = apply_effects(raw, d.effects)
     assert raw_header_value(out, "Subject") == "[AUP] =?utf-8?q?=5BPersonal=5D_caf=C3=A9?="
     assert MessageView(out).subject == "[AUP] [Personal] café"
     # Idempotent: a second pass does not stack prefixes.
-    d2 = evaluate(
-        Envelope("t@oakfield.example", ("p@home.test",), auth_user="t"), MessageView(out), ruleset
-    )
-    assert raw_header_value(apply_effects(out, d2.effects), "Subject") == raw_header_value(
-        out, "Subject"
-    )
+    d2 = evaluate(Envelope("t@oakfield.example", ("p@home.test",), auth_user="t"), MessageView(out), ruleset)
+    assert raw_header_value(apply_effects(out, d2.effects), "Subject") == raw_header_value(out, "Subject")
 
 
 def test_block_reply_is_550_571_naming_the_clause_not_the_content() -> None:
@@ -207,10 +199,7 @@ def test_malformed_mime_is_a_finding_not_an_error() -> None:
     )
     d = evaluate(Envelope("p@home.test", ("t@oakfield.example",)), MessageView(raw), RULESET)
     assert [f.rule for f in d.findings] == ["mime.malformed"]
-    assert (
-        "StartBoundaryNotFoundDefect" in d.findings[0].evidence
-        or "Boundary" in d.findings[0].evidence
-    )
+    assert "StartBoundaryNotFoundDefect" in d.findings[0].evidence or "Boundary" in d.findings[0].evidence
 
 
 def test_deep_nesting_hits_limits_without_recursion_error() -> None:

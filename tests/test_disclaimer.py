@@ -66,9 +66,7 @@ def simple(
     )
     data = body.encode(charset)
     if cte == "base64":
-        return (
-            headers + "Content-Transfer-Encoding: base64\r\n\r\n"
-        ).encode() + base64.encodebytes(data)
+        return (headers + "Content-Transfer-Encoding: base64\r\n\r\n").encode() + base64.encodebytes(data)
     if cte:
         headers += f"Content-Transfer-Encoding: {cte}\r\n"
     return (headers + "\r\n").encode() + data
@@ -78,10 +76,7 @@ def texts(raw: bytes) -> list[tuple[str, str]]:
     msg = email.message_from_bytes(raw, policy=email.policy.default)
     out = []
     for part in msg.walk():
-        if (
-            part.get_content_type() in ("text/plain", "text/html")
-            and part.get_content_disposition() != "attachment"
-        ):
+        if part.get_content_type() in ("text/plain", "text/html") and part.get_content_disposition() != "attachment":
             out.append((part.get_content_type(), part.get_content()))
     return out
 
@@ -149,10 +144,7 @@ def test_attachment_only_message_is_wrapped() -> None:
     assert parsed.get_content_type() == "multipart/mixed"
     parts = list(parsed.iter_parts())
     assert MARK_TEXT in parts[0].get_content()
-    assert (
-        parts[1].get_filename() == "scan.png"
-        and parts[1].get_content() == b"\x89PNG\r\n\x1a\n" + b"\x00" * 100
-    )
+    assert parts[1].get_filename() == "scan.png" and parts[1].get_content() == b"\x89PNG\r\n\x1a\n" + b"\x00" * 100
 
 
 SIGNED = (
@@ -171,9 +163,7 @@ def test_signed_mail_untouched_with_finding_or_wrapped() -> None:
     wrapped = emit(SIGNED, ruleset_with({"signed": "wrap"}))
     parsed = email.message_from_bytes(wrapped, policy=email.policy.default)
     assert parsed.get_content_type() == "multipart/mixed"
-    assert (
-        b"--s\r\nContent-Type: text/plain\r\n\r\nsigned text\r\n--s" in wrapped
-    )  # signed entity intact
+    assert b"--s\r\nContent-Type: text/plain\r\n\r\nsigned text\r\n--s" in wrapped  # signed entity intact
 
 
 def test_second_pass_changes_nothing_and_inbound_untouched() -> None:
@@ -200,9 +190,7 @@ def test_dkim_signature_verifies(dkim_key: tuple[Path, bytes]) -> None:
     assert out.startswith(b"DKIM-Signature:")
     assert dkimpy.verify(
         out,
-        dnsfunc=lambda name, timeout=5: (
-            record if name == b"s1._domainkey.oakfield.example." else None
-        ),
+        dnsfunc=lambda name, timeout=5: record if name == b"s1._domainkey.oakfield.example." else None,
     )
     tampered = out.replace(b"see you soon", b"see you later")
     assert not dkimpy.verify(tampered, dnsfunc=lambda name, timeout=5: record)
@@ -261,14 +249,10 @@ def _defects(raw: bytes) -> set[str]:
     return {type(d).__name__ for part in msg.walk() for d in part.defects}
 
 
-def test_round_trip_invariants_over_corpora(
-    dkim_key: tuple[Path, bytes], request: pytest.FixtureRequest
-) -> None:
+def test_round_trip_invariants_over_corpora(dkim_key: tuple[Path, bytes], request: pytest.FixtureRequest) -> None:
     shared = Path(__file__).resolve().parents[2] / "shared" / "data"
     key, record = dkim_key
-    rs = ruleset_with(
-        {"dkim": {"oakfield.example": {"selector": "s1", "key_file": str(key)}}, "signed": "skip"}
-    )
+    rs = ruleset_with({"dkim": {"oakfield.example": {"selector": "s1", "key_file": str(key)}}, "signed": "skip"})
     checked = skipped = 0
     for path in _corpus(shared if shared.is_dir() else None):
         original = path.read_bytes()
@@ -294,10 +278,7 @@ def test_round_trip_invariants_over_corpora(
         for ctype, text in texts(out):
             marker = MARK_TEXT if ctype == "text/plain" else MARK_HTML
             assert text.count(marker) <= 1, path.name
-        assert (
-            any(MARK_TEXT in t or MARK_HTML in t for _, t in texts(out))
-            or b"multipart/mixed" in out
-        ), path.name
+        assert any(MARK_TEXT in t or MARK_HTML in t for _, t in texts(out)) or b"multipart/mixed" in out, path.name
         if MessageView(raw).header("From"):
             assert dkimpy.verify(out, dnsfunc=lambda name, timeout=5: record), path.name
         else:

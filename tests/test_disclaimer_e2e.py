@@ -17,9 +17,7 @@ from tests.test_e2e_postfix import mail
 pytestmark = pytest.mark.postfix
 
 
-def test_outbound_disclaimer_and_dkim_through_postfix(
-    make_gateway: Callable[..., Gateway], tmp_path: Path
-) -> None:
+def test_outbound_disclaimer_and_dkim_through_postfix(make_gateway: Callable[..., Gateway], tmp_path: Path) -> None:
     key = tmp_path / "oak.pem"
     subprocess.run(["openssl", "genrsa", "-out", str(key), "2048"], check=True, capture_output=True)
     key.chmod(0o600)
@@ -64,9 +62,7 @@ key_file = "{key}"
     assert b"X-AUP-Disclaimer: oakfield.example" in outbound
     assert dkimpy.verify(
         outbound,
-        dnsfunc=lambda name, timeout=5: (
-            record if name == b"aup._domainkey.oakfield.example." else None
-        ),
+        dnsfunc=lambda name, timeout=5: record if name == b"aup._domainkey.oakfield.example." else None,
     )
     inbound = by_rcpt["teacher@oakfield.example"]
     assert b"Oakfield Primary School, part of" not in inbound and b"DKIM-Signature" not in inbound

@@ -24,9 +24,7 @@ clause = "test clause: personal mail may not be sent"
 )
 
 
-def mail(
-    subject: str, sender: str, to: str, body: str = "Hello,\nsee you at the meeting.\n"
-) -> bytes:
+def mail(subject: str, sender: str, to: str, body: str = "Hello,\nsee you at the meeting.\n") -> bytes:
     msg = EmailMessage()
     msg["From"] = sender
     msg["To"] = to

@@ -37,9 +37,7 @@ def test_sighup_reload_keeps_old_policy_on_error_and_applies_valid_change(
 
     gw.config_path.write_text(good + "\n[milter]\nno_such_key = 1\n")
     gw.milter.send_signal(signal.SIGHUP)
-    wait_for(
-        lambda: metric(gw, "aupmilter_config_last_reload_successful") == 0.0, 20, "failed reload"
-    )
+    wait_for(lambda: metric(gw, "aupmilter_config_last_reload_successful") == 0.0, 20, "failed reload")
     assert metric(gw, "aupmilter_config_generation") == 1.0
     assert "reload failed, keeping policy generation 1" in gw.milter_log.read_text()
     assert (

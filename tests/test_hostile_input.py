@@ -39,9 +39,7 @@ def head(extra: str = "") -> str:
 @pytest.mark.timeout(120)
 def test_ten_thousand_parts() -> None:
     parts = "".join(f"--b\r\nContent-Type: text/plain\r\n\r\npart {i}\r\n" for i in range(10_000))
-    raw = (
-        head() + 'Content-Type: multipart/mixed; boundary="b"\r\n\r\n' + parts + "--b--\r\n"
-    ).encode()
+    raw = (head() + 'Content-Type: multipart/mixed; boundary="b"\r\n\r\n' + parts + "--b--\r\n").encode()
     d = evaluate(INBOUND, MessageView(raw), RULESET)
     assert any(f.rule == "mime.limits" for f in d.findings)
     assert d.action >= Action.QUARANTINE  # too complex to inspect: held, not waved through
@@ -71,9 +69,7 @@ def test_hundred_level_nested_attached_messages() -> None:
             id="NUL-invalid-utf8",
         ),
         pytest.param(
-            (
-                head() + "Content-Type: text/plain; charset=x-no-such-charset\r\n\r\nhello\r\n"
-            ).encode(),
+            (head() + "Content-Type: text/plain; charset=x-no-such-charset\r\n\r\nhello\r\n").encode(),
             id="bogus-charset",
         ),
         pytest.param(
@@ -102,23 +98,16 @@ def test_hundred_level_nested_attached_messages() -> None:
         pytest.param(b"\r\n\r\n\r\n", id="empty-headers"),
         pytest.param(b"", id="empty"),
         # Found by the fuzzer: a NUL inside the charset name made the codec lookup raise.
-        pytest.param(
-            b'Content-Type: text/plain; charset="utf\x00-8"\r\n\r\nhi\r\n', id="nul-in-charset"
-        ),
+        pytest.param(b'Content-Type: text/plain; charset="utf\x00-8"\r\n\r\nhi\r\n', id="nul-in-charset"),
         # Found by the fuzzer: CPython's header parser raises on a NUL in an RFC 2231 charset.
         pytest.param(
             b"Content-Type: multipart/mixed; boundary*=utf\x00-8''b\r\n\r\n--b\r\n\r\nx\r\n--b--\r\n",
             id="nul-in-rfc2231-charset",
         ),
-        pytest.param(
-            b"Subject: =?utf-8?b?////?= =?x-unknown?q?=FF?=\r\n\r\n", id="broken-encoded-words"
-        ),
+        pytest.param(b"Subject: =?utf-8?b?////?= =?x-unknown?q?=FF?=\r\n\r\n", id="broken-encoded-words"),
         pytest.param(
             (
-                head()
-                + "Content-Type: text/html\r\n\r\n<html><script>"
-                + "<" * 100_000
-                + "</script><p>hi</body>"
+                head() + "Content-Type: text/html\r\n\r\n<html><script>" + "<" * 100_000 + "</script><p>hi</body>"
             ).encode(),
             id="broken-html",
         ),
@@ -165,9 +154,7 @@ _header_values = st.text(max_size=200).map(lambda s: s.replace("\r", "").replace
     body=st.binary(max_size=2048),
     boundary=st.text(alphabet="abc-=_'", min_size=1, max_size=8),
 )
-def test_structured_mime_never_raises(
-    headers: list[tuple[str, str]], body: bytes, boundary: str
-) -> None:
+def test_structured_mime_never_raises(headers: list[tuple[str, str]], body: bytes, boundary: str) -> None:
     block = "".join(f"{k}: {v}\r\n" for k, v in headers).encode("utf-8", "surrogateescape")
     multipart = (
         (

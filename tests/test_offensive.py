@@ -118,9 +118,7 @@ def test_split_quoted_recognises_replies_and_forwards() -> None:
     assert [k for k, _ in split_quoted(text)] == ["own", "quoted"]
 
 
-def mail(
-    body: str, subject: str = "Hello", sender: str = "t@oakfield.example", to: str = "p@home.test"
-) -> bytes:
+def mail(body: str, subject: str = "Hello", sender: str = "t@oakfield.example", to: str = "p@home.test") -> bytes:
     return f"From: {sender}\r\nTo: {to}\r\nSubject: {subject}\r\n\r\n{body}\r\n".encode()
 
 

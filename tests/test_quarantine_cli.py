@@ -60,18 +60,14 @@ def test_list_show_release_via_cli(make_gateway: Callable[..., Gateway]) -> None
     assert "(sealed)" in text and "medical" not in text
 
     shown = cli(gw, "show", item["id"])
-    assert (
-        shown.returncode == 0 and "personal.label" in shown.stdout and "medical" not in shown.stdout
-    )
+    assert shown.returncode == 0 and "personal.label" in shown.stdout and "medical" not in shown.stdout
     denied = cli(gw, "show", item["id"], "--content")
     assert denied.returncode == 1 and "unseal" in denied.stderr
     assert "test results" not in denied.stdout
 
     unseal_denied = cli(gw, "unseal", item["id"], "--reason", "curious")
     assert unseal_denied.returncode == 1 and "may not unseal" in unseal_denied.stderr
-    unsealed = cli(
-        gw, "unseal", item["id"], "--role", "dpo", "--reason", "staff member asked for release"
-    )
+    unsealed = cli(gw, "unseal", item["id"], "--role", "dpo", "--reason", "staff member asked for release")
     assert unsealed.returncode == 0 and "test results" in unsealed.stdout
 
     released = cli(gw, "release", item["id"], "--to", "t@oakfield.example")
@@ -81,9 +77,9 @@ def test_list_show_release_via_cli(make_gateway: Callable[..., Gateway]) -> None
     assert gw.sink_messages[0].recipients == ["t@oakfield.example"]
     # Not quarantined again, not delivered twice, and the other recipient is still held.
     assert cli(gw, "release", item["id"], "--to", "t@oakfield.example").returncode == 1
-    assert [
-        json.loads(x)["released_to"] for x in cli(gw, "list", "--json").stdout.splitlines()
-    ] == [["t@oakfield.example"]]
+    assert [json.loads(x)["released_to"] for x in cli(gw, "list", "--json").stdout.splitlines()] == [
+        ["t@oakfield.example"]
+    ]
 
     audit = cli(gw, "audit", "--role", "dpo")
     actions = [line.split()[4] for line in audit.stdout.splitlines()]
@@ -104,11 +100,7 @@ def test_release_when_mta_refuses_reports_failure_and_keeps_item(
         == 250
     )
     [item] = [json.loads(line) for line in cli(gw, "list", "--json").stdout.splitlines()]
-    subprocess.run(
-        ["/usr/sbin/postfix", "-c", str(gw.conf_dir), "stop"], check=True, capture_output=True
-    )
+    subprocess.run(["/usr/sbin/postfix", "-c", str(gw.conf_dir), "stop"], check=True, capture_output=True)
     failed = cli(gw, "release", item["id"])
     assert failed.returncode == 1 and "NOT released" in failed.stderr
-    assert [json.loads(x)["status"] for x in cli(gw, "list", "--json").stdout.splitlines()] == [
-        "held"
-    ]
+    assert [json.loads(x)["status"] for x in cli(gw, "list", "--json").stdout.splitlines()] == ["held"]

@@ -57,9 +57,7 @@ def record(**kw: object) -> QuarantineRecord:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def store_factory(
-    request: pytest.FixtureRequest, tmp_path: Path
-) -> Iterator[Callable[[], QuarantineStore]]:
+def store_factory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[], QuarantineStore]]:
     opened: list[QuarantineStore] = []
     if request.param == "postgresql":
         server: PrivatePostgres = request.getfixturevalue("private_postgres")
@@ -109,9 +107,7 @@ def test_survives_reopen(store_factory: Callable[[], QuarantineStore]) -> None:
     assert second.read_content(item_id, "alice", Role.REVIEWER) == RAW
 
 
-@pytest.mark.parametrize(
-    "bad", ["../../etc/passwd", "x", "a" * 200, "AAAAAAAAAAAAAAAAAAAAAAA/..", ""]
-)
+@pytest.mark.parametrize("bad", ["../../etc/passwd", "x", "a" * 200, "AAAAAAAAAAAAAAAAAAAAAAA/..", ""])
 def test_ids_are_validated(store_factory: Callable[[], QuarantineStore], bad: str) -> None:
     store = store_factory()
     with pytest.raises(StoreError):
@@ -140,9 +136,7 @@ def test_sealed_item_content_only_via_audited_unseal(
     store_factory: Callable[[], QuarantineStore],
 ) -> None:
     store = store_factory()
-    raw = (
-        b"From: t@oakfield.example\r\nSubject: [Personal] hospital results\r\n\r\nprivate words\r\n"
-    )
+    raw = b"From: t@oakfield.example\r\nSubject: [Personal] hospital results\r\n\r\nprivate words\r\n"
     item_id = store.put(raw, record(sealed=True, subject=None))
     item = store.get(item_id)
     assert item.record.subject is None and item.record.sealed
@@ -237,9 +231,7 @@ def test_release_to_original_recipients_only_success_on_250(
             store.release(item_id, "bob", Role.REVIEWER, ["attacker@evil.test"], "127.0.0.1", port)
         with pytest.raises(AccessDenied):
             store.release(item_id, "eve", Role.AUDITOR, None, "127.0.0.1", port)
-        result = store.release(
-            item_id, "bob", Role.REVIEWER, ["t@oakfield.example"], "127.0.0.1", port
-        )
+        result = store.release(item_id, "bob", Role.REVIEWER, ["t@oakfield.example"], "127.0.0.1", port)
         assert result.ok and result.delivered == ("t@oakfield.example",)
         wait_for(lambda: len(sink.messages) == 1, 10, "release at sink")
         assert sink.messages[0].recipients == ["t@oakfield.example"]

@@ -71,9 +71,7 @@ def ui(make_gateway: Callable[..., Gateway]) -> Iterator[tuple[Gateway, str]]:
     for name, role in (("rita", Role.REVIEWER), ("arthur", Role.AUDITOR), ("dana", Role.DPO)):
         accounts.add(name, PASSWORD, role)
     port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(config, store), host="127.0.0.1", port=port, log_level="warning")
-    )
+    server = uvicorn.Server(uvicorn.Config(create_app(config, store), host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     wait_for(lambda: port_open(port), 20, "web UI")
@@ -93,9 +91,7 @@ def test_review_release_roles_csrf_and_xss(ui: tuple[Gateway, str]) -> None:
     from playwright.sync_api import sync_playwright
 
     gw, base = ui
-    assert (
-        gw.send(hostile_message(), "billing@supplier.test", ["office@oakfield.example"])[0] == 250
-    )
+    assert gw.send(hostile_message(), "billing@supplier.test", ["office@oakfield.example"])[0] == 250
     assert (
         gw.send(
             b"From: gp@surgery.test\r\nTo: t@oakfield.example\r\nSubject: [Personal] results\r\n\r\nprivate words\r\n",
@@ -127,10 +123,7 @@ def test_review_release_roles_csrf_and_xss(ui: tuple[Gateway, str]) -> None:
         assert page.locator("#items tbody tr").count() == 1
         page.click("#items tbody tr a")
         content = page.locator("#content").inner_text()
-        assert (
-            "Invoice attached" in content
-            and "attachment.executable" in page.locator("#findings").inner_text()
-        )
+        assert "Invoice attached" in content and "attachment.executable" in page.locator("#findings").inner_text()
         assert "executable files" in page.locator("#findings").inner_text()  # the policy clause
         assert page.locator("script").count() == 0
         assert page.locator("main img").count() == 0
@@ -143,9 +136,7 @@ def test_review_release_roles_csrf_and_xss(ui: tuple[Gateway, str]) -> None:
         assert "default-src 'none'" in csp and "script-src" not in csp
 
         # A POST without the CSRF token is refused, and nothing is released.
-        forged = page.request.post(
-            f"{base}/item/{exe_item.id}/release", form={"rcpt:office@oakfield.example": "1"}
-        )
+        forged = page.request.post(f"{base}/item/{exe_item.id}/release", form={"rcpt:office@oakfield.example": "1"})
         assert forged.status == 403
         assert gw.sink_messages == []
 
@@ -169,9 +160,7 @@ def test_review_release_roles_csrf_and_xss(ui: tuple[Gateway, str]) -> None:
         auditor.goto(f"{base}/item/{sealed_item.id}")
         assert auditor.locator("#content").count() == 0 and auditor.locator("#release").count() == 0
         token = auditor.locator("input[name=csrf]").first.get_attribute("value")
-        denied = auditor.request.post(
-            f"{base}/item/{sealed_item.id}/release", form={"csrf": token or ""}
-        )
+        denied = auditor.request.post(f"{base}/item/{sealed_item.id}/release", form={"csrf": token or ""})
         assert denied.status == 403
         auditor.context.close()
 

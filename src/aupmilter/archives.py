@@ -104,9 +104,9 @@ def container_kind(data: bytes, name: str) -> str | None:
 
 def _looks_like_message(data: bytes) -> bool:
     head = data[:2048].lower()
-    return head.startswith(
-        (b"received:", b"return-path:", b"from:", b"message-id:", b"mime-version:")
-    ) and (b"\nsubject:" in head or b"\ncontent-type:" in head)
+    return head.startswith((b"received:", b"return-path:", b"from:", b"message-id:", b"mime-version:")) and (
+        b"\nsubject:" in head or b"\ncontent-type:" in head
+    )
 
 
 def _capped_read(stream: IO[bytes], cap: int) -> tuple[bytes, bool]:
@@ -144,14 +144,10 @@ def _walk(
     if kind is None:
         return
     if depth >= limits.max_depth:
-        out.problems.append(
-            Problem("limits", path, f"nested deeper than {limits.max_depth} levels")
-        )
+        out.problems.append(Problem("limits", path, f"nested deeper than {limits.max_depth} levels"))
         return
     try:
-        for child_name, child, child_declared, encrypted in _open(
-            kind, path, data, limits, budget, out
-        ):
+        for child_name, child, child_declared, encrypted in _open(kind, path, data, limits, budget, out):
             child_path = f"{path}/{child_name}"
             if child is None:
                 out.entries.append(Entry(child_path, child_name, None, child_declared, encrypted))
@@ -168,21 +164,15 @@ def _walk(
         RuntimeError,
         NotImplementedError,
     ) as exc:
-        out.problems.append(
-            Problem("corrupt", path, f"{kind} could not be read ({type(exc).__name__})")
-        )
+        out.problems.append(Problem("corrupt", path, f"{kind} could not be read ({type(exc).__name__})"))
     except Exception as exc:
-        out.problems.append(
-            Problem("corrupt", path, f"{kind} could not be read ({type(exc).__name__})")
-        )
+        out.problems.append(Problem("corrupt", path, f"{kind} could not be read ({type(exc).__name__})"))
 
 
 ChildIter = Iterator[tuple[str, bytes | None, str, bool]]
 
 
-def _open(
-    kind: str, path: str, data: bytes, limits: Limits, budget: Budget, out: Walk
-) -> ChildIter:
+def _open(kind: str, path: str, data: bytes, limits: Limits, budget: Budget, out: Walk) -> ChildIter:
     if kind == "zip":
         yield from _zip(path, data, limits, budget, out)
     elif kind == "tar":
@@ -197,23 +187,15 @@ def _open(
         out.problems.append(Problem("uninspectable", path, "RAR archives cannot be opened here"))
 
 
-def _member_allowed(
-    path: str, size: int, compressed: int, limits: Limits, budget: Budget, out: Walk
-) -> bool:
+def _member_allowed(path: str, size: int, compressed: int, limits: Limits, budget: Budget, out: Walk) -> bool:
     if size > limits.max_member_bytes:
-        out.problems.append(
-            Problem("limits", path, f"member of {size} bytes exceeds {limits.max_member_bytes}")
-        )
+        out.problems.append(Problem("limits", path, f"member of {size} bytes exceeds {limits.max_member_bytes}"))
         return False
     if compressed > 0 and size > (1 << 20) and size / compressed > limits.max_ratio:
-        out.problems.append(
-            Problem("limits", path, f"expansion ratio {size // compressed}:1 (archive bomb?)")
-        )
+        out.problems.append(Problem("limits", path, f"expansion ratio {size // compressed}:1 (archive bomb?)"))
         return False
     if not budget.take(size):
-        out.problems.append(
-            Problem("limits", path, f"total expanded size exceeds {limits.max_total_bytes} bytes")
-        )
+        out.problems.append(Problem("limits", path, f"total expanded size exceeds {limits.max_total_bytes} bytes"))
         return False
     return True
 
@@ -222,9 +204,7 @@ def _zip(path: str, data: bytes, limits: Limits, budget: Budget, out: Walk) -> C
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
         infos = [i for i in zf.infolist() if not i.is_dir()]
         if len(infos) > limits.max_members:
-            out.problems.append(
-                Problem("limits", path, f"{len(infos)} members (more than {limits.max_members})")
-            )
+            out.problems.append(Problem("limits", path, f"{len(infos)} members (more than {limits.max_members})"))
         encrypted_seen = False
         for n, info in enumerate(infos):
             encrypted = bool(info.flag_bits & 0x1)
@@ -236,9 +216,7 @@ def _zip(path: str, data: bytes, limits: Limits, budget: Budget, out: Walk) -> C
                 yield info.filename, None, "", encrypted
                 continue
             member_path = f"{path}/{info.filename}"
-            if not _member_allowed(
-                member_path, info.file_size, info.compress_size, limits, budget, out
-            ):
+            if not _member_allowed(member_path, info.file_size, info.compress_size, limits, budget, out):
                 yield info.filename, None, "", False
                 continue
             try:
@@ -253,17 +231,11 @@ def _zip(path: str, data: bytes, limits: Limits, budget: Budget, out: Walk) -> C
                 RuntimeError,
             ) as exc:
                 # The name is still known (from the central directory): name checks still apply.
-                out.problems.append(
-                    Problem(
-                        "corrupt", member_path, f"member could not be read ({type(exc).__name__})"
-                    )
-                )
+                out.problems.append(Problem("corrupt", member_path, f"member could not be read ({type(exc).__name__})"))
                 yield info.filename, None, "", False
                 continue
             if truncated:
-                out.problems.append(
-                    Problem("limits", member_path, "member larger than declared (archive bomb?)")
-                )
+                out.problems.append(Problem("limits", member_path, "member larger than declared (archive bomb?)"))
                 yield info.filename, None, "", False
                 continue
             yield info.filename, content, "", False
@@ -277,9 +249,7 @@ def _tar(path: str, data: bytes, limits: Limits, budget: Budget, out: Walk) -> C
                 continue
             count += 1
             if count > limits.max_members:
-                out.problems.append(
-                    Problem("limits", path, f"more than {limits.max_members} members")
-                )
+                out.problems.append(Problem("limits", path, f"more than {limits.max_members} members"))
                 return
             member_path = f"{path}/{member.name}"
             if not _member_allowed(member_path, member.size, member.size, limits, budget, out):
@@ -292,30 +262,20 @@ def _tar(path: str, data: bytes, limits: Limits, budget: Budget, out: Walk) -> C
             yield member.name, content, "", False
 
 
-def _single_stream(
-    kind: str, path: str, data: bytes, limits: Limits, budget: Budget, out: Walk
-) -> ChildIter:
+def _single_stream(kind: str, path: str, data: bytes, limits: Limits, budget: Budget, out: Walk) -> ChildIter:
     opener = {"gzip": gzip.GzipFile, "bzip2": bz2.BZ2File, "xz": lzma.LZMAFile}[kind]
     with opener(fileobj=io.BytesIO(data)) as stream:
         content, truncated = _capped_read(stream, limits.max_member_bytes)
     inner = path.rsplit("/", 1)[-1]
     for suffix in (".gz", ".tgz", ".bz2", ".tbz2", ".tbz", ".xz", ".txz"):
         if inner.lower().endswith(suffix):
-            inner = inner[: -len(suffix)] + (
-                ".tar" if suffix.startswith(".t") and suffix != ".tar" else ""
-            )
+            inner = inner[: -len(suffix)] + (".tar" if suffix.startswith(".t") and suffix != ".tar" else "")
             break
-    if truncated or (
-        len(content) > (1 << 20) and len(content) / max(len(data), 1) > limits.max_ratio
-    ):
-        out.problems.append(
-            Problem("limits", f"{path}/{inner}", "decompresses past the bound (archive bomb?)")
-        )
+    if truncated or (len(content) > (1 << 20) and len(content) / max(len(data), 1) > limits.max_ratio):
+        out.problems.append(Problem("limits", f"{path}/{inner}", "decompresses past the bound (archive bomb?)"))
         return
     if not budget.take(len(content)):
-        out.problems.append(
-            Problem("limits", path, f"total expanded size exceeds {limits.max_total_bytes} bytes")
-        )
+        out.problems.append(Problem("limits", path, f"total expanded size exceeds {limits.max_total_bytes} bytes"))
         return
     yield inner or "data", content, "", False
 
@@ -333,9 +293,7 @@ def _sevenzip(path: str, data: bytes, limits: Limits, budget: Budget, out: Walk)
                 yield info.filename, None, "", True
             return
         if len(infos) > limits.max_members:
-            out.problems.append(
-                Problem("limits", path, f"{len(infos)} members (more than {limits.max_members})")
-            )
+            out.problems.append(Problem("limits", path, f"{len(infos)} members (more than {limits.max_members})"))
             infos = infos[: limits.max_members]
         wanted = []
         for info in infos:

@@ -19,13 +19,12 @@ COMMAND_MODULES = (
     "aupmilter.commands.rules",
     "aupmilter.commands.quarantine",
     "aupmilter.commands.web",
+    "aupmilter.commands.report",
 )
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="aupmilter", description="Acceptable Use Policy milter for Postfix"
-    )
+    parser = argparse.ArgumentParser(prog="aupmilter", description="Acceptable Use Policy milter for Postfix")
     parser.add_argument("--version", action="version", version="aupmilter 0.1.0")
     sub = parser.add_subparsers(dest="command", required=True)
     for module_name in COMMAND_MODULES:

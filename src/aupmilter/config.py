@@ -57,9 +57,7 @@ class PolicyEntry:
 
     def matches(self, rule: str, category: str) -> bool:
         return (
-            any(
-                name == self.match or name.startswith(self.match + ".") for name in (rule, category)
-            )
+            any(name == self.match or name.startswith(self.match + ".") for name in (rule, category))
             or self.match == "*"
         )
 
@@ -187,9 +185,7 @@ class _Table:
         if kind is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
         if not isinstance(value, kind) or (isinstance(value, bool) and kind in (int, float)):
-            expected = (
-                kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
-            )
+            expected = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
             raise ConfigError(self.source, self.key(name), f"expected {expected}, got {value!r}")
         return value
 
@@ -223,9 +219,7 @@ def _parse_policy_entries(items: Any, source: str, path: str) -> tuple[PolicyEnt
         clause = t.take("clause", str, "")
         t.done()
         if not actions:
-            raise ConfigError(
-                source, t.key("match"), "names no action (inbound/outbound/internal/all)"
-            )
+            raise ConfigError(source, t.key("match"), "names no action (inbound/outbound/internal/all)")
         entries.append(PolicyEntry(match, actions, min_score, clause, f"{source}:{path}[{i}]"))
     return tuple(entries)
 
@@ -301,9 +295,7 @@ def _parse_school(item: Any, source: str, path: str) -> School:
     policy_ref = t.take("policy_ref", str, "")
     personal_use = t.take("personal_use", str, "allowed_with_label")
     if personal_use not in PERSONAL_USE_MODES:
-        raise ConfigError(
-            source, t.key("personal_use"), f"must be one of {', '.join(PERSONAL_USE_MODES)}"
-        )
+        raise ConfigError(source, t.key("personal_use"), f"must be one of {', '.join(PERSONAL_USE_MODES)}")
     seal = t.take("seal_personal", bool, True)
     hours = _parse_working_hours(t.take_table("working_hours"))
     contacts_t = t.take_table("contacts")
@@ -353,17 +345,13 @@ def parse_config(data: dict[str, Any], source: str, base_dir: Path | None = None
     for plugin in plugins:
         module, sep, cls = plugin.partition(":")
         if not (module and sep and cls):
-            raise ConfigError(
-                source, org.key("plugins"), f"expected 'module:Class', got {plugin!r}"
-            )
+            raise ConfigError(source, org.key("plugins"), f"expected 'module:Class', got {plugin!r}")
     nets = []
     for net in org.take("internal_networks", list, ["127.0.0.0/8", "::1/128"]):
         try:
             nets.append(ipaddress.ip_network(str(net), strict=False))
         except ValueError:
-            raise ConfigError(
-                source, org.key("internal_networks"), f"not a network: {net!r}"
-            ) from None
+            raise ConfigError(source, org.key("internal_networks"), f"not a network: {net!r}") from None
     org.done()
     rules_dir = Path(rules_dir_text) if rules_dir_text else shipped_rules_dir()
     if rules_dir_text and not rules_dir.is_absolute() and base_dir is not None:
@@ -381,9 +369,7 @@ def parse_config(data: dict[str, Any], source: str, base_dir: Path | None = None
         log_addresses=m.take("log_addresses", bool, False),
     )
     if milter.failure_action not in FAILURE_ACTIONS:
-        raise ConfigError(
-            source, "milter.failure_action", f"must be one of {', '.join(FAILURE_ACTIONS)}"
-        )
+        raise ConfigError(source, "milter.failure_action", f"must be one of {', '.join(FAILURE_ACTIONS)}")
     if milter.log_format not in ("text", "json"):
         raise ConfigError(source, "milter.log_format", "must be 'text' or 'json'")
     if not (milter.socket.startswith("unix:") or milter.socket.startswith("inet:")):
@@ -439,9 +425,7 @@ def parse_config(data: dict[str, Any], source: str, base_dir: Path | None = None
 
     for name in list(checks_t.data):
         if name not in REGISTRY:
-            raise ConfigError(
-                source, checks_t.key(name), f"unknown check (known: {', '.join(REGISTRY)})"
-            )
+            raise ConfigError(source, checks_t.key(name), f"unknown check (known: {', '.join(REGISTRY)})")
         opts = checks_t.take(name, dict, {})
         checks[name] = opts
     root.done()
@@ -449,9 +433,7 @@ def parse_config(data: dict[str, Any], source: str, base_dir: Path | None = None
     shipped_entries: tuple[PolicyEntry, ...] = ()
     for policy_path in policy_files(rules_dir):
         pt = _Table(_load_toml(policy_path), str(policy_path), "")
-        shipped_entries += _parse_policy_entries(
-            pt.data.pop("action", []), str(policy_path), "action"
-        )
+        shipped_entries += _parse_policy_entries(pt.data.pop("action", []), str(policy_path), "action")
         pt.done()
     return Config(
         source=source,

@@ -69,6 +69,13 @@ def reload(config_path: str | None) -> bool:
         log.error("reload failed, keeping policy generation %d: %s", state.ruleset.generation, exc)
         metrics.RELOAD_SUCCESS.set(0)
         return False
+    if state.notifier is not None:
+        try:
+            state.notifier.update(ruleset.config)
+        except ConfigError as exc:
+            log.error("reload failed, keeping policy generation %d: %s", state.ruleset.generation, exc)
+            metrics.RELOAD_SUCCESS.set(0)
+            return False
     state.ruleset = ruleset
     metrics.CONFIG_GENERATION.set(ruleset.generation)
     metrics.RELOAD_SUCCESS.set(1)
@@ -89,7 +96,16 @@ def serve(config_path: str | None, socket_override: str | None = None) -> int:
         print(f"aupmilter: refusing to start: config error: {exc}", file=sys.stderr)
         return 2
     store = _open_store(ruleset.config)
-    install_state(MilterState(ruleset, store))
+    from aupmilter.notify import Notifier
+
+    try:
+        notifier = Notifier(ruleset.config, store)
+    except ConfigError as exc:
+        print(f"aupmilter: refusing to start: config error: {exc}", file=sys.stderr)
+        return 2
+    install_state(MilterState(ruleset, store, notifier=notifier))
+    if store is not None:
+        metrics.register_backlog(store)
     metrics.CONFIG_GENERATION.set(1)
     metrics.RELOAD_SUCCESS.set(1)
     if ruleset.config.metrics_listen:

@@ -90,10 +90,7 @@ def _load_plugin(target: str, config: Config) -> Check:
 
 def schools_involved(config: Config, envelope: Envelope, direction: Direction) -> list[School]:
     """Whose policy applies: the sender's school for mail from inside, recipients' for inbound."""
-    if direction is Direction.INBOUND:
-        domains = envelope.recipient_domains
-    else:
-        domains = (envelope.sender_domain,)
+    domains = envelope.recipient_domains if direction is Direction.INBOUND else (envelope.sender_domain,)
     schools: list[School] = []
     for d in domains:
         school = config.school_for_domain(d)
@@ -140,9 +137,7 @@ def evaluate(
         _run(check, envelope, message, findings, timer)
     findings.extend(_defect_findings(message))
 
-    verdicts = [decide(findings, direction, config, s) for s in schools] or [
-        decide(findings, direction, config, None)
-    ]
+    verdicts = [decide(findings, direction, config, s) for s in schools] or [decide(findings, direction, config, None)]
     verdict = max(verdicts, key=lambda v: v.action)
     decision = Decision(
         action=verdict.action,
@@ -183,9 +178,7 @@ def _reason(verdict: Verdict, direction: Direction) -> str:
 
 def _reply(verdict: Verdict) -> SmtpReply:
     school = verdict.school.name if verdict.school else "the trust's"
-    clause = (
-        verdict.entry.clause if verdict.entry and verdict.entry.clause else "acceptable use policy"
-    )
+    clause = verdict.entry.clause if verdict.entry and verdict.entry.clause else "acceptable use policy"
     rule = verdict.finding.rule if verdict.finding else "policy"
     text = f"Message refused under {school} e-mail policy: {clause} [{rule}]"
     return SmtpReply("550", "5.7.1", " ".join(text.split()))

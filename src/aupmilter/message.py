@@ -208,9 +208,7 @@ class MessageView:
                 if not isinstance(children, list):  # pragma: no cover - defensive
                     continue
                 if ctype == "message/rfc822" or ctype.startswith("message/"):
-                    nested_prefix = (
-                        f"{prefix}message[{parts_seen}]/" if prefix else f"message[{parts_seen}]/"
-                    )
+                    nested_prefix = f"{prefix}message[{parts_seen}]/" if prefix else f"message[{parts_seen}]/"
                     for child in reversed(children):
                         if isinstance(child, Message):
                             stack.append((child, nested_prefix, depth + 1))
@@ -232,9 +230,7 @@ class MessageView:
                 if ctype == "text/html":
                     text = html_to_text(text)
                 location = f"{prefix}body" if prefix else "body"
-                self._text_parts.append(
-                    TextPart(text[:MAX_TEXT_CHARS], ctype, location, part.get_content_charset())
-                )
+                self._text_parts.append(TextPart(text[:MAX_TEXT_CHARS], ctype, location, part.get_content_charset()))
                 continue
             data = _decode_bytes(part)
             name = filename or ""
@@ -243,9 +239,7 @@ class MessageView:
                     filename=filename,
                     declared_type=ctype,
                     data=data,
-                    location=f"{prefix}attachment:{name}"
-                    if name
-                    else f"{prefix}attachment[{parts_seen}]",
+                    location=f"{prefix}attachment:{name}" if name else f"{prefix}attachment[{parts_seen}]",
                     disposition=disposition,
                 )
             )
@@ -322,11 +316,7 @@ def _filename(part: Message) -> str | None:
     except Exception:
         name = None
     raw = _raw_name(part)
-    if (
-        raw
-        and "=?" not in raw
-        and (name is None or (len(raw) > len(name) and raw.startswith(name)))
-    ):
+    if raw and "=?" not in raw and (name is None or (len(raw) > len(name) and raw.startswith(name))):
         name = raw
     if name is None:
         return None

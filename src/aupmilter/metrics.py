@@ -8,6 +8,10 @@ become labels.
 
 from __future__ import annotations
 
+import datetime
+from collections.abc import Iterator
+from typing import Any
+
 from prometheus_client import (
     CollectorRegistry,
     Counter,
@@ -16,6 +20,7 @@ from prometheus_client import (
     Info,
     start_http_server,
 )
+from prometheus_client.core import GaugeMetricFamily, Metric
 
 from aupmilter import __version__
 
@@ -106,8 +111,46 @@ QUARANTINED = Counter(
     ["category"],
     registry=REGISTRY,
 )
+NOTIFICATIONS = Counter(
+    "aupmilter_notifications",
+    "Policy notifications, by outcome (sent, failed, coalesced, dropped, no_contact, error).",
+    ["outcome"],
+    registry=REGISTRY,
+)
+RELEASES = Counter(
+    "aupmilter_releases",
+    "Quarantine releases, by outcome (ok = every chosen recipient got 250, failed otherwise).",
+    ["outcome"],
+    registry=REGISTRY,
+)
 BUILD = Info("aupmilter_build", "Build information.", registry=REGISTRY)
 BUILD.info({"version": __version__})
+
+
+class QuarantineBacklog:
+    """``aupmilter_quarantine_held_items{category,age}``: read from the store at scrape time."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+
+    def collect(self) -> Iterator[Metric]:
+        family = GaugeMetricFamily(
+            "aupmilter_quarantine_held_items",
+            "Quarantined items not yet released or deleted, by category and age bucket.",
+            labels=["category", "age"],
+        )
+        try:
+            summary = self.store.held_summary(datetime.datetime.now(datetime.UTC))
+        except Exception:
+            ERRORS.labels(stage="metrics_store").inc()
+            summary = {}
+        for (category, age), count in sorted(summary.items()):
+            family.add_metric([category, age], count)
+        yield family
+
+
+def register_backlog(store: Any) -> None:
+    REGISTRY.register(QuarantineBacklog(store))
 
 
 def school_label(domain: str | None, org_domains: tuple[str, ...]) -> str:

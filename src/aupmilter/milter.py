@@ -38,12 +38,11 @@ class MilterState:
     so a message in flight finishes under the policy it started with.
     """
 
-    def __init__(self, ruleset: Ruleset, store: Any, workers: int = 8) -> None:
+    def __init__(self, ruleset: Ruleset, store: Any, workers: int = 8, notifier: Any = None) -> None:
         self.ruleset = ruleset
         self.store = store
-        self.pool = concurrent.futures.ThreadPoolExecutor(
-            max_workers=workers, thread_name_prefix="aupmilter-eval"
-        )
+        self.notifier = notifier
+        self.pool = concurrent.futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="aupmilter-eval")
 
 
 _state: MilterState | None = None
@@ -108,9 +107,7 @@ class AupMilter(Milter.Base):  # type: ignore[misc]
     def header(self, name: bytes | str, value: bytes | str) -> int:
         bname = name if isinstance(name, bytes) else name.encode("utf-8", "surrogateescape")
         bvalue = value if isinstance(value, bytes) else value.encode("utf-8", "surrogateescape")
-        self._write(
-            bname + b": " + bvalue.replace(b"\n", b"\r\n").replace(b"\r\r", b"\r") + b"\r\n"
-        )
+        self._write(bname + b": " + bvalue.replace(b"\n", b"\r\n").replace(b"\r\r", b"\r") + b"\r\n")
         return Milter.CONTINUE  # type: ignore[no-any-return]
 
     @Milter.noreply  # type: ignore[untyped-decorator]
@@ -175,12 +172,12 @@ class AupMilter(Milter.Base):  # type: ignore[misc]
             return self._failure()
         return self._apply(envelope, message, decision, ruleset)
 
-    def _apply(
-        self, envelope: Envelope, message: MessageView, decision: Decision, ruleset: Ruleset
-    ) -> int:
+    def _apply(self, envelope: Envelope, message: MessageView, decision: Decision, ruleset: Ruleset) -> int:
         config = ruleset.config
         _count(decision, config.org_domains)
         log_decision(config, envelope, decision)
+        if decision.action is not Action.QUARANTINE:
+            _report(envelope, decision, None)
         if decision.action is Action.BLOCK:
             reply = decision.smtp_reply
             assert reply is not None
@@ -198,9 +195,7 @@ class AupMilter(Milter.Base):  # type: ignore[misc]
                     self.replacebody(effect.body[i : i + REPLACE_CHUNK])
         return Milter.ACCEPT  # type: ignore[no-any-return]
 
-    def _quarantine(
-        self, envelope: Envelope, message: MessageView, decision: Decision, ruleset: Ruleset
-    ) -> int:
+    def _quarantine(self, envelope: Envelope, message: MessageView, decision: Decision, ruleset: Ruleset) -> int:
         category = _deciding_category(decision)
         if ruleset.config.quarantine.mode == "hold":
             self.quarantine(f"aupmilter: {', '.join(decision.rule_ids)}"[:200])
@@ -209,16 +204,15 @@ class AupMilter(Milter.Base):  # type: ignore[misc]
         from aupmilter.quarantine import QuarantineRecord
 
         state = current_state()
-        record = QuarantineRecord.from_decision(
-            envelope, message, decision, dt.datetime.now(dt.UTC)
-        )
+        record = QuarantineRecord.from_decision(envelope, message, decision, dt.datetime.now(dt.UTC))
         try:
-            state.store.put(message.raw, record)  # durable before we answer
+            item_id = state.store.put(message.raw, record)  # durable before we answer
         except Exception:
             log.exception("queue_id=%s stage=quarantine store write failed", envelope.queue_id)
             metrics.ERRORS.labels(stage="quarantine").inc()
             return self._failure()
         metrics.QUARANTINED.labels(category=category).inc()
+        _report(envelope, decision, item_id)
         return Milter.DISCARD  # type: ignore[no-any-return]
 
     def _failure(self) -> int:
@@ -254,15 +248,20 @@ def _observe_check(name: str, seconds: float) -> None:
     metrics.CHECK_SECONDS.labels(check=name).observe(seconds)
 
 
+def _report(envelope: Envelope, decision: Decision, item_id: str | None) -> None:
+    """Hand the decision to the notifier (a queue: never blocks, never fails the message)."""
+    state = _state
+    if state is not None and state.notifier is not None and decision.findings:
+        state.notifier.submit(envelope, decision, item_id)
+
+
 def _deciding_category(decision: Decision) -> str:
     return decision.findings[0].category if decision.findings else "none"
 
 
 def _count(decision: Decision, org_domains: tuple[str, ...]) -> None:
     school = metrics.school_label(decision.schools[0] if decision.schools else None, org_domains)
-    metrics.MESSAGES.labels(
-        direction=str(decision.direction), action=str(decision.action), school=school
-    ).inc()
+    metrics.MESSAGES.labels(direction=str(decision.direction), action=str(decision.action), school=school).inc()
     for f in decision.findings:
         metrics.FINDINGS.labels(category=f.category, rule=f.rule).inc()
 

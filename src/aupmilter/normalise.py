@@ -22,9 +22,7 @@ from dataclasses import dataclass
 
 import regex
 
-_INVISIBLE = regex.compile(
-    r"[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\u00ad\u180e\u034f]"
-)
+_INVISIBLE = regex.compile(r"[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\u00ad\u180e\u034f]")
 _CONFUSABLES = str.maketrans(
     {
         # Cyrillic
@@ -103,9 +101,7 @@ _LEET = str.maketrans(
     }
 )
 _TOKEN = regex.compile(r"[\p{L}\p{N}@$!*|+€£]+")
-_SPACED = regex.compile(
-    r"(?<![\p{L}\p{N}])(?:[\p{L}\p{N}@$!*][ .\-_~·•/\\]{1,2}){2,}[\p{L}\p{N}@$!*](?![\p{L}\p{N}])"
-)
+_SPACED = regex.compile(r"(?<![\p{L}\p{N}])(?:[\p{L}\p{N}@$!*][ .\-_~·•/\\]{1,2}){2,}[\p{L}\p{N}@$!*](?![\p{L}\p{N}])")
 _SPACED_SEPARATORS = regex.compile(r"[ .\-_~·•/\\]")
 _APOSTROPHE = regex.compile(r"(?<=\p{L})['’](?=\p{L})")
 _REPEATS = regex.compile(r"(\p{L})\1+")
@@ -138,9 +134,7 @@ def fold(raw: str) -> str:
     else:
         low = raw.casefold().translate(_CONFUSABLES)
         if not low.isascii():
-            low = "".join(
-                c for c in unicodedata.normalize("NFD", low) if unicodedata.category(c) != "Mn"
-            )
+            low = "".join(c for c in unicodedata.normalize("NFD", low) if unicodedata.category(c) != "Mn")
     if low.isalpha() or low.isdigit():
         return low
     return low.translate(_LEET)

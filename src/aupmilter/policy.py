@@ -34,9 +34,7 @@ def effective_entries(config: Config, school: School | None) -> list[PolicyEntry
             # A later layer overrides only the directions it names.
             old = merged[key]
             actions = {**old.actions, **entry.actions}
-            entry = PolicyEntry(
-                entry.match, actions, entry.min_score, entry.clause or old.clause, entry.source
-            )
+            entry = PolicyEntry(entry.match, actions, entry.min_score, entry.clause or old.clause, entry.source)
         merged[key] = entry
     return list(merged.values())
 
@@ -60,8 +58,7 @@ def decide(
         total = sum(
             f.score
             for f in findings
-            if any(n == match or n.startswith(match + ".") for n in (f.rule, f.category))
-            or match == "*"
+            if any(n == match or n.startswith(match + ".") for n in (f.rule, f.category)) or match == "*"
         )
         eligible = [e for e in family if e.min_score <= total and direction in e.actions]
         if not eligible:

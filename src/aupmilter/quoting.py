@@ -47,11 +47,7 @@ def split_quoted(text: str) -> list[tuple[str, str]]:
                 mode = QUOTED
                 push(mode, line)
                 continue
-            if (
-                _OUTLOOK_FROM.match(line)
-                and i + 1 < len(lines)
-                and _OUTLOOK_SENT.match(lines[i + 1])
-            ):
+            if _OUTLOOK_FROM.match(line) and i + 1 < len(lines) and _OUTLOOK_SENT.match(lines[i + 1]):
                 mode = QUOTED
                 push(mode, line)
                 continue

@@ -75,7 +75,5 @@ def raw_header_value(raw: bytes, name: str) -> str | None:
     for field_name, text in header_fields(block, eol):
         if field_name == name.lower():
             value = text.split(b":", 1)[1] if b":" in text else b""
-            return (
-                value.decode("utf-8", "surrogateescape").replace("\r", "").replace("\n", "").strip()
-            )
+            return value.decode("utf-8", "surrogateescape").replace("\r", "").replace("\n", "").strip()
     return None

@@ -98,9 +98,7 @@ def is_signed_or_encrypted(msg: Message) -> bool:
     return msg.get_content_type() in _SIGNED_TYPES
 
 
-def rewrite(
-    raw: bytes, disclaimer: Disclaimer, domain: str, *, wrap_signed: bool = False
-) -> RewriteResult | None:
+def rewrite(raw: bytes, disclaimer: Disclaimer, domain: str, *, wrap_signed: bool = False) -> RewriteResult | None:
     """Effects that add the disclaimer to ``raw``; ``None`` when there is nothing to do.
 
     Raises :class:`Untouchable` for signed/encrypted mail unless ``wrap_signed``."""
@@ -148,13 +146,9 @@ def _wrap(raw: bytes, disclaimer: Disclaimer, domain: str) -> RewriteResult:
     entity still verifies and an attachment decodes identically."""
     block, eol, body = split_message(raw)
     fields = header_fields(block, eol)
-    entity = [text for name, text in fields if name in _ENTITY_HEADERS] or [
-        b"Content-Type: text/plain"
-    ]
+    entity = [text for name, text in fields if name in _ENTITY_HEADERS] or [b"Content-Type: text/plain"]
     boundary = f"=_aup_{secrets.token_hex(12)}".encode()
-    note = quopri.encodestring(
-        disclaimer.text.strip().encode("utf-8").replace(b"\n", b"\r\n") + b"\r\n"
-    )
+    note = quopri.encodestring(disclaimer.text.strip().encode("utf-8").replace(b"\n", b"\r\n") + b"\r\n")
     new_body = (
         eol.join(
             [
@@ -181,11 +175,7 @@ def _wrap(raw: bytes, disclaimer: Disclaimer, domain: str) -> RewriteResult:
     effects: list[Effect] = []
     for name in _ENTITY_HEADERS:
         count = sum(1 for n, _ in fields if n == name)
-        pretty = (
-            "-".join(w.capitalize() for w in name.split("-"))
-            .replace("Id", "ID")
-            .replace("Md5", "MD5")
-        )
+        pretty = "-".join(w.capitalize() for w in name.split("-")).replace("Id", "ID").replace("Md5", "MD5")
         effects.extend(ChangeHeader(pretty, None, i) for i in range(count, 0, -1))
     if not any(n == "mime-version" for n, _ in fields):
         effects.append(AddHeader("MIME-Version", "1.0"))
@@ -210,9 +200,7 @@ def _body_parts(msg: Message) -> list[Message]:
     if ctype == "multipart/alternative":
         found: list[Message] = []
         for child in children:
-            if child.get_content_type() in ("text/plain", "text/html") and not _is_attachment(
-                child
-            ):
+            if child.get_content_type() in ("text/plain", "text/html") and not _is_attachment(child):
                 if all(f.get_content_type() != child.get_content_type() for f in found):
                     found.append(child)
             elif child.is_multipart() and child.get_content_type() == "multipart/related":
@@ -303,11 +291,7 @@ def _header_changes(old_block: bytes, new_block: bytes, eol: bytes) -> list[Effe
     ):
         before = [text for n, text in old if n == name]
         after = [text for n, text in new if n == name]
-        pretty = (
-            "-".join(w.capitalize() for w in name.split("-"))
-            .replace("Mime", "MIME")
-            .replace("Id", "ID")
-        )
+        pretty = "-".join(w.capitalize() for w in name.split("-")).replace("Mime", "MIME").replace("Id", "ID")
         for i in range(max(len(before), len(after))):
             if i < len(after):
                 value = _value(after[i])

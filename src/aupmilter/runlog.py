@@ -30,9 +30,4 @@ def log_decision(config: Config, envelope: Envelope, decision: Decision) -> None
     if config.milter.log_format == "json":
         log.info(json.dumps(fields, sort_keys=True))
     else:
-        log.info(
-            " ".join(
-                f"{k}={','.join(map(str, v)) if isinstance(v, list) else v}"
-                for k, v in fields.items()
-            )
-        )
+        log.info(" ".join(f"{k}={','.join(map(str, v)) if isinstance(v, list) else v}" for k, v in fields.items()))

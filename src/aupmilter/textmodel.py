@@ -51,9 +51,7 @@ class LinearModel:
             raise ValueError(f"{path}: model dimension {data.get('dim')} != {DIM}")
         return cls({int(k): float(v) for k, v in data["w"].items()}, float(data["bias"]))
 
-    def save(
-        self, path: Path, min_weight: float = 0.02, meta: dict[str, object] | None = None
-    ) -> None:
+    def save(self, path: Path, min_weight: float = 0.02, meta: dict[str, object] | None = None) -> None:
         kept = {str(k): round(v, 4) for k, v in self.weights.items() if abs(v) >= min_weight}
         path.write_text(
             json.dumps(

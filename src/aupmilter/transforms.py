@@ -28,9 +28,7 @@ if TYPE_CHECKING:
 def build(config: Config) -> list[Transform]:
     if not config.check_enabled("disclaimer"):
         return []
-    settings = parse_settings(
-        config.checks.get("disclaimer", {}), config, f"{config.source}: checks.disclaimer"
-    )
+    settings = parse_settings(config.checks.get("disclaimer", {}), config, f"{config.source}: checks.disclaimer")
     return [DisclaimerTransform(config, settings), DkimTransform(settings)]
 
 
@@ -54,17 +52,13 @@ class DisclaimerTransform:
         disclaimer = self.settings.disclaimer_for(self.config, envelope.sender, domain)
         current = apply_effects(message.raw, effects)
         try:
-            result = rewrite(
-                current, disclaimer, domain, wrap_signed=self.settings.signed == "wrap"
-            )
+            result = rewrite(current, disclaimer, domain, wrap_signed=self.settings.signed == "wrap")
         except (Untouchable, Ambiguous):
             return []  # the disclaimer check records why (disclaimer.skipped_*)
         except Exception:
             # A message we cannot rewrite still goes out, unchanged (and unsigned by us): a
             # missing disclaimer is a lesser harm than mail that tempfails forever.
-            log.exception(
-                "queue_id=%s disclaimer rewrite failed; sent without it", envelope.queue_id
-            )
+            log.exception("queue_id=%s disclaimer rewrite failed; sent without it", envelope.queue_id)
             return []
         return result.effects if result else []
 
@@ -81,11 +75,7 @@ class DkimTransform:
         effects: Sequence[Effect],
     ) -> Sequence[Effect]:
         key = self.settings.dkim.get(envelope.sender_domain)
-        if (
-            key is None
-            or envelope.direction is None
-            or not self.settings.applies(envelope.direction)
-        ):
+        if key is None or envelope.direction is None or not self.settings.applies(envelope.direction):
             return []
         if not any(isinstance(e, AddHeader) and e.name == "X-AUP-Disclaimer" for e in effects):
             return []  # we changed nothing that an existing signature covers
@@ -93,8 +83,6 @@ class DkimTransform:
         try:
             value = sign(final, key)
         except Exception:
-            log.warning(
-                "queue_id=%s DKIM signing failed; sent unsigned", envelope.queue_id, exc_info=True
-            )
+            log.warning("queue_id=%s DKIM signing failed; sent unsigned", envelope.queue_id, exc_info=True)
             return []
         return [AddHeader("DKIM-Signature", value, prepend=True)]

@@ -62,9 +62,7 @@ def free_port() -> int:
         return port
 
 
-def wait_for(
-    predicate: Callable[[], bool], timeout: float, what: str, interval: float = 0.05
-) -> None:
+def wait_for(predicate: Callable[[], bool], timeout: float, what: str, interval: float = 0.05) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():
@@ -241,8 +239,7 @@ postlog   unix-dgram n  -       n       -       1       postlogd
         """Real SMTP AUTH (Cyrus SASL, sasldb): staff log in, Postfix passes ``{auth_authen}``."""
         self.sasl_dir.mkdir(parents=True, exist_ok=True)
         (self.sasl_dir / "smtpd.conf").write_text(
-            f"pwcheck_method: auxprop\nauxprop_plugin: sasldb\nmech_list: PLAIN LOGIN\n"
-            f"sasldb_path: {self.sasl_db}\n"
+            f"pwcheck_method: auxprop\nauxprop_plugin: sasldb\nmech_list: PLAIN LOGIN\nsasldb_path: {self.sasl_db}\n"
         )
         for user in STAFF_USERS:
             subprocess.run(
@@ -260,12 +257,8 @@ postlog   unix-dgram n  -       n       -       1       postlogd
         self.sink.start()
         self.start_milter()
         self._write_postfix_config()
-        subprocess.run(
-            [POSTFIX, "-c", str(self.conf_dir), "check"], check=True, capture_output=True
-        )
-        subprocess.run(
-            [POSTFIX, "-c", str(self.conf_dir), "start"], check=True, capture_output=True
-        )
+        subprocess.run([POSTFIX, "-c", str(self.conf_dir), "check"], check=True, capture_output=True)
+        subprocess.run([POSTFIX, "-c", str(self.conf_dir), "start"], check=True, capture_output=True)
         wait_for(lambda: port_open(self.smtp_port), 30, "postfix smtpd")
         wait_for(lambda: port_open(self.release_port), 30, "postfix release listener")
 
@@ -374,9 +367,7 @@ postlog   unix-dgram n  -       n       -       1       postlogd
         return [m.data for m in self.sink.messages]
 
     def flush(self) -> None:
-        subprocess.run(
-            ["/usr/sbin/postqueue", "-c", str(self.conf_dir), "-f"], check=True, capture_output=True
-        )
+        subprocess.run(["/usr/sbin/postqueue", "-c", str(self.conf_dir), "-f"], check=True, capture_output=True)
 
     def queue_ids(self) -> list[str]:
         out = subprocess.run(

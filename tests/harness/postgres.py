@@ -100,8 +100,6 @@ class PrivatePostgres:
 
     def stop(self) -> None:
         try:
-            self._as_postgres(
-                str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"
-            )
+            self._as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
         finally:
             shutil.rmtree(self.root, ignore_errors=True)

@@ -36,9 +36,7 @@ class _Handler:
 class Sink:
     def __init__(self, port: int) -> None:
         self.handler = _Handler()
-        self.controller = Controller(
-            self.handler, hostname="127.0.0.1", port=port, decode_data=False
-        )
+        self.controller = Controller(self.handler, hostname="127.0.0.1", port=port, decode_data=False)
         self.port = port
 
     def start(self) -> None:

@@ -36,9 +36,7 @@ from aupmilter.message import MessageView, sniff
 from aupmilter.model import Envelope, Finding
 
 #: Bidi controls and invisible characters used to disguise names (RTLO: "invoice‮fdp.exe").
-_HIDDEN = regex.compile(
-    r"[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c\u200b-\u200d\u2060\ufeff\u180e]"
-)
+_HIDDEN = regex.compile(r"[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c\u200b-\u200d\u2060\ufeff\u180e]")
 _VBA_OLE_MARKERS = (
     b"_\x00V\x00B\x00A\x00_\x00P\x00R\x00O\x00J\x00E\x00C\x00T",
     b"V\x00B\x00A\x00\x00\x00",
@@ -139,9 +137,7 @@ class AttachmentCheck:
         names = data.get("names", {})
         self.innocent = frozenset(names.get("innocent_extensions", []))
         self.whitespace_run = int(names.get("whitespace_run", 5))
-        self.dangerous = {
-            ext: t.rule for t in self.types for ext in t.extensions if t.rule != "attachment.media"
-        }
+        self.dangerous = {ext: t.rule for t in self.types for ext in t.extensions if t.rule != "attachment.media"}
 
     # --- per message ----------------------------------------------------------------------------
 
@@ -152,9 +148,7 @@ class AttachmentCheck:
         def add(rule: str, evidence: str, location: str, score: float = 1.0) -> None:
             evidence = _visible(evidence)
             category = "attachment.executable" if rule.startswith("attachment.executable") else rule
-            findings.setdefault(
-                (rule, evidence), Finding(rule, category, score, evidence[:300], location)
-            )
+            findings.setdefault((rule, evidence), Finding(rule, category, score, evidence[:300], location))
 
         for n, attachment in enumerate(message.attachments):
             top = attachment.filename or f"(unnamed part {n + 1})"
@@ -162,11 +156,7 @@ class AttachmentCheck:
             for entry in result.entries:
                 self._classify(entry, add, attachment.location)
             for problem in result.problems:
-                rule = (
-                    "attachment.limits"
-                    if problem.kind == "limits"
-                    else f"attachment.archive.{problem.kind}"
-                )
+                rule = "attachment.limits" if problem.kind == "limits" else f"attachment.archive.{problem.kind}"
                 add(rule, f"{problem.path}: {problem.detail}", attachment.location)
         return list(findings.values())
 
@@ -202,9 +192,7 @@ class AttachmentCheck:
         content_rules = self._content_rules(entry.data, mime, description)
         for rule in content_rules:
             add(rule, f"{entry.path} ({description[:80]})", location)
-        executable = [
-            r for r in content_rules if r.startswith(("attachment.executable", "attachment.script"))
-        ]
+        executable = [r for r in content_rules if r.startswith(("attachment.executable", "attachment.script"))]
         if executable and (not name_rule or name_rule != executable[0]):
             add(
                 "attachment.mismatch",
@@ -247,8 +235,7 @@ def _structural(test: str, data: bytes) -> bool:
         if data.startswith(ZIP_MAGIC):
             names = _zip_names(data)
             return any(n.lower().endswith("vbaproject.bin") for n in names) or any(
-                n.startswith("Basic/") and n.endswith(".xml") and n != "Basic/script-lc.xml"
-                for n in names
+                n.startswith("Basic/") and n.endswith(".xml") and n != "Basic/script-lc.xml" for n in names
             )
         return False
     if test == "jar_main_class":

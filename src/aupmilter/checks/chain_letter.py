@@ -80,9 +80,7 @@ class ChainLetterCheck:
             try:
                 pattern = regex.compile(raw["pattern"], regex.IGNORECASE)
             except (KeyError, regex.error) as exc:
-                raise ConfigError(
-                    str(path), f"cue[{i}].pattern", f"invalid pattern: {exc}"
-                ) from None
+                raise ConfigError(str(path), f"cue[{i}].pattern", f"invalid pattern: {exc}") from None
             self.cues.append(Cue(raw["id"], family, float(raw["weight"]), pattern))
         self.chain_families = [f for f in self.families if f.startswith("chain_letter.")]
 

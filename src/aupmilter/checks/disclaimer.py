@@ -128,8 +128,6 @@ class DisclaimerCheck:
                 )
             ]
         if broken:
-            evidence = (
-                f"ambiguous MIME structure ({', '.join(sorted(broken))}): disclaimer not added"
-            )
+            evidence = f"ambiguous MIME structure ({', '.join(sorted(broken))}): disclaimer not added"
             return [Finding("disclaimer.skipped_malformed", "disclaimer", 0.0, evidence, "mime")]
         return []

@@ -94,9 +94,7 @@ def mask(term: str) -> str:
     letters = term.replace(" ", "")
     if len(letters) <= 3:
         return letters[0] + "*" * (len(letters) - 1)
-    return " ".join(
-        w[0] + "*" * (len(w) - 2) + w[-1] if len(w) > 2 else w[0] + "*" for w in term.split()
-    )
+    return " ".join(w[0] + "*" * (len(w) - 2) + w[-1] if len(w) > 2 else w[0] + "*" for w in term.split())
 
 
 def _phrase_key(text: str) -> str:
@@ -149,10 +147,7 @@ class OffensiveCheck:
                     self.words[key] = term
                     if entry.get("compounds") and len(key) >= 4:
                         self.stems[key] = term
-        allow = [
-            _phrase_key(line)
-            for line in _lines(directory / index.get("allow", {}).get("file", "allowlist.txt"))
-        ]
+        allow = [_phrase_key(line) for line in _lines(directory / index.get("allow", {}).get("file", "allowlist.txt"))]
         self.allow = _alternation([a for a in allow if a])
         self.phrases = phrases
         self.phrase_re = _alternation(list(phrases))
@@ -167,13 +162,9 @@ class OffensiveCheck:
             try:
                 self.model = LinearModel.load(directory / model_cfg.get("file", "model.json"))
             except (OSError, ValueError, KeyError) as exc:
-                raise ConfigError(
-                    str(index_path), "model.file", f"cannot load model: {exc}"
-                ) from None
+                raise ConfigError(str(index_path), "model.file", f"cannot load model: {exc}") from None
             self.model_threshold = float(model_cfg.get("threshold", 0.85))
-            self.model_term = Term(
-                model_cfg.get("rule", "offensive.model"), float(model_cfg.get("score", 1.0)), ""
-            )
+            self.model_term = Term(model_cfg.get("rule", "offensive.model"), float(model_cfg.get("score", 1.0)), "")
 
     # --- matching -------------------------------------------------------------------------------
 
@@ -279,11 +270,7 @@ class OffensiveCheck:
                 where = base if kind == OWN else f"{kind}:{base}"
                 hits = self.scan(text)
                 for term in hits:
-                    rule = (
-                        term.rule
-                        if kind == OWN
-                        else term.rule.replace("offensive.", "offensive_quoted.", 1)
-                    )
+                    rule = term.rule if kind == OWN else term.rule.replace("offensive.", "offensive_quoted.", 1)
                     totals[(rule, where)].append(term)
                 if kind == OWN and not hits and self.model is not None:
                     p = self.model.max_sentence_probability(text)
@@ -298,22 +285,15 @@ class OffensiveCheck:
         findings = []
         for (rule, where), terms in totals.items():
             base_weight = LOCATION_WEIGHT.get(where.split(":")[-1], 1.0)
-            score = (
-                sum(t.score * (1.0 if i == 0 else 0.5) for i, t in enumerate(terms)) * base_weight
-            )
+            score = sum(t.score * (1.0 if i == 0 else 0.5) for i, t in enumerate(terms)) * base_weight
             category = ".".join(rule.split(".")[:2])
             shown = ", ".join(
                 dict.fromkeys(
-                    mask(t.display)
-                    if t.display and not t.display.startswith("model ")
-                    else t.display
-                    for t in terms
+                    mask(t.display) if t.display and not t.display.startswith("model ") else t.display for t in terms
                 )
             )
             count = f" x{len(terms)}" if len(terms) > 1 else ""
-            findings.append(
-                Finding(rule, category, round(score, 2), f"{shown}{count} in {where}", where)
-            )
+            findings.append(Finding(rule, category, round(score, 2), f"{shown}{count} in {where}", where))
         return findings
 
 
@@ -322,18 +302,14 @@ def _lines(path: Path) -> list[str]:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(str(path), "", f"cannot read: {exc.strerror}") from None
-    return [
-        line.split("#", 1)[0].strip() for line in text.splitlines() if line.split("#", 1)[0].strip()
-    ]
+    return [line.split("#", 1)[0].strip() for line in text.splitlines() if line.split("#", 1)[0].strip()]
 
 
 def _alternation(items: list[str]) -> regex.Pattern[str] | None:
     if not items:
         return None
     ordered = sorted(set(items), key=len, reverse=True)
-    return regex.compile(
-        r"(?<![a-z0-9])(?:" + "|".join(regex.escape(i) for i in ordered) + r")(?![a-z0-9])"
-    )
+    return regex.compile(r"(?<![a-z0-9])(?:" + "|".join(regex.escape(i) for i in ordered) + r")(?![a-z0-9])")
 
 
 # Quoted kinds are part of the public vocabulary of locations.

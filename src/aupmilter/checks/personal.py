@@ -101,9 +101,7 @@ class PersonalCheck:
             raise ConfigError(str(path), sorted(unknown)[0], "unknown key")
         self.webmail_domains = frozenset(d.lower() for d in data.get("webmail_domains", []))
         cues = [regex.escape(c) for c in data.get("business_cues", [])]
-        self.business_cues = (
-            regex.compile(r"\b(?:" + "|".join(cues) + r")\b", regex.IGNORECASE) if cues else None
-        )
+        self.business_cues = regex.compile(r"\b(?:" + "|".join(cues) + r")\b", regex.IGNORECASE) if cues else None
 
     def _sender_school(self, envelope: Envelope) -> School | None:
         return self.config.school_for_domain(envelope.sender_domain)
@@ -140,8 +138,7 @@ class PersonalCheck:
                     "personal.working_hours",
                     "personal.working_hours",
                     1.0,
-                    f"sent {_DAY_NAMES[local.weekday()]} {local:%H:%M}, "
-                    f"working hours {hours.start}-{hours.end}",
+                    f"sent {_DAY_NAMES[local.weekday()]} {local:%H:%M}, working hours {hours.start}-{hours.end}",
                     "envelope",
                 )
             )

@@ -60,9 +60,7 @@ def envelope_for(args: argparse.Namespace, message: MessageView) -> Envelope:
         sender = addrs[0][1] if addrs else ""
     rcpts = list(args.rcpt)
     if not rcpts:
-        rcpts = [
-            a for _, a in getaddresses(message.headers_all("To") + message.headers_all("Cc")) if a
-        ]
+        rcpts = [a for _, a in getaddresses(message.headers_all("To") + message.headers_all("Cc")) if a]
     direction = Direction(args.direction) if args.direction else None
     return Envelope(
         sender,

@@ -210,9 +210,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps(r.__dict__))
         else:
-            print(
-                f"{r.seq:>6} {r.at} {r.actor} ({r.role}) {r.action} {r.item_id or '-'} {r.reason}"
-            )
+            print(f"{r.seq:>6} {r.at} {r.actor} ({r.role}) {r.action} {r.item_id or '-'} {r.reason}")
     return 0
 
 

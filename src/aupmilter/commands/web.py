@@ -47,9 +47,7 @@ def cmd_web(args: argparse.Namespace) -> int:
 
 def cmd_add(args: argparse.Namespace) -> int:
     config = load_or_exit(args.config)
-    password = (
-        getpass.getpass("Password: ") if sys.stdin.isatty() else sys.stdin.readline().rstrip("\n")
-    )
+    password = getpass.getpass("Password: ") if sys.stdin.isatty() else sys.stdin.readline().rstrip("\n")
     try:
         Accounts(open_store(config.quarantine)).add(args.username, password, Role(args.role))
     except StoreError as exc:

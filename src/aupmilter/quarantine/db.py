@@ -66,6 +66,21 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             )""",
         ),
     ),
+    (
+        3,
+        (
+            # One row per message that raised findings: counts for reports, no addresses or text.
+            """CREATE TABLE IF NOT EXISTS events (
+                at TEXT NOT NULL,
+                direction TEXT NOT NULL,
+                action TEXT NOT NULL,
+                school TEXT NOT NULL,
+                categories TEXT NOT NULL,
+                rules TEXT NOT NULL
+            )""",
+            "CREATE INDEX IF NOT EXISTS events_at ON events (at)",
+        ),
+    ),
 )
 
 

@@ -93,9 +93,7 @@ def _check_id(item_id: str) -> str:
     return item_id
 
 
-def _audit_hash(
-    prev: str, at: str, actor: str, role: str, action: str, item: str | None, reason: str
-) -> str:
+def _audit_hash(prev: str, at: str, actor: str, role: str, action: str, item: str | None, reason: str) -> str:
     payload = json.dumps([prev, at, actor, role, action, item, reason], ensure_ascii=False)
     return hashlib.sha256(payload.encode()).hexdigest()
 
@@ -120,9 +118,7 @@ class QuarantineStore:
     def put(self, raw: bytes, record: QuarantineRecord) -> str:
         item_id = secrets.token_urlsafe(18)
         when = record.received_at.astimezone(dt.UTC)
-        blob_ref = (
-            f"db:{item_id}" if self.blobs_in_db else self._write_file(item_id, when, raw, record)
-        )
+        blob_ref = f"db:{item_id}" if self.blobs_in_db else self._write_file(item_id, when, raw, record)
         try:
             with self.db.transaction() as tx:
                 if self.blobs_in_db:
@@ -158,9 +154,7 @@ class QuarantineStore:
             raise
         return item_id
 
-    def _write_file(
-        self, item_id: str, when: dt.datetime, raw: bytes, record: QuarantineRecord
-    ) -> str:
+    def _write_file(self, item_id: str, when: dt.datetime, raw: bytes, record: QuarantineRecord) -> str:
         rel = Path(f"{when:%Y}") / f"{when:%m}" / f"{item_id}.eml"
         target = self.root / rel
         target.parent.mkdir(parents=True, exist_ok=True, mode=0o750)
@@ -346,9 +340,7 @@ class QuarantineStore:
                 smtp.ehlo("aupmilter-release")
                 code, msg = smtp.mail(item.record.sender)
                 if code != 250:
-                    raise StoreError(
-                        f"release refused at MAIL FROM: {code} {msg.decode(errors='replace')}"
-                    )
+                    raise StoreError(f"release refused at MAIL FROM: {code} {msg.decode(errors='replace')}")
                 accepted = []
                 for rcpt in pending:
                     code, msg = smtp.rcpt(rcpt)
@@ -367,6 +359,9 @@ class QuarantineStore:
             for rcpt in pending:
                 if rcpt not in delivered:
                     refused.setdefault(rcpt, f"release failed: {exc}")
+        from aupmilter import metrics
+
+        metrics.RELEASES.labels(outcome="ok" if delivered and not refused else "failed").inc()
         released_to = tuple(dict.fromkeys([*item.released_to, *delivered]))
         status = "released" if set(original) <= set(released_to) else "held"
         with self.db.transaction() as tx:
@@ -374,14 +369,8 @@ class QuarantineStore:
                 "UPDATE items SET released_to = ?, status = ? WHERE id = ?",
                 (json.dumps(list(released_to)), status, item_id),
             )
-            outcome = (
-                "ok"
-                if not refused
-                else "failed: " + "; ".join(f"{r}: {e}" for r, e in refused.items())
-            )
-            self._audit(
-                tx, actor, role.value, "release", item_id, f"to {', '.join(pending)}: {outcome}"
-            )
+            outcome = "ok" if not refused else "failed: " + "; ".join(f"{r}: {e}" for r, e in refused.items())
+            self._audit(tx, actor, role.value, "release", item_id, f"to {', '.join(pending)}: {outcome}")
         return ReleaseResult(tuple(delivered), refused)
 
     def delete(self, item_id: str, actor: str, role: Role, reason: str = "") -> None:
@@ -392,17 +381,13 @@ class QuarantineStore:
     def _delete(self, item: Item, actor: str, role: str, action: str, reason: str) -> None:
         with self.db.transaction() as tx:
             row = tx.execute("SELECT blob_ref FROM items WHERE id = ?", (item.id,)).fetchone()
-            tx.execute(
-                "UPDATE items SET status = 'deleted', blob_ref = '' WHERE id = ?", (item.id,)
-            )
+            tx.execute("UPDATE items SET status = 'deleted', blob_ref = '' WHERE id = ?", (item.id,))
             tx.execute("DELETE FROM blobs WHERE id = ?", (item.id,))
             self._audit(tx, actor, role, action, item.id, reason)
         if row and row[0]:
             self._remove_file(row[0])
 
-    def purge(
-        self, retention_days: dict[str, int], default_days: int, actor: str, now: dt.datetime
-    ) -> int:
+    def purge(self, retention_days: dict[str, int], default_days: int, actor: str, now: dt.datetime) -> int:
         """Delete items older than their category's retention (the longest that applies)."""
         count = 0
         for item in self.list(status=None, limit=1_000_000):
@@ -420,11 +405,53 @@ class QuarantineStore:
                 count += 1
         return count
 
+    # --- events (for reports) -----------------------------------------------------------
+
+    def record_event(
+        self,
+        at: dt.datetime,
+        direction: str,
+        action: str,
+        school: str,
+        categories: Iterable[str],
+        rules: Iterable[str],
+    ) -> None:
+        with self.db.transaction() as tx:
+            tx.execute(
+                "INSERT INTO events (at, direction, action, school, categories, rules) VALUES (?,?,?,?,?,?)",
+                (
+                    at.astimezone(dt.UTC).isoformat(),
+                    direction,
+                    action,
+                    school,
+                    ",".join(dict.fromkeys(categories)),
+                    ",".join(dict.fromkeys(rules)),
+                ),
+            )
+
+    def events(self, since: dt.datetime, until: dt.datetime) -> builtins.list[tuple[str, str, str, str, str, str]]:
+        with self.db.transaction() as tx:
+            rows = tx.execute(
+                "SELECT at, direction, action, school, categories, rules FROM events WHERE at >= ? AND at < ?",
+                (since.astimezone(dt.UTC).isoformat(), until.astimezone(dt.UTC).isoformat()),
+            ).fetchall()
+        return [tuple(r) for r in rows]
+
+    def held_summary(self, now: dt.datetime) -> dict[tuple[str, str], int]:
+        """Held items by top-level category and age bucket (for the backlog gauge)."""
+        out: dict[tuple[str, str], int] = {}
+        with self.db.transaction() as tx:
+            rows = tx.execute("SELECT categories, received_at FROM items WHERE status = 'held'").fetchall()
+        for cats, received in rows:
+            age = (now - dt.datetime.fromisoformat(received)).total_seconds()
+            bucket = "lt_1d" if age < 86400 else "lt_7d" if age < 7 * 86400 else "ge_7d"
+            top = (cats.strip(",").split(",")[0] or "none").split(".")[0]
+            out[(top, bucket)] = out.get((top, bucket), 0) + 1
+        return out
+
     # --- audit ----------------------------------------------------------------------------
 
-    def _audit(
-        self, tx: Tx, actor: str, role: str, action: str, item_id: str | None, reason: str
-    ) -> None:
+    def _audit(self, tx: Tx, actor: str, role: str, action: str, item_id: str | None, reason: str) -> None:
         if self.db.dialect == "postgresql":
             tx.execute("LOCK TABLE audit IN EXCLUSIVE MODE")  # one chain across gateways
         last = tx.execute("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1").fetchone()
@@ -448,9 +475,7 @@ class QuarantineStore:
             rows = tx.execute(sql + " ORDER BY seq", params).fetchall()
         return [AuditRecord(*row) for row in rows]
 
-    def record_access(
-        self, actor: str, role: Role, action: str, item_id: str | None, reason: str = ""
-    ) -> None:
+    def record_access(self, actor: str, role: Role, action: str, item_id: str | None, reason: str = "") -> None:
         """Audit a metadata view (UI item page, CLI show) that returns no content."""
         with self.db.transaction() as tx:
             self._audit(tx, actor, role.value, action, item_id, reason)
@@ -459,8 +484,7 @@ class QuarantineStore:
         """Recompute the chain; (ok, message naming the first broken record)."""
         with self.db.transaction() as tx:
             rows = tx.execute(
-                "SELECT seq, at, actor, role, action, item_id, reason, prev_hash, hash"
-                " FROM audit ORDER BY seq"
+                "SELECT seq, at, actor, role, action, item_id, reason, prev_hash, hash FROM audit ORDER BY seq"
             ).fetchall()
         prev = GENESIS
         for i, row in enumerate(rows):
@@ -469,10 +493,7 @@ class QuarantineStore:
                 return False, f"record {i + 1} is missing (found {rec.seq})"
             if rec.prev_hash != prev:
                 return False, f"record {rec.seq} does not follow record {rec.seq - 1}"
-            if (
-                _audit_hash(prev, rec.at, rec.actor, rec.role, rec.action, rec.item_id, rec.reason)
-                != rec.hash
-            ):
+            if _audit_hash(prev, rec.at, rec.actor, rec.role, rec.action, rec.item_id, rec.reason) != rec.hash:
                 return False, f"record {rec.seq} was altered"
             prev = rec.hash
         return True, f"{len(rows)} audit records verified"
@@ -520,9 +541,7 @@ class Accounts:
         from argon2.exceptions import VerificationError
 
         with self.store.db.transaction() as tx:
-            row = tx.execute(
-                "SELECT password_hash, role FROM users WHERE username = ?", (username,)
-            ).fetchone()
+            row = tx.execute("SELECT password_hash, role FROM users WHERE username = ?", (username,)).fetchone()
         digest = row[0] if row else self._dummy
         try:
             self.hasher.verify(digest, password)

@@ -50,8 +50,7 @@ from aupmilter.quarantine.access import allowed
 
 HERE = Path(__file__).parent
 CSP = (
-    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
-    "frame-ancestors 'none'; base-uri 'none'"
+    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
 LOGIN_WINDOW = 300.0
 LOGIN_MAX_FAILURES = 5
@@ -99,11 +98,7 @@ def create_app(config: Config, store: QuarantineStore | None = None) -> Starlett
     limiter = LoginLimiter()
 
     def current_user(request: Request) -> User | None:
-        if (
-            config.web.trusted_header
-            and request.client
-            and request.client.host in ("127.0.0.1", "::1")
-        ):
+        if config.web.trusted_header and request.client and request.client.host in ("127.0.0.1", "::1"):
             name = request.headers.get(config.web.trusted_header)
             if name:
                 return accounts.get(name)
@@ -124,9 +119,7 @@ def create_app(config: Config, store: QuarantineStore | None = None) -> Starlett
             raise PermissionError("missing or wrong CSRF token")
         return form
 
-    def page(
-        request: Request, name: str, user: User | None, status: int = 200, **ctx: Any
-    ) -> Response:
+    def page(request: Request, name: str, user: User | None, status: int = 200, **ctx: Any) -> Response:
         ctx.update(
             user=user,
             csrf=csrf_token(request),
@@ -168,9 +161,7 @@ def create_app(config: Config, store: QuarantineStore | None = None) -> Starlett
         user = accounts.verify(username, str(form.get("password", "")))
         if user is None:
             limiter.fail(f"ip:{address}", f"user:{username}")
-            return page(
-                request, "login.html", None, status=401, error="Wrong username or password."
-            )
+            return page(request, "login.html", None, status=401, error="Wrong username or password.")
         request.session.clear()
         request.session["user"] = user.username
         request.session["csrf"] = secrets.token_urlsafe(32)
@@ -201,9 +192,7 @@ def create_app(config: Config, store: QuarantineStore | None = None) -> Starlett
         content = None
         if allowed(user.role, "content") and not found.record.sealed:
             content = _readable(store.read_content(found.id, user.username, user.role))
-        return page(
-            request, "item.html", user, item=found, content=content, clauses=_clauses(config, found)
-        )
+        return page(request, "item.html", user, item=found, content=content, clauses=_clauses(config, found))
 
     @authed
     async def unseal(request: Request, user: User) -> Response:
@@ -238,22 +227,16 @@ def create_app(config: Config, store: QuarantineStore | None = None) -> Starlett
     @authed
     async def delete(request: Request, user: User) -> Response:
         form = await check_csrf(request)
-        store.delete(
-            request.path_params["id"], user.username, user.role, str(form.get("reason", ""))
-        )
+        store.delete(request.path_params["id"], user.username, user.role, str(form.get("reason", "")))
         return RedirectResponse("/", status_code=303)
 
     @authed
     async def audit(request: Request, user: User) -> Response:
         records = store.audit_log(user.role)
         ok, message = store.verify_audit()
-        return page(
-            request, "audit.html", user, records=records[-500:], chain_ok=ok, chain_message=message
-        )
+        return page(request, "audit.html", user, records=records[-500:], chain_ok=ok, chain_message=message)
 
-    async def headers(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
+    async def headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         response = await call_next(request)
         response.headers["Content-Security-Policy"] = CSP
         response.headers["X-Content-Type-Options"] = "nosniff"
@@ -263,6 +246,16 @@ def create_app(config: Config, store: QuarantineStore | None = None) -> Starlett
 
     async def health(request: Request) -> Response:
         return PlainTextResponse("ok")
+
+    async def metrics_page(request: Request) -> Response:
+        """The UI's own metrics (release outcomes...), for a Prometheus on the same host only."""
+        if not request.client or request.client.host not in ("127.0.0.1", "::1"):
+            return PlainTextResponse("forbidden", status_code=403)
+        from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+        from aupmilter import metrics
+
+        return Response(generate_latest(metrics.REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
     routes = [
         Route("/login", login_form, methods=["GET"]),
@@ -275,6 +268,7 @@ def create_app(config: Config, store: QuarantineStore | None = None) -> Starlett
         Route("/item/{id}/delete", delete, methods=["POST"]),
         Route("/audit", audit),
         Route("/healthz", health),
+        Route("/metrics", metrics_page),
         Mount("/static", StaticFiles(directory=str(HERE / "static")), name="static"),
     ]
     return Starlette(
@@ -299,9 +293,7 @@ def _readable(raw: bytes) -> dict[str, Any]:
     return {
         "headers": [(n, view.header(n) or "") for n in ("From", "To", "Cc", "Date", "Subject")],
         "texts": [(p.location, p.content_type, p.text) for p in view.text_parts],
-        "attachments": [
-            (a.filename or "(unnamed)", a.declared_type, len(a.data)) for a in view.attachments
-        ],
+        "attachments": [(a.filename or "(unnamed)", a.declared_type, len(a.data)) for a in view.attachments],
     }
 
 

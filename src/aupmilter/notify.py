@@ -1,0 +1,217 @@
+"""Notifications to the people the policies name, and the event log reports are built from.
+
+Runs in one background thread fed by a bounded queue: the mail path only enqueues, so a slow or
+dead mail server can never delay or fail a message; a full queue drops the notification (counted
+in ``aupmilter_notifications_total{outcome="dropped"}``), never the mail.
+
+Notifications go by SMTP to the milter-free listener (``[quarantine] release_host/port``), so
+they cannot loop back through the milter; they carry ``X-AUP-Notification: 1``.  Content:
+date, direction, school, sender and recipients, action, rule ids, masked evidence, a link to the
+item in the review UI when it was quarantined.  Never the subject or body (for sealed Personal
+mail, content checks did not even run).  Per sender, at most one notification per window; the
+next says how many were coalesced.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import queue
+import smtplib
+import threading
+import time
+import tomllib
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from typing import Any
+
+from aupmilter import metrics
+from aupmilter.config import Config, School
+from aupmilter.errors import ConfigError
+from aupmilter.model import Action, Decision, Direction, Envelope, Finding
+
+log = logging.getLogger("aupmilter.notify")
+
+
+@dataclass(frozen=True)
+class Rule:
+    match: str
+    directions: frozenset[str]
+    roles: tuple[str, ...]
+    min_action: Action
+
+
+def load_rules(config: Config) -> tuple[list[Rule], float]:
+    path = config.rules_dir / "notifications.toml"
+    try:
+        data: dict[str, Any] = tomllib.loads(path.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(str(path), "", f"cannot load: {exc}") from None
+    rules = []
+    for i, item in enumerate(data.get("notify", [])):
+        extra = set(item) - {"match", "directions", "roles", "min_action"}
+        if extra:
+            raise ConfigError(str(path), f"notify[{i}].{sorted(extra)[0]}", "unknown key")
+        try:
+            min_action = Action.parse(item.get("min_action", "tag"))
+        except ValueError as exc:
+            raise ConfigError(str(path), f"notify[{i}].min_action", str(exc)) from None
+        rules.append(
+            Rule(
+                item["match"],
+                frozenset(item.get("directions", ["outbound", "internal"])),
+                tuple(item.get("roles", [])),
+                min_action,
+            )
+        )
+    return rules, float(data.get("window_seconds", 3600))
+
+
+def _matches(rule: Rule, finding: Finding) -> bool:
+    return any(n == rule.match or n.startswith(rule.match + ".") for n in (finding.rule, finding.category))
+
+
+class Notifier:
+    def __init__(self, config: Config, store: Any) -> None:
+        self.store = store
+        self.queue: queue.Queue[tuple[Envelope, Decision, str | None, dt.datetime]] = queue.Queue(maxsize=10_000)
+        self.last_sent: dict[tuple[str, tuple[str, ...]], float] = {}
+        self.coalesced: dict[tuple[str, tuple[str, ...]], int] = {}
+        self.update(config)
+        self.thread = threading.Thread(target=self._loop, name="aupmilter-notify", daemon=True)
+        self.thread.start()
+
+    def update(self, config: Config) -> None:
+        rules, window = load_rules(config)
+        self.config, self.rules, self.window = config, rules, window
+
+    def submit(self, envelope: Envelope, decision: Decision, item_id: str | None) -> None:
+        if not decision.findings:
+            return
+        try:
+            self.queue.put_nowait((envelope, decision, item_id, dt.datetime.now(dt.UTC)))
+        except queue.Full:
+            metrics.NOTIFICATIONS.labels(outcome="dropped").inc()
+
+    def drain(self, timeout: float = 10.0) -> None:
+        """Wait until everything queued so far was handled (tests, shutdown)."""
+        deadline = time.monotonic() + timeout
+        while self.queue.unfinished_tasks and time.monotonic() < deadline:
+            time.sleep(0.02)
+
+    def _loop(self) -> None:
+        while True:
+            envelope, decision, item_id, when = self.queue.get()
+            try:
+                self._record(decision, when)
+                self._notify(envelope, decision, item_id, when)
+            except Exception:
+                log.exception("notification failed")
+                metrics.NOTIFICATIONS.labels(outcome="error").inc()
+            finally:
+                self.queue.task_done()
+
+    def _record(self, decision: Decision, when: dt.datetime) -> None:
+        if self.store is None:
+            return
+        self.store.record_event(
+            when,
+            str(decision.direction),
+            str(decision.action),
+            decision.schools[0] if decision.schools else "",
+            (f.category for f in decision.findings),
+            (f.rule for f in decision.findings),
+        )
+
+    def _recipients(self, school: School | None, roles: set[str]) -> list[str]:
+        if school is None:
+            return []
+        return sorted({addr for role in roles for addr in school.contacts.get(role, ())})
+
+    def _notify(self, envelope: Envelope, decision: Decision, item_id: str | None, when: dt.datetime) -> None:
+        direction = str(decision.direction)
+        roles: set[str] = set()
+        fired: list[Finding] = []
+        for rule in self.rules:
+            if direction not in rule.directions or decision.action < rule.min_action:
+                continue
+            hits = [f for f in decision.findings if _matches(rule, f)]
+            if hits:
+                roles |= set(rule.roles)
+                fired += [f for f in hits if f not in fired]
+        if not roles:
+            return
+        domain = (
+            envelope.sender_domain
+            if decision.direction is not Direction.INBOUND
+            else (decision.schools[0] if decision.schools else "")
+        )
+        school = self.config.school_for_domain(domain)
+        recipients = self._recipients(school, roles)
+        if not recipients or school is None:
+            metrics.NOTIFICATIONS.labels(outcome="no_contact").inc()
+            return
+        key = (envelope.sender.lower(), tuple(sorted(roles)))
+        now = time.monotonic()
+        if now - self.last_sent.get(key, -1e12) < self.window:
+            self.coalesced[key] = self.coalesced.get(key, 0) + 1
+            metrics.NOTIFICATIONS.labels(outcome="coalesced").inc()
+            return
+        self.last_sent[key] = now
+        extra = self.coalesced.pop(key, 0)
+        self._send(school, recipients, envelope, decision, fired, item_id, when, extra)
+
+    def _send(
+        self,
+        school: School,
+        recipients: list[str],
+        envelope: Envelope,
+        decision: Decision,
+        fired: list[Finding],
+        item_id: str | None,
+        when: dt.datetime,
+        coalesced: int,
+    ) -> None:
+        msg = EmailMessage()
+        msg["From"] = f"aupmilter <aupmilter-noreply@{school.domain}>"
+        msg["To"] = ", ".join(recipients)
+        msg["Subject"] = (
+            f"[AUP] {decision.action} {decision.direction} e-mail: {', '.join(dict.fromkeys(f.rule for f in fired))}"
+        )
+        msg["Date"] = format_datetime(when)
+        msg["Message-ID"] = make_msgid(domain=school.domain)
+        msg["X-AUP-Notification"] = "1"
+        lines = [
+            f"The e-mail gateway {decision.action}ed a message under {school.name}'s acceptable use policy.",
+            "",
+            f"When:       {when:%Y-%m-%d %H:%M} UTC",
+            f"Direction:  {decision.direction}",
+            f"From:       {envelope.sender or '<>'}",
+            f"To:         {', '.join(envelope.recipients)}",
+            f"Action:     {decision.action}",
+            f"Sealed:     {'yes (labelled Personal/Private: content was not inspected)' if decision.sealed else 'no'}",
+            "",
+            "Findings:",
+            *[f"  - {f.rule}: {f.evidence}" for f in fired],
+        ]
+        if item_id:
+            lines += [
+                "",
+                f"Review it (authorised staff only): {self.config.web.base_url.rstrip('/')}/item/{item_id}",
+            ]
+        if coalesced:
+            lines += [
+                "",
+                f"{coalesced} similar event(s) from this sender were not notified separately in the last hour.",
+            ]
+        lines += ["", "This notification does not contain the message itself."]
+        msg.set_content("\n".join(lines) + "\n")
+        q = self.config.quarantine
+        try:
+            with smtplib.SMTP(q.release_host, q.release_port, timeout=30) as smtp:
+                smtp.send_message(msg, from_addr="", to_addrs=recipients)
+            metrics.NOTIFICATIONS.labels(outcome="sent").inc()
+        except (OSError, smtplib.SMTPException) as exc:
+            log.warning("notification not sent: %s", exc)
+            metrics.NOTIFICATIONS.labels(outcome="failed").inc()
