@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "aupmilter.commands.quarantine",
     "aupmilter.commands.web",
     "aupmilter.commands.report",
+    "aupmilter.commands.init",
 )
 
 

@@ -1,0 +1,123 @@
+"""The configuration reference (docs/config-reference.md), generated from the schema.
+
+The typed sections are the dataclasses in :mod:`aupmilter.config` (their fields and defaults);
+this module adds one sentence per key.  ``make test`` regenerates the page and fails if the
+checked-in copy differs, and fails if a dataclass field has no description here, so the
+reference cannot drift from the code.
+
+    python -m aupmilter.configref > docs/config-reference.md
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from aupmilter.config import MilterSettings, QuarantineSettings, School, WebSettings, WorkingHours
+
+DESCRIPTIONS: dict[str, str] = {
+    "organisation.name": "The trust's name, used in disclaimers and rejection texts.",
+    "organisation.internal_networks": "Client networks whose mail counts as sent from inside the trust (CIDR list).",
+    "organisation.rules_dir": "Directory of policy.toml, policy.d/, lexicons and rule files; empty = the shipped rules.",
+    "organisation.plugins": 'Site-local checks as "module:Class", run after the shipped ones.',
+    "milter.socket": "Where the milter listens: unix:PATH (recommended, inside Postfix's chroot) or inet:PORT@HOST.",
+    "milter.failure_action": "What Postfix is told when a message cannot be decided: tempfail (default), accept or reject.",
+    "milter.time_budget_seconds": "Per-message decision budget; over it, the failure action applies.",
+    "milter.spool_memory_bytes": "Message bytes held in memory before spilling to a private temp file.",
+    "milter.max_message_bytes": "Larger messages are refused with 552 5.3.4 (set Postfix's message_size_limit lower).",
+    "milter.socket_mode": "Documented mode of the unix socket (the daemon creates it 0660).",
+    "milter.log_format": "One line per message as text or json.",
+    "milter.log_addresses": "Include sender and recipient addresses in the per-message log line (off: privacy).",
+    "quarantine.mode": "store: our store then discard from the mail flow; hold: Postfix's hold queue.",
+    "quarantine.path": "Directory of raw quarantined messages (and the SQLite database unless database is set).",
+    "quarantine.database": "Empty for SQLite in path; postgresql://... to share one quarantine between gateways.",
+    "quarantine.release_host": "Postfix listener without milters used for releases and notifications.",
+    "quarantine.release_port": "Port of that listener (deploy/postfix/master.cf.snippet).",
+    "quarantine.retention_days": "Table: days quarantined mail is kept, per top-level category (attachment = 30, ...).",
+    "quarantine.default_retention_days": "Days kept for categories not named in retention_days.",
+    "metrics.listen": "Prometheus endpoint HOST:PORT (loopback); empty disables it.",
+    "tagging.subject_prefix": "Prefix added to the subject of tagged mail, e.g. [AUP]; empty = none.",
+    "web.listen": "Review UI HOST:PORT; keep it on loopback behind an HTTPS reverse proxy.",
+    "web.secret_key_file": "Session signing key file, created with mode 600 if missing.",
+    "web.secure_cookies": "Mark session cookies Secure (keep true in production).",
+    "web.trusted_header": "Header carrying the user name from an authenticating reverse proxy on loopback; empty = off.",
+    "web.base_url": "Public URL of the review UI, used in notification links.",
+    "schools[].domain": "The school's mail domain (subdomains included).",
+    "schools[].name": "Display name used in rejections and disclaimers.",
+    "schools[].aliases": "Other domains of the same school.",
+    "schools[].policy_ref": "Which acceptable use policy document applies (free text, e.g. 000).",
+    "schools[].personal_use": "allowed_with_label (default), prohibited (labelled personal mail is refused) or allowed.",
+    "schools[].seal_personal": "Personal/Private-labelled mail is sealed: content checks do not read it.",
+    "schools[].working_hours": "Table of working hours (below); personal mail inside them is a finding.",
+    "schools[].contacts": "Table role = address(es) for notifications: it, headteacher, dsl.",
+    "schools[].actions": "Per-school [[schools.action]] rows overriding the policy (same keys as [[action]]).",
+    "schools[].working_hours.days": "Working days, mon..sun.",
+    "schools[].working_hours.start": "Start of the working day, HH:MM.",
+    "schools[].working_hours.end": "End of the working day, HH:MM.",
+    "schools[].working_hours.timezone": "IANA time zone (Europe/London): clock changes are handled.",
+    "schools[].working_hours.holidays": "ISO dates that are not working days (bank holidays, INSET days).",
+    "schools[].working_hours.breaks": 'Break times, "HH:MM-HH:MM" (personal use is allowed in them).',
+    "action[].match": 'Rule id or category (prefix on dots) the row applies to; "*" for every finding.',
+    "action[].inbound": "Action for inbound mail: accept, tag, quarantine or block.",
+    "action[].outbound": "Action for outbound mail.",
+    "action[].internal": "Action for internal mail.",
+    "action[].all": "Action for every direction not named separately.",
+    "action[].min_score": "The row applies when the summed score of matching findings reaches this.",
+    "action[].clause": "Policy words quoted in the 550 reply and the review UI (never the offending content).",
+    "checks.<name>.enabled": "Turn a check off (true by default).",
+    "checks.personal.coach_unlabelled": "Tag outbound mail to personal webmail that looks personal but is unlabelled.",
+    "checks.disclaimer.scope": "external: outbound mail; all_outbound: also internal mail.",
+    "checks.disclaimer.signed": "skip (default): signed/encrypted mail untouched; wrap: wrapped whole after the disclaimer.",
+    "checks.disclaimer.dkim": "Table domain = {selector, key_file}: sign after the disclaimer; key files mode 600.",
+}
+
+_SECTIONS: list[tuple[str, Any]] = [
+    ("milter", MilterSettings),
+    ("quarantine", QuarantineSettings),
+    ("web", WebSettings),
+    ("schools[]", School),
+    ("schools[].working_hours", WorkingHours),
+]
+
+
+def schema_keys() -> list[str]:
+    keys = [k for k in DESCRIPTIONS if not k.startswith(tuple(s for s, _ in _SECTIONS))]
+    for section, cls in _SECTIONS:
+        keys += [f"{section}.{f.name}" for f in dataclasses.fields(cls)]
+    return keys
+
+
+def _default(section: str, name: str) -> str:
+    for sec, cls in _SECTIONS:
+        if sec == section:
+            f = next(x for x in dataclasses.fields(cls) if x.name == name)
+            if f.default is not dataclasses.MISSING:
+                return repr(f.default)
+            if f.default_factory is not dataclasses.MISSING:
+                return repr(f.default_factory())
+            return "required"
+    return ""
+
+
+def render() -> str:
+    lines = [
+        "# Configuration reference",
+        "",
+        "Generated by `python -m aupmilter.configref` from the schema in `src/aupmilter/config.py`;",
+        "`make test` fails if this page is out of date. Unknown keys are errors naming the file and key.",
+        "",
+    ]
+    current = None
+    for key in schema_keys():
+        section, _, name = key.rpartition(".")
+        if section != current:
+            lines += ["", f"## `[{section}]`", "", "| key | default | meaning |", "|---|---|---|"]
+            current = section
+        if key not in DESCRIPTIONS:
+            raise KeyError(f"no description for {key}")
+        lines.append(f"| `{name}` | `{_default(section, name)}` | {DESCRIPTIONS[key]} |".replace("``", "-"))
+    return "\n".join(lines).replace("\n\n\n", "\n\n") + "\n"
+
+
+if __name__ == "__main__":
+    print(render(), end="")
