@@ -24,7 +24,7 @@ DESCRIPTIONS: dict[str, str] = {
     "milter.failure_action": "What Postfix is told when a message cannot be decided: tempfail (default), accept or reject.",
     "milter.time_budget_seconds": "Per-message decision budget; over it, the failure action applies.",
     "milter.spool_memory_bytes": "Message bytes held in memory before spilling to a private temp file.",
-    "milter.max_message_bytes": "Larger messages are refused with 552 5.3.4 (set Postfix's message_size_limit lower).",
+    "milter.max_message_bytes": "Larger messages are refused with 552 5.3.4 (keep Postfix's message_size_limit lower).",
     "milter.socket_mode": "Documented mode of the unix socket (the daemon creates it 0660).",
     "milter.log_format": "One line per message as text or json.",
     "milter.log_addresses": "Include sender and recipient addresses in the per-message log line (off: privacy).",
