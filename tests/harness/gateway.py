@@ -106,7 +106,18 @@ class Gateway:
         config_text: str | None = None,
         socket_kind: str = "unix",
         quarantine_mode: str = "store",
+        *,
+        with_milter: bool = True,
+        fast_sink: bool = False,
+        milter_prefix: tuple[str, ...] = (),
     ) -> None:
+        """``with_milter=False``: plain Postfix (the benchmark baseline); ``fast_sink``: Postfix's
+        own smtp-sink instead of aiosmtpd (throughput runs; messages are not kept);
+        ``milter_prefix``: e.g. ("taskset", "-c", "0") to pin the milter to one core."""
+        self.with_milter = with_milter
+        self.fast_sink = fast_sink
+        self.milter_prefix = milter_prefix
+        self.sink_process: subprocess.Popen[bytes] | None = None
         self.root = root
         self.conf_dir = root / "postfix-conf"
         self.queue_dir = root / "postfix-queue"
@@ -166,7 +177,7 @@ listen = "127.0.0.1:{self.metrics_port}"
         os.chown(self.data_dir, postfix_user.pw_uid, postfix_user.pw_gid)
         self._write_sasl(postfix_user)
         milter_lines = []
-        for key, value in _snippet_settings(REPO / "deploy/postfix/main.cf.snippet"):
+        for key, value in _snippet_settings(REPO / "deploy/postfix/main.cf.snippet") if self.with_milter else []:
             if key == "smtpd_milters":
                 value = self._postfix_milter_spec()
             milter_lines.append(f"{key} = {value}")
@@ -254,8 +265,17 @@ postlog   unix-dgram n  -       n       -       1       postlogd
     # --- lifecycle ----------------------------------------------------------------------------
 
     def start(self) -> None:
-        self.sink.start()
-        self.start_milter()
+        if self.fast_sink:
+            self.sink_process = subprocess.Popen(
+                ["/usr/sbin/smtp-sink", "-u", "nobody", f"127.0.0.1:{self.sink_port}", "256"],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            wait_for(lambda: port_open(self.sink_port), 30, "smtp-sink")
+        else:
+            self.sink.start()
+        if self.with_milter:
+            self.start_milter()
         self._write_postfix_config()
         subprocess.run([POSTFIX, "-c", str(self.conf_dir), "check"], check=True, capture_output=True)
         subprocess.run([POSTFIX, "-c", str(self.conf_dir), "start"], check=True, capture_output=True)
@@ -273,6 +293,7 @@ postlog   unix-dgram n  -       n       -       1       postlogd
         env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONPATH=str(REPO))
         self.milter = subprocess.Popen(
             [
+                *self.milter_prefix,
                 sys.executable,
                 "-m",
                 "aupmilter.cli",
@@ -313,13 +334,17 @@ postlog   unix-dgram n  -       n       -       1       postlogd
 
     def stop(self) -> None:
         subprocess.run([POSTFIX, "-c", str(self.conf_dir), "stop"], capture_output=True)
+        if self.sink_process is not None:
+            self.sink_process.terminate()
+            self.sink_process.wait(10)
         if self.milter is not None:
             self.milter.terminate()
             try:
                 self.milter.wait(10)
             except subprocess.TimeoutExpired:
                 self.milter.kill()
-        self.sink.stop()
+        if not self.fast_sink:
+            self.sink.stop()
 
     # --- use ------------------------------------------------------------------------------------
 

@@ -43,6 +43,7 @@ class Cue:
     family: str  # a family, or "chain_letter.*" for mechanics shared by every chain family
     weight: float
     pattern: regex.Pattern[str]
+    needs: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,7 @@ class ChainLetterCheck:
         }
         self.cues: list[Cue] = []
         for i, raw in enumerate(data.get("cue", [])):
-            extra = set(raw) - {"id", "family", "weight", "pattern"}
+            extra = set(raw) - {"id", "family", "weight", "pattern", "needs"}
             if extra:
                 raise ConfigError(str(path), f"cue[{i}].{sorted(extra)[0]}", "unknown key")
             family = raw.get("family", "")
@@ -81,14 +82,18 @@ class ChainLetterCheck:
                 pattern = regex.compile(raw["pattern"], regex.IGNORECASE)
             except (KeyError, regex.error) as exc:
                 raise ConfigError(str(path), f"cue[{i}].pattern", f"invalid pattern: {exc}") from None
-            self.cues.append(Cue(raw["id"], family, float(raw["weight"]), pattern))
+            needs = tuple(str(n).lower() for n in raw.get("needs", []))
+            self.cues.append(Cue(raw["id"], family, float(raw["weight"]), pattern, needs))
         self.chain_families = [f for f in self.families if f.startswith("chain_letter.")]
 
     def cue_hits(self, message: MessageView) -> list[tuple[Cue, str]]:
         """Every cue that matched, with a short excerpt (for explanations and unit tests)."""
         text = _flatten(message)
+        low = text.lower()
         hits: list[tuple[Cue, str]] = []
         for cue in self.cues:
+            if cue.needs and not any(n in low for n in cue.needs):
+                continue
             m = cue.pattern.search(text)
             if m:
                 hits.append((cue, m.group()[:60]))

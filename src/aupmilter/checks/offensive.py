@@ -22,6 +22,7 @@ was (``f**k in body``), never the sentence.
 from __future__ import annotations
 
 import bisect
+import re
 import tomllib
 from collections import defaultdict
 from collections.abc import Iterable
@@ -79,6 +80,13 @@ SUFFIXES = (
     "storm",
 )
 SUFFIX_SET = frozenset(SUFFIXES)
+#: Signs of obfuscation that only the full normalisation path handles.
+# (stdlib re: two to three times faster than the regex module on these simple ASCII patterns)
+_OBFUSCATED = re.compile(r"[a-z][0-9@$!*|+][a-z]|(?<![a-z0-9])[@$][a-z]|[a-z]\*|\*[a-z]")
+_SPACED_FAST = re.compile(r"(?<![a-z0-9])(?:[a-z0-9][ .\-_~/]{1,2}){2,}[a-z0-9](?![a-z0-9])")
+_ASCII_WORD = re.compile(r"[a-z]+")
+_DOUBLE = re.compile(r"([a-z])\1")
+_DOUBLE_RUN = re.compile(r"([a-z])\1+")
 LOCATION_WEIGHT = {"subject": 1.5, "body": 1.0, "attachment-name": 1.0}
 
 
@@ -152,6 +160,8 @@ class OffensiveCheck:
         self.phrases = phrases
         self.phrase_re = _alternation(list(phrases))
         self.stem_prefixes = frozenset(stem[:4] for stem in self.stems)
+        # Each phrase's longest word: a phrase cannot be present unless that word is.
+        self.phrase_keys = frozenset(max(p.split(), key=len) for p in phrases)
         self._memo: dict[str, Term | None] = {}
         self.model: LinearModel | None = None
         model_cfg = index.get("model", {})
@@ -168,8 +178,31 @@ class OffensiveCheck:
 
     # --- matching -------------------------------------------------------------------------------
 
+    def _clearly_clean(self, text: str) -> bool:
+        """Fast path for the common case: plain ASCII text with no sign of obfuscation and no
+        word that could match.  Pure C-speed scans; anything doubtful takes the full path."""
+        if not text.isascii() or "&" in text:
+            return False
+        low = text.lower()
+        if _OBFUSCATED.search(low) or _SPACED_FAST.search(low):
+            return False
+        words = _ASCII_WORD.findall(low.replace("'", ""))
+        for w in set(words):
+            if w in self.words or (len(w) > 5 and w[:4] in self.stem_prefixes) or w.startswith("mother"):
+                return False
+            if _DOUBLE.search(w):
+                one = _DOUBLE_RUN.sub(r"\1", w)  # "fuuck", "shiiit": compare the collapsed word
+                if one in self.words or one[:4] in self.stem_prefixes:
+                    return False
+        unique = set(words)
+        if not any(key in unique for key in self.phrase_keys):
+            return True
+        return self.phrase_re is None or self.phrase_re.search(" ".join(words)) is None
+
     def scan(self, text: str) -> list[Term]:
         """Every listed term in ``text`` (already one location), in order of kind."""
+        if self._clearly_clean(text):
+            return []
         prepared = prepare(text)
         toks = tokens(prepared)
         if not toks:
