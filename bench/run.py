@@ -196,7 +196,8 @@ for i in range(n):
     evaluate(env, MessageView(raw), rs)
     if kind == "steady" and (i + 1) in (n // 10, n):
         marks[i + 1] = rss()
-print({"baseline_mb": base, "input_ready_mb": before, "peak_mb": status("VmHWM"), "added_by_evaluate_mb": status("VmHWM") - before,
+peak = status("VmHWM")
+print({"baseline_mb": base, "input_ready_mb": before, "peak_mb": peak, "added_by_evaluate_mb": peak - before,
        "seconds": round(time.perf_counter() - t, 2), "rss_marks_mb": marks})
 """
 
