@@ -231,7 +231,7 @@ def markdown(results: dict[str, Any]) -> str:
         "| setup | msgs | s | msgs/s | ratio vs Postfix alone | milter p50/p95/p99 (s) |",
         "|---|---|---|---|---|---|",
     ]
-    for name in ("postfix_only", "aupmilter_unix", "aupmilter_inet", "aupmilter_unix_one_core"):
+    for name in ("postfix_only", "aupmilter_unix", "aupmilter_inet", "aupmilter_inet_nagle", "aupmilter_unix_one_core"):
         r = e[name]
         lat = r.get("milter_latency_s")
         lat_s = f"{lat['p50']}/{lat['p95']}/{lat['p99']}" if lat else "-"

@@ -99,6 +99,8 @@ class MilterSettings:
     socket_mode: str = "0660"
     log_format: str = "text"  # text | json
     log_addresses: bool = False
+    tcp_nodelay: bool = True
+    workers: int = -1  # evaluation processes: -1 = one per CPU, 0 = in the milter process
 
 
 @dataclass(frozen=True)
@@ -367,6 +369,8 @@ def parse_config(data: dict[str, Any], source: str, base_dir: Path | None = None
         socket_mode=m.take("socket_mode", str, "0660"),
         log_format=m.take("log_format", str, "text"),
         log_addresses=m.take("log_addresses", bool, False),
+        tcp_nodelay=m.take("tcp_nodelay", bool, True),
+        workers=m.take("workers", int, -1),
     )
     if milter.failure_action not in FAILURE_ACTIONS:
         raise ConfigError(source, "milter.failure_action", f"must be one of {', '.join(FAILURE_ACTIONS)}")

@@ -27,6 +27,8 @@ DESCRIPTIONS: dict[str, str] = {
     "milter.max_message_bytes": "Larger messages are refused with 552 5.3.4 (keep Postfix's message_size_limit lower).",
     "milter.socket_mode": "Documented mode of the unix socket (the daemon creates it 0660).",
     "milter.log_format": "One line per message as text or json.",
+    "milter.tcp_nodelay": "Disable Nagle's algorithm on inet milter connections (tiny milter replies otherwise stall).",
+    "milter.workers": "Worker processes deciding messages (-1: one per CPU; 0: in the milter process).",
     "milter.log_addresses": "Include sender and recipient addresses in the per-message log line (off: privacy).",
     "quarantine.mode": "store: our store then discard from the mail flow; hold: Postfix's hold queue.",
     "quarantine.path": "Directory of raw quarantined messages (and the SQLite database unless database is set).",

@@ -38,10 +38,14 @@ class MilterState:
     so a message in flight finishes under the policy it started with.
     """
 
-    def __init__(self, ruleset: Ruleset, store: Any, workers: int = 8, notifier: Any = None) -> None:
+    def __init__(
+        self, ruleset: Ruleset, store: Any, workers: int = 8, notifier: Any = None, evaluator: Any = None
+    ) -> None:
         self.ruleset = ruleset
         self.store = store
         self.notifier = notifier
+        #: Worker processes (aupmilter.workers.EvaluatorPool), or None to decide in this process.
+        self.evaluator = evaluator
         self.pool = concurrent.futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="aupmilter-eval")
 
 
@@ -163,16 +167,24 @@ class AupMilter(Milter.Base):  # type: ignore[misc]
             received_at=dt.datetime.now(dt.UTC),
         )
         budget = config.milter.time_budget_seconds
-        future = state.pool.submit(_evaluate, envelope, raw, ruleset)
+        message: MessageView | None = None
+        evaluator = state.evaluator
         try:
-            message, decision = future.result(timeout=budget)
+            if evaluator is not None:
+                decision, timings = evaluator.submit(envelope, raw).result(timeout=budget)
+                for name, seconds in timings:
+                    _observe_check(name, seconds)
+            else:
+                message, decision = state.pool.submit(_evaluate, envelope, raw, ruleset).result(timeout=budget)
         except concurrent.futures.TimeoutError:
             log.error("queue_id=%s stage=evaluate over time budget %.1fs", queue_id, budget)
             metrics.ERRORS.labels(stage="budget").inc()
             return self._failure()
-        return self._apply(envelope, message, decision, ruleset)
+        return self._apply(envelope, raw, message, decision, ruleset)
 
-    def _apply(self, envelope: Envelope, message: MessageView, decision: Decision, ruleset: Ruleset) -> int:
+    def _apply(
+        self, envelope: Envelope, raw: bytes, message: MessageView | None, decision: Decision, ruleset: Ruleset
+    ) -> int:
         config = ruleset.config
         _count(decision, config.org_domains)
         log_decision(config, envelope, decision)
@@ -184,7 +196,8 @@ class AupMilter(Milter.Base):  # type: ignore[misc]
             self.setreply(reply.code, reply.xcode, reply.text.replace("%", "%%"))
             return Milter.REJECT  # type: ignore[no-any-return]
         if decision.action is Action.QUARANTINE:
-            return self._quarantine(envelope, message, decision, ruleset)
+            # Decided in a worker: parse here only for what the quarantine record needs.
+            return self._quarantine(envelope, message or MessageView(raw), decision, ruleset)
         for effect in decision.effects:
             if isinstance(effect, AddHeader):
                 self.addheader(effect.name, effect.value, 0 if effect.prepend else -1)

@@ -1,0 +1,69 @@
+"""Evaluation in worker processes, so the milter uses every core.
+
+Every pymilter callback holds the GIL; checks are pure Python and CPU-bound, so in one process
+messages are decided one at a time whatever the number of libmilter threads.  The adapter
+therefore hands ``(envelope, raw bytes)`` to a pool of worker processes, each holding its own
+ruleset built from the same configuration, and gets the picklable :class:`Decision` back.
+
+Workers are started with ``spawn`` (the milter process has libmilter threads; forking a
+threaded process is unsafe) and warmed up at start, so the first message does not wait for an
+import.  A worker stuck past the per-message budget is left to finish or die while the other
+workers go on; on reload a new pool replaces the old one, and on shutdown workers are
+terminated.  Per-check timings travel back with the decision for the metrics.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import multiprocessing
+import os
+from typing import Any
+
+from aupmilter.config import load_config
+from aupmilter.engine import Ruleset, build_ruleset, evaluate
+from aupmilter.message import MessageView
+from aupmilter.model import Decision, Envelope
+
+_RULESET: Ruleset | None = None
+
+
+def _init(config_path: str | None, generation: int) -> None:
+    global _RULESET
+    _RULESET = build_ruleset(load_config(config_path), generation)
+
+
+def _ready() -> int:
+    return os.getpid()
+
+
+def _evaluate(envelope: Envelope, raw: bytes) -> tuple[Decision, list[tuple[str, float]]]:
+    assert _RULESET is not None, "worker not initialised"
+    timings: list[tuple[str, float]] = []
+    decision = evaluate(envelope, MessageView(raw), _RULESET, timer=lambda name, secs: timings.append((name, secs)))
+    return decision, timings
+
+
+class EvaluatorPool:
+    def __init__(self, config_path: str | None, generation: int, workers: int) -> None:
+        self.workers = workers
+        self.executor = concurrent.futures.ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_init,
+            initargs=(config_path, generation),
+        )
+        # Start every worker now (import + ruleset build), not on the first messages.
+        for future in [self.executor.submit(_ready) for _ in range(workers)]:
+            future.result(timeout=120)
+
+    def submit(self, envelope: Envelope, raw: bytes) -> concurrent.futures.Future[Any]:
+        return self.executor.submit(_evaluate, envelope, raw)
+
+    def shutdown(self, terminate: bool = True) -> None:
+        """Stop the pool.  On reload (``terminate=False``) messages being decided finish on the
+        old workers; on exit the workers are terminated (a stuck one must not outlive us)."""
+        processes = list(getattr(self.executor, "_processes", {}).values())
+        self.executor.shutdown(wait=False, cancel_futures=terminate)
+        if terminate:
+            for process in processes:
+                process.terminate()
