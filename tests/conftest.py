@@ -27,12 +27,25 @@ def make_gateway() -> Iterator[Callable[..., Gateway]]:
         pytest.fail("Debian postfix is not installed: run `make test`, which installs it")
     started: list[Gateway] = []
 
-    def factory(config_text: str | None = None, socket_kind: str = "unix", quarantine_mode: str = "store") -> Gateway:
+    def factory(
+        config_text: str | None = None,
+        socket_kind: str = "unix",
+        quarantine_mode: str = "store",
+        quarantine_database: str = "",
+        store_size: str | None = None,
+    ) -> Gateway:
         # Short, traversable path: unix socket paths are limited to ~108 bytes, and Postfix's
         # unprivileged processes must reach data_directory (pytest's tmp dirs are 0700).
         root = Path(tempfile.mkdtemp(prefix="aupgw-", dir="/tmp"))
         root.chmod(0o755)
-        gw = Gateway(root, config_text, socket_kind, quarantine_mode)
+        gw = Gateway(
+            root,
+            config_text,
+            socket_kind,
+            quarantine_mode,
+            quarantine_database=quarantine_database,
+            store_size=store_size,
+        )
         started.append(gw)
         gw.start()
         return gw

@@ -15,7 +15,9 @@ REPO = Path(__file__).resolve().parents[1]
 @pytest.mark.postfix
 @pytest.mark.timeout(600)
 def test_bench_smoke_writes_results() -> None:
-    result = subprocess.run([sys.executable, "-m", "bench.run", "--smoke"], cwd=REPO, capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        [sys.executable, "-m", "bench.run", "--smoke"], cwd=REPO, capture_output=True, text=True, timeout=600
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     [latest] = sorted((REPO / "bench" / "results").glob("*-smoke.json"))[-1:]
     data = json.loads(latest.read_text())

@@ -131,3 +131,37 @@ def test_milter_crash_after_accept_leaves_message_queued_then_delivered(
     gw.kill_milter()
     delivered = gw.wait_delivered(3)
     assert sorted(json.dumps(d.count(b"X-AUP-Verdict")) for d in delivered) == ["1", "1", "1"]
+
+
+def test_personal_use_modes_per_school_through_postfix(make_gateway: Callable[..., Gateway]) -> None:
+    """Birchwood (policy 003) forbids personal use: labelled outbound mail is refused with its
+    rule; Oakfield allows it with the label: tagged, delivered.  Mail from staff goes out via
+    SMTP AUTH, as it would from a laptop at home."""
+    gw = make_gateway()
+    code, text = gw.send(
+        mail("[Personal] dinner", "t@birchwood.example", "friend@home.test"),
+        "t@birchwood.example",
+        ["friend@home.test"],
+        auth_user="teacher",
+    )
+    assert code == 550 and "Birchwood Academy" in text and "personal.prohibited" in text
+    code, _ = gw.send(
+        mail("[Personal] dinner", "t@oakfield.example", "friend@home.test"),
+        "t@oakfield.example",
+        ["friend@home.test"],
+        auth_user="teacher",
+    )
+    assert code == 250
+    [delivered] = gw.wait_delivered(1)
+    assert b"X-AUP-Verdict: tag" in delivered and b"personal.label" in delivered
+
+
+def test_milter_socket_admits_only_postfix(make_gateway: Callable[..., Gateway]) -> None:
+    import grp
+    import stat
+
+    gw = make_gateway()
+    st = gw.milter_socket.stat()
+    assert stat.S_ISSOCK(st.st_mode)
+    assert stat.S_IMODE(st.st_mode) & 0o007 == 0  # nothing for "other"
+    assert grp.getgrgid(st.st_gid).gr_name == "postfix"

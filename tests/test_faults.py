@@ -18,6 +18,7 @@ from collections.abc import Callable
 import pytest
 
 from tests.harness.gateway import DEFAULT_CONFIG, Gateway, wait_for
+from tests.harness.postgres import PrivatePostgres
 from tests.test_e2e_postfix import mail
 
 pytestmark = pytest.mark.postfix
@@ -144,3 +145,57 @@ def test_kill_9_mid_stream_reconciles_zero_lost_zero_duplicated(
     assert max(delivered.values()) == 1, "duplicated messages"
     assert not (set(delivered) & refused), "a refused message was delivered"
     assert killed.is_set()
+
+
+QUARANTINE_INBOUND_PERSONAL = (
+    DEFAULT_CONFIG
+    + """
+[[action]]
+match = "personal.label"
+inbound = "quarantine"
+"""
+)
+
+
+def test_postgres_outage_tempfails_then_recovers(
+    make_gateway: Callable[..., Gateway], private_postgres: PrivatePostgres
+) -> None:
+    """The shared quarantine database goes away: mail meant for quarantine is tempfailed (kept by
+    the sender), never delivered; when the database is back it is quarantined normally."""
+    url = private_postgres.new_database("outage")
+    gw = make_gateway(QUARANTINE_INBOUND_PERSONAL, quarantine_database=url)
+    first = mail("[Personal] one", "a@outside.test", "t@oakfield.example")
+    assert gw.send(first, "a@outside.test", ["t@oakfield.example"])[0] == 250
+    private_postgres.pause()
+    try:
+        second = mail("[Personal] two", "b@outside.test", "t@oakfield.example")
+        code, _ = gw.send(second, "b@outside.test", ["t@oakfield.example"])
+        assert code == 451
+    finally:
+        private_postgres.resume()
+    assert gw.send(second, "b@outside.test", ["t@oakfield.example"])[0] == 250
+    from aupmilter.config import QuarantineSettings
+    from aupmilter.quarantine import open_store
+
+    store = open_store(QuarantineSettings(path=str(gw.store_dir), database=url))
+    assert sorted(i.record.sender for i in store.list()) == ["a@outside.test", "b@outside.test"]
+    assert gw.sink_messages == []
+
+
+def test_full_quarantine_disk_tempfails_and_nothing_slips_through(make_gateway: Callable[..., Gateway]) -> None:
+    """The store's file system fills up: messages meant for quarantine are tempfailed (the
+    sender keeps them), none is delivered; clean mail still flows."""
+    from tests.attachment_builders import message_with, pe_bytes
+
+    gw = make_gateway(store_size="600k")
+    exe = pe_bytes()
+    codes = []
+    for i in range(8):
+        raw = message_with([(f"setup{i}.exe", exe + bytes([i]) * 20_000, "application/octet-stream")], subject=f"n{i}")
+        codes.append(gw.send(raw, "x@outside.test", ["t@oakfield.example"])[0])
+    assert 250 in codes and 451 in codes, codes  # some stored, then the disk was full
+    assert codes.index(451) > 0 and all(c == 451 for c in codes[codes.index(451) :])
+    assert gw.send(mail("clean", "p@home.test", "t@oakfield.example"), "p@home.test", ["t@oakfield.example"])[0] == 250
+    delivered = gw.wait_delivered(1)
+    assert len(delivered) == 1 and b"clean" in delivered[0]
+    assert "stage=quarantine store write failed" in gw.milter_log.read_text()

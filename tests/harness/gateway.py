@@ -110,10 +110,14 @@ class Gateway:
         with_milter: bool = True,
         fast_sink: bool = False,
         milter_prefix: tuple[str, ...] = (),
+        quarantine_database: str = "",
+        store_size: str | None = None,
     ) -> None:
         """``with_milter=False``: plain Postfix (the benchmark baseline); ``fast_sink``: Postfix's
         own smtp-sink instead of aiosmtpd (throughput runs; messages are not kept);
         ``milter_prefix``: e.g. ("taskset", "-c", "0") to pin the milter to one core."""
+        self.quarantine_database = quarantine_database
+        self.store_size = store_size  # e.g. "256k": the store lives on a tiny tmpfs (disk-full tests)
         self.with_milter = with_milter
         self.fast_sink = fast_sink
         self.milter_prefix = milter_prefix
@@ -149,6 +153,7 @@ class Gateway:
 [quarantine]
 mode = "{self.quarantine_mode}"
 path = "{self.store_dir}"
+database = "{self.quarantine_database}"
 release_host = "127.0.0.1"
 release_port = {self.release_port}
 
@@ -274,6 +279,11 @@ postlog   unix-dgram n  -       n       -       1       postlogd
             wait_for(lambda: port_open(self.sink_port), 30, "smtp-sink")
         else:
             self.sink.start()
+        if self.store_size:
+            self.store_dir.mkdir(parents=True, exist_ok=True)
+            subprocess.run(
+                ["mount", "-t", "tmpfs", "-o", f"size={self.store_size}", "tmpfs", str(self.store_dir)], check=True
+            )
         if self.with_milter:
             self.start_milter()
         self._write_postfix_config()
@@ -345,6 +355,8 @@ postlog   unix-dgram n  -       n       -       1       postlogd
                 self.milter.kill()
         if not self.fast_sink:
             self.sink.stop()
+        if self.store_size:
+            subprocess.run(["umount", "-l", str(self.store_dir)], capture_output=True)
 
     # --- use ------------------------------------------------------------------------------------
 

@@ -98,6 +98,24 @@ class PrivatePostgres:
         self._as_postgres(*psql, f"CREATE DATABASE {name} OWNER aup")
         return f"postgresql://aup@127.0.0.1:{self.port}/{name}"
 
+    def pause(self) -> None:
+        """Stop the server, keeping its data (a database outage)."""
+        self._as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
+
+    def resume(self) -> None:
+        self._as_postgres(
+            str(PG_BIN / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.root / "pg.log"),
+            "-w",
+            "-o",
+            f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.root} -c fsync=off",
+            "start",
+        )
+        wait_for(self._ready, 60, "postgres")
+
     def stop(self) -> None:
         try:
             self._as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
