@@ -52,7 +52,10 @@ typecheck: setup
 	$(VENV)/bin/mypy
 
 bench: setup
+	@$(PY) -m pip install -q --disable-pip-version-check -e '.[bench]' $(QUIET_PIP)
 	$(PY) -m bench.run
+	$(PY) -m bench.offensive_bench --out bench/results/offensive.json
+	$(PY) -m bench.chain_bench --out bench/results/chain.json
 
 bench-smoke: setup
 	$(PY) -m bench.run --smoke

@@ -104,6 +104,7 @@ def e2e(corpus: dict[str, tuple[Path, int]], scale: int, sessions: int) -> dict[
         ("postfix_only", {"with_milter": False}),
         ("aupmilter_unix", {}),
         ("aupmilter_inet", {"socket_kind": "inet"}),
+        ("aupmilter_inet_nagle", {"socket_kind": "inet", "nagle": True}),
         ("aupmilter_unix_one_core", {"prefix": ("taskset", "-c", "0")}),
     ]
     for name, kwargs in setups:
