@@ -124,6 +124,9 @@ def e2e(corpus: dict[str, tuple[Path, int]], scale: int, sessions: int) -> dict[
     results["inet_over_unix"] = round(
         results["aupmilter_inet"]["msgs_per_s"] / results["aupmilter_unix"]["msgs_per_s"], 3
     )
+    results["inet_without_nodelay_over_unix"] = round(
+        results["aupmilter_inet_nagle"]["msgs_per_s"] / results["aupmilter_unix"]["msgs_per_s"], 3
+    )
     results["two_cores_over_one"] = round(
         results["aupmilter_unix"]["msgs_per_s"] / results["aupmilter_unix_one_core"]["msgs_per_s"], 3
     )
@@ -241,7 +244,8 @@ def markdown(results: dict[str, Any]) -> str:
         )
     lines += [
         "",
-        f"inet/unix = {e['inet_over_unix']}; two cores / one core = {e['two_cores_over_one']}",
+        f"inet/unix = {e['inet_over_unix']} with TCP_NODELAY, {e['inet_without_nodelay_over_unix']} without; "
+        f"two cores (worker processes) / milter pinned to one core = {e['two_cores_over_one']}",
         "",
         "Rspamd peer: not measured in this harness (see the issue note).",
         "",
