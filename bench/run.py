@@ -42,12 +42,13 @@ name = "Oakfield Primary School"
 """
 
 
-def _gateway(socket_kind: str = "unix", with_milter: bool = True, prefix: tuple[str, ...] = ()) -> Gateway:
+def _gateway(
+    socket_kind: str = "unix", with_milter: bool = True, prefix: tuple[str, ...] = (), nagle: bool = False
+) -> Gateway:
     root = Path(tempfile.mkdtemp(prefix="aupbench-", dir="/tmp"))
     root.chmod(0o755)
-    gw = Gateway(
-        root, BENCH_CONFIG, socket_kind, "store", with_milter=with_milter, fast_sink=True, milter_prefix=prefix
-    )
+    config = BENCH_CONFIG.replace("[milter]\n", "[milter]\ntcp_nodelay = false\n") if nagle else BENCH_CONFIG
+    gw = Gateway(root, config, socket_kind, "store", with_milter=with_milter, fast_sink=True, milter_prefix=prefix)
     gw.start()
     return gw
 

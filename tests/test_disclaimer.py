@@ -285,4 +285,5 @@ def test_round_trip_invariants_over_corpora(dkim_key: tuple[Path, bytes], reques
             assert not out.startswith(b"DKIM-Signature"), path.name  # DKIM requires From
         again = apply_effects(out, evaluate(OUT, MessageView(out), rs).effects)
         assert texts(again) == texts(out), path.name
-    assert checked >= 50, (checked, skipped)
+    # CPython's corpus alone rewrites 35 messages; with ../shared/data/mime-dev, over 90.
+    assert checked >= (80 if shared.is_dir() else 30), (checked, skipped)
