@@ -4,13 +4,21 @@ Gateway products have no chain-letter detector; the policies forbid them in ever
 genre is recognisable by its mechanics, not its topic: an explicit number of people to forward
 to, a deadline, a threat or promise, a list to add your name to, a claim of tracking, "this is
 not a joke".  Each cue in ``rules/chain_letter.toml`` is a named, weighted pattern; a family's
-cues add up, and a finding needs the family's threshold from at least two different cues, so a
-newsletter's "please share with parents" or an IT notice *warning* about chain letters stays
-clean.  Structural cues come from the message itself: nested forward depth in the subject
-(``Fwd: Fw: FW:``), several forwarded-message blocks, long quoted recipient lists.
+cues add up, and a finding needs the family's threshold from at least ``min_cues`` different
+cues, so a newsletter's "please share with parents" never fires alone, and an IT notice that
+*warns* about chain letters carries a negative cue that outweighs the example it quotes.
 
-Evidence names every cue that contributed and a short excerpt of what it matched, e.g.
-``forward_count "send this to 10 people"; deadline "within 24 hours"``.
+Structural cues (weights and limits in the rules file's ``[structure]`` table) come from the
+message itself: nested forward depth in the subject (``Fwd: Fw: FW:``), several forwarded or
+quoted header blocks, a long quoted recipient list.  They only add to a chain family that the
+words already point at (or, when three or more mechanics agree with no story, to
+``chain_letter.luck``): plenty of legitimate threads are deeply forwarded.
+
+Text is matched per segment (the subject, the sender's own words, quoted replies, forwarded
+messages; ``aupmilter.quoting``) so evidence says where it was found: forwarding a chain letter
+with "thought you'd like this" on top is still forwarding a chain letter, and the reviewer sees
+that the words were in the forwarded part.  Evidence reads
+``"send this to 10 people" (cue forward_count, forwarded)``.
 """
 
 from __future__ import annotations
@@ -27,20 +35,28 @@ from aupmilter.checks import CheckSettings
 from aupmilter.errors import ConfigError
 from aupmilter.message import MessageView
 from aupmilter.model import Envelope, Finding
+from aupmilter.quoting import OWN, split_quoted
 
 MAX_TEXT = 200_000
+EXCERPT = 48
+GENERIC = "chain_letter.*"
 _FWD_PREFIX = regex.compile(r"\b(?:fwd?|fw)\s*:", regex.IGNORECASE)
-_FORWARD_BLOCK = regex.compile(
-    r"^\s*(?:-{2,}\s*(?:forwarded|original)\s+message\s*-{2,}|begin forwarded message:|from:\s.+)$",
+_HEADER_BLOCK = regex.compile(
+    r"^\s*>?\s*(?:-{2,}\s*(?:forwarded|original)\s+message\s*-{2,}|begin forwarded message:"
+    r"|from:\s.+|on .{3,200} wrote:)\s*$",
     regex.IGNORECASE | regex.MULTILINE,
 )
+_QUOTE_MARK = regex.compile(r"^[ \t]*(?:>[ \t]?)+", regex.MULTILINE)
 _ADDRESS = regex.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_STRUCTURE_KEYS = {"forward_depth", "header_blocks", "recipient_list"}
 
 
 @dataclass(frozen=True)
 class Cue:
+    """One named, weighted pattern; ``family`` is a family or ``chain_letter.*`` (every chain family)."""
+
     id: str
-    family: str  # a family, or "chain_letter.*" for mechanics shared by every chain family
+    family: str
     weight: float
     pattern: regex.Pattern[str]
     needs: tuple[str, ...] = ()
@@ -52,6 +68,31 @@ class Family:
     min_cues: int
 
 
+@dataclass(frozen=True)
+class Structure:
+    """A structural cue: fires when the measured count reaches ``minimum``."""
+
+    weight: float
+    minimum: int
+
+
+@dataclass(frozen=True)
+class Segment:
+    location: str  # "subject", "body", "body:quoted", "body:forwarded", "message[1]/body"...
+    text: str  # flattened: quote markers removed, whitespace collapsed
+
+
+@dataclass(frozen=True)
+class Hit:
+    cue: Cue
+    excerpt: str
+    location: str
+
+    def explain(self) -> str:
+        where = "" if self.location in ("body", "subject") else f", {self.location.rpartition(':')[2]}"
+        return f'"{self.excerpt}" (cue {self.cue.id}{where})'
+
+
 class ChainLetterCheck:
     name: ClassVar[str] = "chain_letter"
     reads_content: ClassVar[bool] = True
@@ -60,24 +101,33 @@ class ChainLetterCheck:
         settings.reject_unknown(())
         path = settings.rules_dir / "chain_letter.toml"
         try:
-            data: dict[str, Any] = tomllib.loads(path.read_text())
+            data: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
         except (OSError, tomllib.TOMLDecodeError) as exc:
             raise ConfigError(str(path), "", f"cannot load: {exc}") from None
-        unknown = set(data) - {"families", "cue"}
+        unknown = set(data) - {"families", "structure", "cue"}
         if unknown:
             raise ConfigError(str(path), sorted(unknown)[0], "unknown key")
         self.families = {
             name: Family(float(spec["threshold"]), int(spec.get("min_cues", 2)))
             for name, spec in data.get("families", {}).items()
         }
+        self.structure: dict[str, Structure] = {}
+        for key, spec in data.get("structure", {}).items():
+            if key not in _STRUCTURE_KEYS:
+                raise ConfigError(str(path), f"structure.{key}", "unknown structural cue")
+            self.structure[key] = Structure(float(spec["weight"]), int(spec["min"]))
         self.cues: list[Cue] = []
+        seen: set[str] = set()
         for i, raw in enumerate(data.get("cue", [])):
             extra = set(raw) - {"id", "family", "weight", "pattern", "needs"}
             if extra:
                 raise ConfigError(str(path), f"cue[{i}].{sorted(extra)[0]}", "unknown key")
             family = raw.get("family", "")
-            if family != "chain_letter.*" and family not in self.families:
+            if family != GENERIC and family not in self.families:
                 raise ConfigError(str(path), f"cue[{i}].family", f"unknown family {family!r}")
+            if raw.get("id") in seen:
+                raise ConfigError(str(path), f"cue[{i}].id", f"duplicate cue id {raw.get('id')!r}")
+            seen.add(raw.get("id"))
             try:
                 pattern = regex.compile(raw["pattern"], regex.IGNORECASE)
             except (KeyError, regex.error) as exc:
@@ -86,86 +136,119 @@ class ChainLetterCheck:
             self.cues.append(Cue(raw["id"], family, float(raw["weight"]), pattern, needs))
         self.chain_families = [f for f in self.families if f.startswith("chain_letter.")]
 
-    def cue_hits(self, message: MessageView) -> list[tuple[Cue, str]]:
-        """Every cue that matched, with a short excerpt (for explanations and unit tests)."""
-        text = _flatten(message)
-        low = text.lower()
-        hits: list[tuple[Cue, str]] = []
+    # -- evidence --------------------------------------------------------------------------------
+
+    def cue_hits(self, message: MessageView) -> list[Hit]:
+        """Every cue that matched, with a short excerpt and where (for explanations and unit tests)."""
+        segments = _segments(message)
+        low = " ".join(s.text for s in segments).lower()
+        hits: list[Hit] = []
         for cue in self.cues:
             if cue.needs and not any(n in low for n in cue.needs):
-                continue
-            m = cue.pattern.search(text)
-            if m:
-                hits.append((cue, m.group()[:60]))
+                continue  # cheap prefilter: most school mail costs no regular expression work
+            for seg in segments:
+                m = cue.pattern.search(seg.text)
+                if m:
+                    hits.append(Hit(cue, _excerpt(m.group()), seg.location))
+                    break
         return hits
 
     def structural(self, message: MessageView) -> list[tuple[str, float, str]]:
+        """``(cue id, weight, note)`` for each structural cue the message shows."""
         found: list[tuple[str, float, str]] = []
         depth = len(_FWD_PREFIX.findall(message.subject))
-        if depth >= 3:
-            found.append(("forward_depth", 2.0, f"{depth} forward prefixes in subject"))
+        spec = self.structure.get("forward_depth")
+        if spec and depth >= spec.minimum:
+            found.append(("forward_depth", spec.weight, f"{depth} forward prefixes in subject"))
         body = message.body_text[:MAX_TEXT]
-        blocks = len(_FORWARD_BLOCK.findall(body))
-        if blocks >= 3:
-            found.append(("forwarded_blocks", 2.0, f"{blocks} forwarded-message blocks"))
-        for line in body.splitlines():
-            if len(_ADDRESS.findall(line)) >= 6:
-                found.append(("recipient_list", 2.0, "long quoted recipient list"))
-                break
+        spec = self.structure.get("header_blocks")
+        blocks = len(_HEADER_BLOCK.findall(body))
+        if spec and blocks >= spec.minimum:
+            found.append(("header_blocks", spec.weight, f"{blocks} forwarded/quoted header blocks"))
+        spec = self.structure.get("recipient_list")
+        if spec:
+            longest = max((len(_ADDRESS.findall(line)) for line in body.splitlines()), default=0)
+            if longest >= spec.minimum:
+                found.append(("recipient_list", spec.weight, f"quoted list of {longest} addresses"))
         return found
+
+    # -- decision --------------------------------------------------------------------------------
 
     def run(self, envelope: Envelope, message: MessageView) -> Iterable[Finding]:
         hits = self.cue_hits(message)
-        if not hits:
+        if not any(h.cue.weight > 0 for h in hits):
             return []
         totals: dict[str, float] = defaultdict(float)
-        evidence: dict[str, list[str]] = defaultdict(list)
-        for cue, excerpt in hits:
-            targets = self.chain_families if cue.family == "chain_letter.*" else [cue.family]
-            for family in targets:
-                totals[family] += cue.weight
-                evidence[family].append(f'{cue.id} "{" ".join(excerpt.split())}"')
-        specific = [f for f in self.chain_families if any(c.family == f for c, _ in hits)]
-        generic = [c for c, _ in hits if c.family == "chain_letter.*" and c.weight > 0]
+        contributions: dict[str, list[tuple[float, str, str]]] = defaultdict(list)  # weight, evidence, location
+
+        def add(family: str, weight: float, evidence: str, location: str) -> None:
+            totals[family] += weight
+            contributions[family].append((weight, evidence, location))
+
+        for hit in hits:
+            for family in self.chain_families if hit.cue.family == GENERIC else [hit.cue.family]:
+                add(family, hit.cue.weight, hit.explain(), hit.location)
+        specific = [f for f in self.chain_families if any(h.cue.family == f and h.cue.weight > 0 for h in hits)]
+        generic = [h for h in hits if h.cue.family == GENERIC and h.cue.weight > 0]
         structure = self.structural(message)
         if not specific and len(generic) + len(structure) >= 3:
             # Pure chain mechanics (count, deadline, forward depth...) with no story: still a chain.
             specific = ["chain_letter.luck"]
         findings: list[Finding] = []
         if specific:
-            for name, weight, note in structure:
+            for cue_id, weight, note in structure:
                 for family in specific:
-                    totals[family] += weight
-                    evidence[family].append(f"{name} ({note})")
-            best = max(specific, key=lambda f: totals[f])
-            spec = self.families[best]
-            positive = [e for e in evidence[best] if not e.startswith("warning_about_chains")]
-            if totals[best] >= spec.threshold and len(positive) >= spec.min_cues:
-                findings.append(
-                    Finding(
-                        best,
-                        "chain_letter",
-                        round(totals[best], 1),
-                        "; ".join(evidence[best])[:400],
-                        "body",
-                    )
-                )
+                    add(family, weight, f"{note} (cue {cue_id})", "structure")
+            best = max(specific, key=lambda f: (totals[f], -self.chain_families.index(f)))
+            finding = self._finding(best, "chain_letter", totals[best], contributions[best])
+            if finding:
+                findings.append(finding)
         for family in (f for f in self.families if f.startswith("junk.")):
-            spec = self.families[family]
-            if totals[family] >= spec.threshold and len(evidence[family]) >= spec.min_cues:
-                findings.append(
-                    Finding(
-                        family,
-                        family,
-                        round(totals[family], 1),
-                        "; ".join(evidence[family])[:400],
-                        "body",
-                    )
-                )
+            finding = self._finding(family, family, totals[family], contributions[family])
+            if finding:
+                findings.append(finding)
         return findings
 
+    def _finding(
+        self, family: str, category: str, total: float, contributions: list[tuple[float, str, str]]
+    ) -> Finding | None:
+        spec = self.families[family]
+        positive = [c for c in contributions if c[0] > 0]
+        if total < spec.threshold or len(positive) < spec.min_cues:
+            return None
+        ordered = sorted(contributions, key=lambda c: -c[0])
+        located = [c for c in ordered if c[0] > 0 and c[2] != "structure"]
+        location = located[0][2] if located else "body"
+        return Finding(family, category, round(total, 1), "; ".join(c[1] for c in ordered)[:400], location)
 
-def _flatten(message: MessageView) -> str:
-    parts = [message.subject] + [p.text for p in message.text_parts]
-    text = "\n".join(parts)[:MAX_TEXT]
-    return " ".join(text.replace("’", "'").split())
+
+def _segments(message: MessageView) -> list[Segment]:
+    """The subject and every text part split into own / quoted / forwarded text, flattened.
+
+    A text/plain and text/html alternative usually say the same thing; identical flattened
+    segments are kept once so a cue's location is the first place it was found.
+    """
+    out = [Segment("subject", _flatten(message.subject))]
+    seen: set[str] = set()
+    budget = MAX_TEXT
+    for part in message.text_parts:
+        if budget <= 0:
+            break
+        text = part.text[:budget]
+        budget -= len(text)
+        for kind, chunk in split_quoted(text):
+            flat = _flatten(_QUOTE_MARK.sub("", chunk))
+            if not flat or flat in seen:
+                continue
+            seen.add(flat)
+            out.append(Segment(part.location if kind == OWN else f"{part.location}:{kind}", flat))
+    return out
+
+
+def _flatten(text: str) -> str:
+    return " ".join(text.replace("\u2019", "'").replace("\u2018", "'").split())
+
+
+def _excerpt(matched: str) -> str:
+    words = " ".join(matched.split())
+    return words if len(words) <= EXCERPT else words[: EXCERPT - 1].rstrip() + "\u2026"
