@@ -1,7 +1,7 @@
 """The labelled chain-letter corpus (tests/fixtures/chain): recall, hard negatives, junk, freshness.
 
 Labels live in ``labels.json``; the ``.eml`` files are built from hand-written texts by
-``build_corpus.py`` (see its docstring for what each source file is).  ``heldout4_*`` is the
+``build_corpus.py`` (see its docstring for what each source file is).  ``heldout5_*`` is the
 latest batch written after the last cue change and never tuned on: the bench reports it, but it
 is left out of the recall assertion here so that a failing test never invites tuning on it.
 """
@@ -21,7 +21,7 @@ CORPUS = Path(__file__).parent / "fixtures" / "chain"
 LABELS: dict[str, str] = json.loads((CORPUS / "labels.json").read_text())
 CHECK = next(c for c in build_ruleset(load_config(None)).checks if c.name == "chain_letter")
 ENV = Envelope("a@home.test", ("t@oakfield.example",), client_addr="198.51.100.1")
-UNTUNED = "mail/heldout4_"
+UNTUNED = "mail/heldout5_"
 
 
 def rules(name: str) -> list[str]:
