@@ -2,14 +2,21 @@
 
 A disclaimer changes the body, which breaks any signature made before; so the gateway signs
 after its last change, for the school domains that have a key.  Keys are files that must exist,
-be readable and not be readable by group or others: a missing or exposed key is a start-up
-error, never a silent skip (an unsigned school domain with a DMARC policy gets its mail
-rejected downstream).
+be readable, not be readable by group or others, and actually sign: a missing, exposed or broken
+key is a start-up error, never a silent skip (an unsigned school domain with a DMARC policy gets
+its mail rejected downstream).
+
+What is signed is what a modern signer signs: dkimpy's RFC 6376 §5.4.1 list (From, To, Cc,
+Subject, Date, Message-ID, MIME headers, References, List-*, Resent-*) for the fields present,
+relaxed/relaxed, and the fields that identify the mail to a reader (From, To, Cc, Subject,
+Reply-To) *oversigned*, so that adding a second one later invalidates the signature.  Our own
+X-AUP-* headers and Received are not signed (they are added or rewritten on later hops).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import stat
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,26 +25,11 @@ import dkim as dkimpy
 
 from aupmilter.errors import ConfigError
 
-#: Headers a modern signer covers (RFC 6376 §5.4.1 recommendations); our X-AUP-* are not signed.
-SIGNED_HEADERS = (
-    b"from",
-    b"sender",
-    b"reply-to",
-    b"subject",
-    b"date",
-    b"message-id",
-    b"to",
-    b"cc",
-    b"mime-version",
-    b"content-type",
-    b"content-transfer-encoding",
-    b"content-id",
-    b"content-description",
-    b"in-reply-to",
-    b"references",
-    b"list-id",
-    b"list-unsubscribe",
-)
+#: Present fields signed one extra time, so an added duplicate breaks the signature.
+OVERSIGNED = (b"from", b"to", b"cc", b"subject", b"reply-to")
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_SELECTOR = re.compile(rf"^{_LABEL}(?:\.{_LABEL})*$")
+_PROBE = b"From: probe@example.invalid\r\nSubject: probe\r\n\r\nprobe\r\n"
 
 
 @dataclass(frozen=True)
@@ -48,12 +40,17 @@ class DkimKey:
 
 
 def load_key(domain: str, selector: str, key_file: str, source: str) -> DkimKey:
+    """Read and validate a signing key at start-up (see module docstring)."""
     path = Path(key_file)
     key = f"dkim.{domain}.key_file"
+    if not isinstance(selector, str) or not _SELECTOR.match(selector):
+        raise ConfigError(source, f"dkim.{domain}.selector", "must be a DNS label, e.g. 's2026'")
     try:
         st = path.stat()
     except OSError as exc:
         raise ConfigError(source, key, f"DKIM key {path} cannot be read: {exc.strerror}") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise ConfigError(source, key, f"DKIM key {path} is not a regular file")
     if st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise ConfigError(
             source,
@@ -65,25 +62,36 @@ def load_key(domain: str, selector: str, key_file: str, source: str) -> DkimKey:
     data = path.read_bytes()
     if b"PRIVATE KEY" not in data:
         raise ConfigError(source, key, f"DKIM key {path} is not a PEM private key")
-    return DkimKey(domain, selector, data)
+    loaded = DkimKey(domain, selector, data)
+    try:
+        sign(_PROBE, loaded)
+    except Exception as exc:  # dkimpy raises several types for a bad key; any of them is fatal
+        raise ConfigError(source, key, f"DKIM key {path} cannot sign ({type(exc).__name__})") from None
+    return loaded
 
 
 def sign(message: bytes, key: DkimKey) -> str:
-    """The DKIM-Signature header *value* (unfolded) for ``message`` as it will be delivered."""
-    header = dkimpy.sign(
-        message,
+    """The DKIM-Signature header *value* for ``message`` as it will be delivered.
+
+    Folded (continuation lines start with a tab, lines end in LF): a 4096-bit signature on one
+    line would pass the 998-character limit of RFC 5322.  Relaxed header canonicalisation
+    makes the folding irrelevant to verification."""
+    signer = dkimpy.DKIM(_crlf(message), linesep=b"\r\n")
+    signer.add_frozen(OVERSIGNED)
+    header = signer.sign(
         key.selector.encode(),
         key.domain.encode(),
         key.private_key,
         canonicalize=(b"relaxed", b"relaxed"),
-        include_headers=[h for h in SIGNED_HEADERS if _has_header(message, h)],
-        linesep=b"\r\n",
+        include_headers=signer.default_sign_headers(),
     )
     name, _, value = header.decode("ascii").partition(":")
-    assert name.lower() == "dkim-signature"
-    return " ".join(value.split())
+    if name.strip().lower() != "dkim-signature":
+        raise ValueError("dkimpy returned an unexpected header")
+    lines = [line.strip() for line in value.strip().splitlines()]
+    return "\n\t".join(line for line in lines if line)
 
 
-def _has_header(message: bytes, name: bytes) -> bool:
-    head = message.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0].lower()
-    return head.startswith(name + b":") or b"\n" + name + b":" in head
+def _crlf(message: bytes) -> bytes:
+    """Postfix hands milters CRLF line ends and delivers CRLF; sign exactly that."""
+    return message.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")

@@ -7,25 +7,42 @@ stack up in reply chains or break signatures.  The rules here:
   HTML version; in multipart/mixed and multipart/related the first body part (never a part with
   a filename or ``Content-Disposition: attachment``).  Every other part is re-emitted from its
   original encoded bytes, so it decodes byte-identically.
-* text/plain keeps its charset when the disclaimer can be represented in it, otherwise the part
-  is re-encoded as UTF-8; the transfer encoding is kept (base64 stays base64, quoted-printable
-  stays quoted-printable) or, for 7bit text that gains non-ASCII, becomes quoted-printable.
-  format=flowed is respected: disclaimer lines never end in a space.
-* text/html gets the disclaimer before the last ``</body>`` (or at the end), never inside an
-  unclosed ``<pre>``; placeholders are HTML-escaped.
+* The body text itself is kept exactly: it is decoded in its declared charset and encoded back
+  in it.  Bytes that are not valid in the declared charset (unlabelled Latin-1 in a "us-ascii"
+  part, say) are carried through unchanged, never replaced by U+FFFD; if the disclaimer then
+  cannot be written in that charset, the part is left alone (:class:`Undecodable`).
+  When the disclaimer cannot be represented in a cleanly decoded part's charset, the part is
+  re-encoded as UTF-8.  The transfer encoding is kept (base64 stays base64, quoted-printable
+  stays quoted-printable; uuencode becomes quoted-printable) or, for 7bit text that gains
+  non-ASCII, becomes quoted-printable.
+* format=flowed (RFC 3676) is respected: disclaimer lines never end in a space (which would
+  join them to the next line) and lines starting with a space, ``>`` or ``From `` are
+  space-stuffed (otherwise they would read as quoted or be mangled).
+* text/html gets the disclaimer just before the real ``</body>`` end tag (found by an HTML
+  tokenizer, so a ``</body>`` inside a comment or script does not count), else before
+  ``</html>``, else at the end.  Containers still open at that point (an unclosed ``<pre>`` or
+  ``<blockquote>`` quoting the previous message, a table, a link) are closed first, so the
+  disclaimer is never rendered inside a quote block.  Placeholders are HTML-escaped.
 * A message with no body text (only an attachment) is wrapped in multipart/mixed with a
   disclaimer part first.
 * multipart/signed, application/pkcs7-mime and encrypted mail is left untouched (or, when so
   configured, wrapped whole as the second part of a multipart/mixed, which keeps the signature
-  verifiable).
-* Idempotent: the rewrite adds ``X-AUP-Disclaimer: <domain>``; a message that already carries
-  it (a second pass through the gateway) is left alone.  Replies never carry it (mail clients do
-  not copy X- headers), so a reply quoting an earlier message still gets its own disclaimer.
+  verifiable).  A broken MIME structure (missing or re-used boundaries) is left untouched too.
+
+Idempotence (the rule): the rewrite adds the header ``X-AUP-Disclaimer: <domain>``, and a
+message that already carries it at the top level is left alone.  So a message that passes the
+gateway twice (an internal hop, then outbound) gets the disclaimer once.  A reply or forward is
+a *new* message: mail clients copy the quoted text but not X- headers, so it gets its own
+disclaimer even when it quotes an earlier one (text in the body is never used as the marker,
+because quoted text would then suppress the reply's own disclaimer).  A message forwarded as an
+attachment keeps its marker inside the attached part, which is not the top level, so the
+forwarding message gets its own too.
 """
 
 from __future__ import annotations
 
 import base64
+import codecs
 import email
 import email.policy
 import html
@@ -35,6 +52,7 @@ import secrets
 from dataclasses import dataclass
 from email.generator import BytesGenerator
 from email.message import Message
+from html.parser import HTMLParser
 
 from aupmilter.model import AddHeader, ChangeHeader, Effect, ReplaceBody
 from aupmilter.render import header_fields, split_message
@@ -48,6 +66,8 @@ _SIGNED_TYPES = {
     "application/x-pkcs7-mime",
     "application/pgp-encrypted",
 }
+_TEXT_TYPES = ("text/plain", "text/html")
+_UUENCODE = {"x-uuencode", "uuencode", "uue", "x-uue"}
 
 
 class Untouchable(Exception):
@@ -57,6 +77,11 @@ class Untouchable(Exception):
 class Ambiguous(Exception):
     """The MIME structure is broken (missing or re-used boundaries): clients disagree on where
     parts start and end, so any surgery could change what the recipient sees.  Left as it is."""
+
+
+class Undecodable(Ambiguous):
+    """The body text is not valid in its declared charset and the disclaimer cannot be written
+    in that charset: converting would mean guessing the text's real charset.  Left as it is."""
 
 
 #: Defects that make the part structure ambiguous.
@@ -98,28 +123,57 @@ def is_signed_or_encrypted(msg: Message) -> bool:
     return msg.get_content_type() in _SIGNED_TYPES
 
 
-def rewrite(raw: bytes, disclaimer: Disclaimer, domain: str, *, wrap_signed: bool = False) -> RewriteResult | None:
-    """Effects that add the disclaimer to ``raw``; ``None`` when there is nothing to do.
+def skip_reason(
+    msg: Message, disclaimer: Disclaimer | None = None, *, wrap_signed: bool = False
+) -> tuple[str, str] | None:
+    """``(rule, evidence)`` when :func:`rewrite` would leave this parsed message alone, else None.
 
-    Raises :class:`Untouchable` for signed/encrypted mail unless ``wrap_signed``."""
+    One function for the presence check and the rewrite, so the finding the check records is
+    exactly why the transform did nothing.  Without ``disclaimer`` the charset test assumes an
+    ASCII-only disclaimer (the check does not know which school's text applies)."""
+    if msg.get(MARKER_HEADER) is not None:
+        return None
+    if is_signed_or_encrypted(msg) and not wrap_signed:
+        return "disclaimer.skipped_signed", "signed or encrypted: disclaimer not added"
+    broken = structure_defects(msg)
+    if broken:
+        return "disclaimer.skipped_malformed", f"ambiguous MIME structure ({', '.join(sorted(broken))})"
+    if is_signed_or_encrypted(msg):
+        return None
+    sample = disclaimer or Disclaimer("-", "-")
+    for part in _body_parts(msg):
+        _, codec, clean = _decode(part)
+        added = sample.html if part.get_content_type() == "text/html" else sample.text
+        if codec is None or (not clean and not _encodable(added, codec)):
+            charset = part.get_content_charset() or "us-ascii"
+            return "disclaimer.skipped_malformed", f"text not valid in its charset ({charset[:40]})"
+    return None
+
+
+def rewrite(raw: bytes, disclaimer: Disclaimer, domain: str, *, wrap_signed: bool = False) -> RewriteResult | None:
+    """Effects that add the disclaimer to ``raw``; ``None`` when it already has it.
+
+    Raises :class:`Untouchable` for signed/encrypted mail unless ``wrap_signed``, and
+    :class:`Ambiguous` (or its :class:`Undecodable`) when surgery could damage the message."""
     msg = email.message_from_bytes(raw, policy=_POLICY)
     if msg.get(MARKER_HEADER) is not None:
         return None
-    if structure_defects(msg):
-        raise Ambiguous(", ".join(sorted(structure_defects(msg))))
-    block, eol, _ = split_message(raw)
-    linesep = eol.decode()
-    if is_signed_or_encrypted(msg):
-        if not wrap_signed:
+    reason = skip_reason(msg, disclaimer, wrap_signed=wrap_signed)
+    if reason is not None:
+        rule, evidence = reason
+        if rule == "disclaimer.skipped_signed":
             raise Untouchable(msg.get_content_type())
+        raise Undecodable(evidence) if "charset" in evidence else Ambiguous(evidence)
+    if is_signed_or_encrypted(msg):
         return _wrap(raw, disclaimer, domain)
+    block, eol, _ = split_message(raw)
     targets = _body_parts(msg)
     if not targets:
         return _wrap(raw, disclaimer, domain)
     for part in targets:
         _append(part, disclaimer)
     out = io.BytesIO()
-    BytesGenerator(out, mangle_from_=False, policy=_POLICY.clone(linesep=linesep)).flatten(msg)
+    BytesGenerator(out, mangle_from_=False, policy=_POLICY.clone(linesep=eol.decode())).flatten(msg)
     new_block, _, new_body = split_message(out.getvalue())
     effects: list[Effect] = list(_header_changes(block, new_block, eol))
     effects.append(ReplaceBody(new_body))
@@ -139,6 +193,11 @@ _ENTITY_HEADERS = (
 )
 
 
+def _pretty(name: str) -> str:
+    words = "-".join(w.capitalize() for w in name.split("-"))
+    return words.replace("Mime", "MIME").replace("-Id", "-ID").replace("Md5", "MD5")
+
+
 def _wrap(raw: bytes, disclaimer: Disclaimer, domain: str) -> RewriteResult:
     """multipart/mixed: [disclaimer text, the original entity], built from the original bytes.
 
@@ -148,7 +207,8 @@ def _wrap(raw: bytes, disclaimer: Disclaimer, domain: str) -> RewriteResult:
     fields = header_fields(block, eol)
     entity = [text for name, text in fields if name in _ENTITY_HEADERS] or [b"Content-Type: text/plain"]
     boundary = f"=_aup_{secrets.token_hex(12)}".encode()
-    note = quopri.encodestring(disclaimer.text.strip().encode("utf-8").replace(b"\n", b"\r\n") + b"\r\n")
+    lines = disclaimer.text.strip().encode("utf-8").splitlines()
+    note = quopri.encodestring(b"\n".join(lines) + b"\n").splitlines()
     new_body = (
         eol.join(
             [
@@ -158,7 +218,7 @@ def _wrap(raw: bytes, disclaimer: Disclaimer, domain: str) -> RewriteResult:
                 b'Content-Type: text/plain; charset="utf-8"',
                 b"Content-Transfer-Encoding: quoted-printable",
                 b"",
-                note.replace(b"\r\n", b"\n").replace(b"\n", eol).rstrip(eol),
+                *note,
                 b"--" + boundary,
                 *entity,
                 b"",
@@ -175,8 +235,7 @@ def _wrap(raw: bytes, disclaimer: Disclaimer, domain: str) -> RewriteResult:
     effects: list[Effect] = []
     for name in _ENTITY_HEADERS:
         count = sum(1 for n, _ in fields if n == name)
-        pretty = "-".join(w.capitalize() for w in name.split("-")).replace("Id", "ID").replace("Md5", "MD5")
-        effects.extend(ChangeHeader(pretty, None, i) for i in range(count, 0, -1))
+        effects.extend(ChangeHeader(_pretty(name), None, i) for i in range(count, 0, -1))
     if not any(n == "mime-version" for n, _ in fields):
         effects.append(AddHeader("MIME-Version", "1.0"))
     effects.append(AddHeader("Content-Type", f'multipart/mixed; boundary="{boundary.decode()}"'))
@@ -189,18 +248,24 @@ def _is_attachment(part: Message) -> bool:
     return part.get_content_disposition() == "attachment" or part.get_filename() is not None
 
 
+def _is_body_text(part: Message) -> bool:
+    return not part.is_multipart() and part.get_content_type() in _TEXT_TYPES and not _is_attachment(part)
+
+
+def body_parts(msg: Message) -> list[Message]:
+    """The parts that carry the body text, i.e. that get the disclaimer (module docstring)."""
+    return _body_parts(msg)
+
+
 def _body_parts(msg: Message) -> list[Message]:
-    """The parts that carry the body text (see module docstring)."""
     ctype = msg.get_content_type()
     if not msg.is_multipart():
-        if ctype in ("text/plain", "text/html") and not _is_attachment(msg):
-            return [msg]
-        return []
+        return [msg] if _is_body_text(msg) else []
     children = [c for c in msg.get_payload() if isinstance(c, Message)]
     if ctype == "multipart/alternative":
         found: list[Message] = []
         for child in children:
-            if child.get_content_type() in ("text/plain", "text/html") and not _is_attachment(child):
+            if _is_body_text(child):
                 if all(f.get_content_type() != child.get_content_type() for f in found):
                     found.append(child)
             elif child.is_multipart() and child.get_content_type() == "multipart/related":
@@ -210,55 +275,144 @@ def _body_parts(msg: Message) -> list[Message]:
         return []
     if ctype.startswith("multipart/") and children:
         first = children[0]
-        if first.is_multipart() or (
-            first.get_content_type() in ("text/plain", "text/html") and not _is_attachment(first)
-        ):
+        if first.is_multipart() or _is_body_text(first):
             return _body_parts(first)
     return []
 
 
-def _decoded_text(part: Message) -> tuple[str, str]:
+def _decode(part: Message) -> tuple[str, str | None, bool]:
+    """(text, codec to write it back with, decoded cleanly?).
+
+    Invalid bytes become surrogates (``surrogateescape``) so that encoding back with the same
+    codec restores them exactly.  An unknown charset label is read as ASCII-with-escapes: the
+    bytes go back as they came.  codec None: the bytes cannot even be carried through."""
     data = part.get_payload(decode=True)
     raw = data if isinstance(data, bytes) else b""
-    charset = part.get_content_charset() or "us-ascii"
+    declared = part.get_content_charset() or "us-ascii"
     try:
-        return raw.decode(charset), charset
-    except (LookupError, UnicodeDecodeError, ValueError):
-        return raw.decode("utf-8", "replace"), "utf-8"
+        codec = codecs.lookup(declared).name
+    except LookupError:
+        codec = "ascii"
+    try:
+        return raw.decode(codec), codec, True
+    except UnicodeDecodeError:
+        pass
+    try:
+        text = raw.decode(codec, "surrogateescape")
+        if text.encode(codec, "surrogateescape") == raw:
+            return text, codec, False
+    except (UnicodeError, ValueError):
+        pass
+    return "", None, False
+
+
+def _encodable(text: str, codec: str) -> bool:
+    try:
+        text.encode(codec)
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _append(part: Message, disclaimer: Disclaimer) -> None:
-    text, charset = _decoded_text(part)
+    text, codec, clean = _decode(part)
+    if codec is None:
+        raise Undecodable(part.get_content_charset() or "us-ascii")
     if part.get_content_type() == "text/html":
-        new = _insert_html(text, disclaimer.html)
+        new = insert_html(text, disclaimer.html)
     else:
+        flowed = str(part.get_param("format") or "").lower() == "flowed"
         nl = "\r\n" if "\r\n" in text else "\n"
-        lines = [line.rstrip() for line in disclaimer.text.strip().splitlines()]
+        lines = [_flowed_safe(line, flowed) for line in disclaimer.text.strip().splitlines()]
         new = text.rstrip("\r\n") + nl + nl + nl.join(lines) + nl
-    _set_text(part, new, charset)
+    _set_text(part, new, codec, clean)
 
 
-def _insert_html(text: str, snippet: str) -> str:
-    lower = text.lower()
-    at = lower.rfind("</body>")
-    if at == -1:
-        at = len(text)
-    pre_open = lower.rfind("<pre", 0, at)
-    if pre_open != -1 and lower.rfind("</pre>", pre_open, at) == -1:
-        at = len(text)  # an unclosed <pre> before the insertion point: append at the very end
-    return text[:at] + snippet + text[at:]
+def _flowed_safe(line: str, flowed: bool) -> str:
+    line = line.rstrip()
+    if flowed and (line.startswith((" ", ">")) or line.startswith("From ")):
+        return " " + line  # RFC 3676 4.4 space-stuffing
+    return line
 
 
-def _set_text(part: Message, text: str, charset: str) -> None:
+# HTML elements an unclosed instance of which would swallow the disclaimer (quote blocks, pre,
+# tables that would foster-parent it, links that would make it clickable, formatting).  Closing
+# tags are only written for elements the tokenizer saw open; a close tag for an element that a
+# browser had already closed implicitly is ignored by HTML parsing, so this is safe.  Elements
+# closed implicitly by their parent (p, li, td, ...) are left alone: a stray </p> would add an
+# empty paragraph, and the disclaimer's own <div> closes an open <p> anyway.
+_IMPLICIT = frozenset(
+    {"html", "head", "body", "p", "li", "dd", "dt", "option", "optgroup", "tr", "td", "th"}
+    | {"tbody", "thead", "tfoot", "colgroup", "caption", "rb", "rt", "rtc", "rp"}
+)
+_VOID = frozenset(
+    {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source"}
+    | {"track", "wbr", "basefont", "bgsound", "frame", "keygen"}
+)
+
+
+class _Locator(HTMLParser):
+    """Finds the real end of the body and the elements still open there."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=False)
+        self.stack: list[str] = []
+        self.body_end: tuple[tuple[int, int], tuple[str, ...]] | None = None
+        self.html_end: tuple[tuple[int, int], tuple[str, ...]] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in _VOID:
+            self.stack.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "body":
+            self.body_end = (self.getpos(), tuple(self.stack))
+        elif tag == "html" and self.body_end is None:
+            self.html_end = (self.getpos(), tuple(self.stack))
+        if tag in self.stack:
+            del self.stack[len(self.stack) - 1 - self.stack[::-1].index(tag) :]
+
+
+def insert_html(text: str, snippet: str) -> str:
+    """``text`` with ``snippet`` at the end of the body, outside any open container."""
+    locator = _Locator()
     try:
-        data = text.encode(charset)
-    except (UnicodeEncodeError, LookupError):
-        charset = "utf-8"
-        data = text.encode(charset)
+        locator.feed(text)
+        locator.close()
+    except (AssertionError, ValueError):  # pragma: no cover - html.parser is very lenient
+        return text + snippet
+    found = locator.body_end or locator.html_end
+    if found is None:
+        at, open_elements = len(text), tuple(locator.stack)
+    else:
+        (line, col), open_elements = found
+        starts = [0]
+        for index, char in enumerate(text):
+            if char == "\n":
+                starts.append(index + 1)
+        at = starts[line - 1] + col
+    inside = list(open_elements)
+    for container in ("body", "html"):
+        if container in inside:
+            inside = inside[len(inside) - inside[::-1].index(container) :]
+            break
+    closers = "".join(f"</{tag}>" for tag in reversed(inside) if tag not in _IMPLICIT and tag.isalnum())
+    return text[:at] + closers + snippet + text[at:]
+
+
+def _set_text(part: Message, text: str, codec: str, clean: bool) -> None:
+    charset = part.get_content_charset()
+    try:
+        data = text.encode(codec, "surrogateescape")
+    except UnicodeEncodeError:
+        if not clean:
+            raise Undecodable(charset or "us-ascii") from None
+        codec = charset = "utf-8"
+        data = text.encode(codec)
     cte = (part.get("Content-Transfer-Encoding") or "7bit").strip().lower()
     if cte == "base64":
         payload = base64.encodebytes(data).decode("ascii")
-    elif cte == "quoted-printable" or (cte in ("7bit", "") and not data.isascii()):
+    elif cte == "quoted-printable" or cte in _UUENCODE or (cte in ("7bit", "") and not data.isascii()):
         cte = "quoted-printable"
         payload = quopri.encodestring(data).decode("ascii")
     else:
@@ -268,8 +422,10 @@ def _set_text(part: Message, text: str, charset: str) -> None:
         part.replace_header("Content-Transfer-Encoding", cte)
     elif cte != "7bit":
         part["Content-Transfer-Encoding"] = cte
-    if part.get_param("charset") is not None or not data.isascii():
+    if charset is not None and charset != part.get_content_charset():
         part.set_param("charset", charset)
+    elif part.get_param("charset") is None and not data.isascii():
+        part.set_param("charset", "utf-8")
     part.set_payload(payload)
 
 
@@ -291,7 +447,7 @@ def _header_changes(old_block: bytes, new_block: bytes, eol: bytes) -> list[Effe
     ):
         before = [text for n, text in old if n == name]
         after = [text for n, text in new if n == name]
-        pretty = "-".join(w.capitalize() for w in name.split("-")).replace("Mime", "MIME").replace("Id", "ID")
+        pretty = _pretty(name)
         for i in range(max(len(before), len(after))):
             if i < len(after):
                 value = _value(after[i])
@@ -309,12 +465,16 @@ def _value(field: bytes) -> str:
     return " ".join(text.replace("\r", "").replace("\n", " ").split())
 
 
+PLACEHOLDERS = ("school_name", "sender", "org_name")
+
+
 def render_disclaimer(template_text: str, template_html: str, **values: str) -> Disclaimer:
-    """Fill ``{school_name}``, ``{sender}``, ``{org_name}``: plain as is, HTML escaped."""
-    safe = {k: html.escape(v) for k, v in values.items()}
+    """Fill ``{school_name}``, ``{sender}``, ``{org_name}``: plain as is, HTML escaped.
+
+    Plain replacement, not ``str.format``: a value can never reach into the template."""
     text = template_text
     markup = template_html
     for key, value in values.items():
         text = text.replace("{" + key + "}", value)
-        markup = markup.replace("{" + key + "}", safe[key])
+        markup = markup.replace("{" + key + "}", html.escape(value))
     return Disclaimer(text, markup)

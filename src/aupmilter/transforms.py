@@ -3,18 +3,27 @@
 Built once per configuration load.  Order matters: any change to the body or signed headers must
 happen before the signature, so signing is always the last transform, computed over the message
 exactly as it will leave (original plus every effect so far, see :mod:`aupmilter.render`).
+
+Signing happens when the gateway changed something a DKIM signature covers (the body, or a
+signed header such as a tagged Subject) on mail from a domain with a key: a signature made
+upstream is then broken, and ours replaces it.  The key is chosen by the From: domain (what
+DMARC aligns with), else the envelope sender's; a key for a parent domain signs its
+subdomains.  Mail we did not change keeps whatever signatures it had.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from email.utils import getaddresses
 from typing import TYPE_CHECKING
 
+import dkim as dkimpy
+
 from aupmilter.checks.disclaimer import DisclaimerSettings, parse_settings
-from aupmilter.dkim import sign
-from aupmilter.model import AddHeader, Decision, Effect, Envelope
-from aupmilter.render import apply_effects
+from aupmilter.dkim import DkimKey, sign
+from aupmilter.model import AddHeader, ChangeHeader, Decision, Effect, Envelope, ReplaceBody
+from aupmilter.render import apply_effects, raw_header_value
 from aupmilter.rewrite import Ambiguous, Untouchable, rewrite
 
 log = logging.getLogger("aupmilter.transforms")
@@ -23,6 +32,9 @@ if TYPE_CHECKING:
     from aupmilter.config import Config
     from aupmilter.engine import Transform
     from aupmilter.message import MessageView
+
+#: Header fields a DKIM signature may cover (dkimpy's RFC 6376 list): changing one breaks it.
+_SIGNABLE = frozenset(h.decode() for h in dkimpy.DKIM.SHOULD)
 
 
 def build(config: Config) -> list[Transform]:
@@ -55,12 +67,36 @@ class DisclaimerTransform:
             result = rewrite(current, disclaimer, domain, wrap_signed=self.settings.signed == "wrap")
         except (Untouchable, Ambiguous):
             return []  # the disclaimer check records why (disclaimer.skipped_*)
-        except Exception:
-            # A message we cannot rewrite still goes out, unchanged (and unsigned by us): a
-            # missing disclaimer is a lesser harm than mail that tempfails forever.
-            log.exception("queue_id=%s disclaimer rewrite failed; sent without it", envelope.queue_id)
+        except Exception as exc:
+            # A message we cannot rewrite still goes out, unchanged: a missing disclaimer is a
+            # lesser harm than mail that tempfails forever.  No traceback: its text could quote
+            # message content, which default logs must not carry.
+            log.error(
+                "queue_id=%s disclaimer rewrite failed (%s); sent without it", envelope.queue_id, type(exc).__name__
+            )
             return []
         return result.effects if result else []
+
+
+def changes_signed_content(effects: Sequence[Effect]) -> bool:
+    """Does any effect touch what a DKIM signature covers?"""
+    for effect in effects:
+        if isinstance(effect, ReplaceBody):
+            return True
+        if isinstance(effect, AddHeader | ChangeHeader) and effect.name.lower() in _SIGNABLE:
+            return True
+    return False
+
+
+def key_for(keys: Mapping[str, DkimKey], *domains: str) -> DkimKey | None:
+    """The key for the first domain that has one, its own or a parent domain's."""
+    for domain in domains:
+        labels = domain.lower().strip(".").split(".")
+        for i in range(len(labels) - 1):
+            key = keys.get(".".join(labels[i:]))
+            if key is not None:
+                return key
+    return None
 
 
 class DkimTransform:
@@ -74,15 +110,21 @@ class DkimTransform:
         decision: Decision,
         effects: Sequence[Effect],
     ) -> Sequence[Effect]:
-        key = self.settings.dkim.get(envelope.sender_domain)
-        if key is None or envelope.direction is None or not self.settings.applies(envelope.direction):
+        if not self.settings.dkim or envelope.direction is None or not self.settings.applies(envelope.direction):
             return []
-        if not any(isinstance(e, AddHeader) and e.name == "X-AUP-Disclaimer" for e in effects):
-            return []  # we changed nothing that an existing signature covers
-        final = apply_effects(message.raw, effects).replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+        if not changes_signed_content(effects):
+            return []  # we changed nothing an existing signature covers
+        final = apply_effects(message.raw, effects)
+        from_domain = ""
+        addresses = getaddresses([raw_header_value(final, "From") or ""])
+        if addresses and "@" in addresses[0][1]:
+            from_domain = addresses[0][1].rpartition("@")[2]
+        key = key_for(self.settings.dkim, from_domain, envelope.sender_domain)
+        if key is None:
+            return []
         try:
             value = sign(final, key)
-        except Exception:
-            log.warning("queue_id=%s DKIM signing failed; sent unsigned", envelope.queue_id, exc_info=True)
+        except Exception as exc:
+            log.warning("queue_id=%s DKIM signing failed (%s); sent unsigned", envelope.queue_id, type(exc).__name__)
             return []
         return [AddHeader("DKIM-Signature", value, prepend=True)]

@@ -2,8 +2,11 @@
 
 Policies 000, 001, 002, 003: "the standard disclaimer should always be used on every email".
 The check records what the gateway could not do (``disclaimer.skipped_signed``: a signed or
-encrypted message is never modified); :mod:`aupmilter.transforms` applies the disclaimer to mail
-that is let through, then signs it.  Both read the same validated ``[checks.disclaimer]``
+encrypted message is never modified; ``disclaimer.skipped_malformed``: broken MIME or text not
+valid in its charset, see :func:`aupmilter.rewrite.skip_reason`); :mod:`aupmilter.transforms`
+applies the disclaimer to mail that is let through, then signs it.  Texts come from
+``rules/disclaimers/<school domain>.txt|.html`` (fallback ``default.*``) with the placeholders
+``{school_name}``, ``{sender}``, ``{org_name}``.  Both read the same validated ``[checks.disclaimer]``
 options, parsed here once per configuration load:
 
     [checks.disclaimer]
@@ -16,6 +19,7 @@ options, parsed here once per configuration load:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,20 +31,16 @@ from aupmilter.dkim import DkimKey, load_key
 from aupmilter.errors import ConfigError
 from aupmilter.message import MessageView
 from aupmilter.model import Direction, Envelope, Finding
-from aupmilter.rewrite import (
-    MARKER_HEADER,
-    Disclaimer,
-    is_signed_or_encrypted,
-    render_disclaimer,
-    structure_defects,
-)
+from aupmilter.rewrite import PLACEHOLDERS, Disclaimer, render_disclaimer, skip_reason
 
 
 @dataclass(frozen=True)
 class DisclaimerSettings:
     scope: str = "external"
     signed: str = "skip"
-    templates_dir: Path = Path()
+    #: (plain, html) template per school domain, and "default": read and validated at load, so
+    #: a bad template is a start-up error and no message waits on the disk.
+    templates: Mapping[str, tuple[str, str]] = field(default_factory=dict)
     dkim: Mapping[str, DkimKey] = field(default_factory=dict)
 
     def applies(self, direction: Direction) -> bool:
@@ -50,9 +50,7 @@ class DisclaimerSettings:
 
     def disclaimer_for(self, config: Config, sender: str, domain: str) -> Disclaimer:
         school = config.school_for_domain(domain)
-        name = school.domain if school else "default"
-        text = _template(self.templates_dir, name, "txt")
-        markup = _template(self.templates_dir, name, "html")
+        text, markup = self.templates.get(school.domain if school else "default") or self.templates["default"]
         return render_disclaimer(
             text,
             markup,
@@ -62,11 +60,37 @@ class DisclaimerSettings:
         )
 
 
-def _template(directory: Path, name: str, ext: str) -> str:
-    for candidate in (directory / f"{name}.{ext}", directory / f"default.{ext}"):
-        if candidate.exists():
-            return candidate.read_text(encoding="utf-8")
-    raise ConfigError(str(directory), f"default.{ext}", "no disclaimer template")
+_PLACEHOLDER = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")  # not CSS: "p{color:red}" has a colon
+
+
+def load_templates(directory: Path, domains: Iterable[str], source: str) -> dict[str, tuple[str, str]]:
+    """``default.txt``/``.html`` (required) and ``<domain>.txt``/``.html`` (optional, each falls
+    back to the default) with only the known placeholders."""
+    found: dict[str, tuple[str, str]] = {}
+    for name in ("default", *domains):
+        pair: list[str] = []
+        for ext in ("txt", "html"):
+            path = directory / f"{name}.{ext}"
+            if not path.exists():
+                if name == "default":
+                    raise ConfigError(source, "disclaimers", f"no disclaimer template {path}")
+                pair.append(found["default"][len(pair)])
+                continue
+            try:
+                text = path.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise ConfigError(source, "disclaimers", f"cannot read {path}: {exc}") from None
+            unknown = sorted(set(_PLACEHOLDER.findall(text)) - set(PLACEHOLDERS))
+            if unknown:
+                known = ", ".join("{" + p + "}" for p in PLACEHOLDERS)
+                raise ConfigError(
+                    source, "disclaimers", f"{path}: unknown placeholder {{{unknown[0]}}} (known: {known})"
+                )
+            if not text.strip():
+                raise ConfigError(source, "disclaimers", f"{path} is empty")
+            pair.append(text)
+        found[name] = (pair[0], pair[1])
+    return found
 
 
 def parse_settings(options: Mapping[str, Any], config: Config, source: str) -> DisclaimerSettings:
@@ -88,12 +112,13 @@ def parse_settings(options: Mapping[str, Any], config: Config, source: str) -> D
             not isinstance(spec, dict)
             or set(spec) - {"selector", "key_file"}
             or not {"selector", "key_file"} <= set(spec)
+            or not isinstance(spec["key_file"], str)
         ):
             raise ConfigError(source, f"dkim.{domain}", "needs exactly selector and key_file")
+        if not config.is_org_domain(domain):
+            raise ConfigError(source, f"dkim.{domain}", "not a school domain of this trust")
         keys[domain.lower()] = load_key(domain.lower(), spec["selector"], spec["key_file"], source)
-    templates = config.rules_dir / "disclaimers"
-    _template(templates, "default", "txt")
-    _template(templates, "default", "html")
+    templates = load_templates(config.rules_dir / "disclaimers", (s.domain for s in config.schools), source)
     return DisclaimerSettings(scope, signed, templates, keys)
 
 
@@ -103,29 +128,20 @@ class DisclaimerCheck:
 
     def __init__(self, settings: CheckSettings) -> None:
         self.settings = parse_settings(settings.options, settings.config, settings.source)
+        self.config = settings.config
 
     def run(self, envelope: Envelope, message: MessageView) -> Iterable[Finding]:
         if envelope.direction is None or not self.settings.applies(envelope.direction):
             return []
-        if message.header(MARKER_HEADER) is not None:
-            return []
+        if not self.config.is_org_domain(envelope.sender_domain):
+            return []  # the transform only writes school disclaimers
         try:
-            parsed = message.msg  # parsed once by MessageView: no second parse of a 25 MB mail
-            signed = is_signed_or_encrypted(parsed)
-            broken = structure_defects(parsed)
+            # Parsed once by MessageView: no second parse of a 25 MB mail.  The same function
+            # decides in the rewrite, so the finding is exactly why nothing was added.
+            reason = skip_reason(message.msg, wrap_signed=self.settings.signed == "wrap")
         except Exception:
-            signed, broken = False, {"unparseable"}
-        if self.settings.signed == "skip" and signed:
-            return [
-                Finding(
-                    "disclaimer.skipped_signed",
-                    "disclaimer",
-                    0.0,
-                    "signed or encrypted: disclaimer not added",
-                    "mime",
-                )
-            ]
-        if broken:
-            evidence = f"ambiguous MIME structure ({', '.join(sorted(broken))}): disclaimer not added"
-            return [Finding("disclaimer.skipped_malformed", "disclaimer", 0.0, evidence, "mime")]
-        return []
+            reason = ("disclaimer.skipped_malformed", "unparseable MIME structure")
+        if reason is None:
+            return []
+        rule, evidence = reason
+        return [Finding(rule, "disclaimer", 0.0, f"{evidence}: disclaimer not added", "mime")]
