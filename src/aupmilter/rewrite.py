@@ -225,7 +225,7 @@ def _wrap(raw: bytes, disclaimer: Disclaimer, domain: str) -> RewriteResult:
             ]
         )
         + eol
-        + body.rstrip(b"\r\n")
+        + body  # exactly: the line end before a boundary belongs to the boundary (RFC 2046)
         + eol
         + b"--"
         + boundary
@@ -319,7 +319,7 @@ def _append(part: Message, disclaimer: Disclaimer) -> None:
     if codec is None:
         raise Undecodable(part.get_content_charset() or "us-ascii")
     if part.get_content_type() == "text/html":
-        new = insert_html(text, disclaimer.html)
+        new = insert_html(text, disclaimer.html.strip())
     else:
         flowed = str(part.get_param("format") or "").lower() == "flowed"
         nl = "\r\n" if "\r\n" in text else "\n"

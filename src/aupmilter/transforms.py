@@ -115,8 +115,11 @@ class DkimTransform:
         if not changes_signed_content(effects):
             return []  # we changed nothing an existing signature covers
         final = apply_effects(message.raw, effects)
+        from_value = raw_header_value(final, "From")
+        if from_value is None:
+            return []  # RFC 6376 5.4: From must be signed; a signature without it never verifies
         from_domain = ""
-        addresses = getaddresses([raw_header_value(final, "From") or ""])
+        addresses = getaddresses([from_value])
         if addresses and "@" in addresses[0][1]:
             from_domain = addresses[0][1].rpartition("@")[2]
         key = key_for(self.settings.dkim, from_domain, envelope.sender_domain)
