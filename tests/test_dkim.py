@@ -1,0 +1,208 @@
+"""DKIM signing (aupmilter.dkim + the signing transform): keys are checked at start-up, what is
+signed verifies with dkimpy (DNS stubbed with our public key: no DNS exists here), and the
+signature covers what a reader relies on."""
+
+from __future__ import annotations
+
+import base64
+import subprocess
+import tomllib
+from collections.abc import Callable
+from pathlib import Path
+
+import dkim as dkimpy
+import pytest
+
+from aupmilter.config import load_config, parse_config
+from aupmilter.dkim import DkimKey, load_key, sign
+from aupmilter.engine import Ruleset, build_ruleset, evaluate
+from aupmilter.errors import ConfigError
+from aupmilter.message import MessageView
+from aupmilter.model import AddHeader, ChangeHeader, Envelope
+from aupmilter.render import apply_effects
+from aupmilter.transforms import changes_signed_content, key_for
+
+OUT = Envelope("t@oakfield.example", ("parent@home.test",), auth_user="t")
+RAW = (
+    b"From: Teacher <t@oakfield.example>\r\nTo: parent@home.test\r\nSubject: Trip\r\n"
+    b"Date: Mon, 16 Nov 2026 10:00:00 +0000\r\nMessage-ID: <1@oakfield.example>\r\n"
+    b"MIME-Version: 1.0\r\nContent-Type: text/plain\r\n\r\nSee you at 9.\r\n"
+)
+
+
+def make_key(directory: Path, bits: int = 2048) -> tuple[Path, bytes]:
+    key = directory / f"k{bits}.pem"
+    subprocess.run(["openssl", "genrsa", "-out", str(key), str(bits)], check=True, capture_output=True)
+    key.chmod(0o600)
+    der = subprocess.run(
+        ["openssl", "rsa", "-in", str(key), "-pubout", "-outform", "DER"], check=True, capture_output=True
+    ).stdout
+    return key, b"v=DKIM1; k=rsa; p=" + base64.b64encode(der)
+
+
+@pytest.fixture(scope="module")
+def keypair(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, bytes]:
+    return make_key(tmp_path_factory.mktemp("dkim"))
+
+
+def dns_for(record: bytes, selector: bytes = b"s1") -> Callable[..., bytes | None]:
+    def lookup(name: bytes, timeout: int = 5) -> bytes | None:
+        return record if name == selector + b"._domainkey.oakfield.example." else None
+
+    return lookup
+
+
+def ruleset(dkim: dict[str, object], **options: object) -> Ruleset:
+    base = tomllib.loads(Path(load_config(None).source).read_text())
+    base["checks"] = {"disclaimer": {"dkim": dkim, **options}}
+    return build_ruleset(parse_config(base, "test.toml"))
+
+
+def with_key(key: Path) -> dict[str, object]:
+    return {"oakfield.example": {"selector": "s1", "key_file": str(key)}}
+
+
+def header_block(raw: bytes) -> bytes:
+    return raw.split(b"\r\n\r\n", 1)[0]
+
+
+def test_signature_verifies_and_covers_what_a_reader_relies_on(keypair: tuple[Path, bytes]) -> None:
+    key, record = keypair
+    value = sign(RAW, load_key("oakfield.example", "s1", str(key), "t"))
+    signed = b"DKIM-Signature: " + value.replace("\n", "\r\n").encode() + b"\r\n" + RAW
+    assert dkimpy.verify(signed, dnsfunc=dns_for(record))
+    tags = dict(t.strip().split("=", 1) for t in "".join(value.split()).split(";") if t.strip())
+    assert tags["c"] == "relaxed/relaxed" and tags["d"] == "oakfield.example" and tags["s"] == "s1"
+    signed_fields = tags["h"].lower().split(":")
+    for name in ("from", "to", "subject", "date", "message-id", "mime-version", "content-type"):
+        assert name in signed_fields
+    assert signed_fields.count("from") == 2 and signed_fields.count("subject") == 2  # oversigned
+    # An added second From (or Subject) after signing invalidates it.
+    assert not dkimpy.verify(signed.replace(b"\r\nTo:", b"\r\nFrom: evil@x.test\r\nTo:"), dnsfunc=dns_for(record))
+    assert not dkimpy.verify(signed.replace(b"See you at 9.", b"See you at 8."), dnsfunc=dns_for(record))
+
+
+def test_signing_is_robust_to_lf_input_and_refolding(keypair: tuple[Path, bytes]) -> None:
+    key, record = keypair
+    loaded = load_key("oakfield.example", "s1", str(key), "t")
+    lf = RAW.replace(b"\r\n", b"\n")
+    value = sign(lf, loaded)  # the milter may see LF; Postfix delivers CRLF
+    delivered = b"DKIM-Signature: " + value.replace("\n", "\r\n").encode() + b"\r\n" + RAW
+    assert dkimpy.verify(delivered, dnsfunc=dns_for(record))
+    # A relay that unfolds our header or refolds the Subject does not break relaxed/relaxed.
+    unfolded = b"DKIM-Signature: " + " ".join(value.split()).encode() + b"\r\n"
+    refolded = RAW.replace(b"Subject: Trip", b"Subject:\r\n  Trip")
+    assert dkimpy.verify(unfolded + refolded, dnsfunc=dns_for(record))
+
+
+def test_long_key_signature_is_folded_under_the_line_limit(tmp_path: Path) -> None:
+    key, record = make_key(tmp_path, 4096)
+    value = sign(RAW, load_key("oakfield.example", "s1", str(key), "t"))
+    lines = ("DKIM-Signature: " + value).split("\n")
+    assert len(lines) > 1 and all(len(line) <= 998 for line in lines)
+    assert all(line.startswith("\t") for line in lines[1:])
+    assert dkimpy.verify(
+        b"DKIM-Signature: " + value.replace("\n", "\r\n").encode() + b"\r\n" + RAW, dnsfunc=dns_for(record)
+    )
+
+
+def test_key_problems_are_startup_errors(tmp_path: Path, keypair: tuple[Path, bytes]) -> None:
+    key, _ = keypair
+    with pytest.raises(ConfigError, match="cannot be read"):
+        load_key("oakfield.example", "s1", str(tmp_path / "missing.pem"), "t")
+    exposed = tmp_path / "exposed.pem"
+    exposed.write_bytes(key.read_bytes())
+    for mode in (0o644, 0o640, 0o604):
+        exposed.chmod(mode)
+        with pytest.raises(ConfigError, match="readable by others"):
+            load_key("oakfield.example", "s1", str(exposed), "t")
+    broken = tmp_path / "broken.pem"
+    broken.write_bytes(b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n")
+    broken.chmod(0o600)
+    with pytest.raises(ConfigError, match="cannot sign"):
+        load_key("oakfield.example", "s1", str(broken), "t")
+    with pytest.raises(ConfigError, match="not a regular file"):
+        load_key("oakfield.example", "s1", str(tmp_path), "t")
+    with pytest.raises(ConfigError, match="DNS label"):
+        load_key("oakfield.example", "s1;x=y", str(key), "t")
+    # Through the config: the milter refuses to start rather than sending unsigned mail.
+    with pytest.raises(ConfigError, match="cannot be read"):
+        ruleset({"oakfield.example": {"selector": "s1", "key_file": str(tmp_path / "missing.pem")}})
+    with pytest.raises(ConfigError, match="needs exactly selector and key_file"):
+        ruleset({"oakfield.example": {"selector": "s1"}})
+    with pytest.raises(ConfigError, match="not a school domain"):
+        ruleset({"elsewhere.test": {"selector": "s1", "key_file": str(key)}})
+
+
+def test_transform_signs_changed_mail_only(keypair: tuple[Path, bytes]) -> None:
+    key, record = keypair
+    rs = ruleset(with_key(key))
+    out = apply_effects(RAW, evaluate(OUT, MessageView(RAW), rs).effects)
+    assert out.startswith(b"DKIM-Signature:") and dkimpy.verify(out, dnsfunc=dns_for(record))
+    # A second pass changes nothing, so it adds no second signature; the first still verifies.
+    again = apply_effects(out, evaluate(OUT, MessageView(out), rs).effects)
+    assert header_block(again).count(b"DKIM-Signature:") == 1 and dkimpy.verify(again, dnsfunc=dns_for(record))
+    # Inbound mail is neither changed nor signed.
+    inbound = Envelope("parent@home.test", ("t@oakfield.example",), client_addr="198.51.100.1")
+    raw_in = RAW.replace(b"From: Teacher <t@oakfield.example>", b"From: parent@home.test")
+    assert b"DKIM-Signature" not in apply_effects(raw_in, evaluate(inbound, MessageView(raw_in), rs).effects)
+
+
+def test_what_counts_as_a_change_to_signed_content() -> None:
+    assert not changes_signed_content([AddHeader("X-AUP-Verdict", "accept"), ChangeHeader("X-AUP-Findings", None)])
+    assert changes_signed_content([ChangeHeader("Subject", "[AUP] Trip")])
+    assert changes_signed_content([AddHeader("Content-Type", "multipart/mixed")])
+
+
+def test_key_is_chosen_by_the_from_domain_and_covers_subdomains() -> None:
+    oak = DkimKey("oakfield.example", "s1", b"")
+    birch = DkimKey("birchwood.example", "s1", b"")
+    keys = {"oakfield.example": oak, "birchwood.example": birch}
+    assert key_for(keys, "birchwood.example", "oakfield.example") is birch  # From wins (DMARC)
+    assert key_for(keys, "", "oakfield.example") is oak
+    assert key_for(keys, "staff.oakfield.example") is oak
+    assert key_for(keys, "example") is None and key_for(keys, "home.test") is None
+
+
+def test_no_signature_without_a_from_header(keypair: tuple[Path, bytes]) -> None:
+    key, _ = keypair
+    raw = b"To: parent@home.test\r\nSubject: no from\r\n\r\nHello\r\n"
+    out = apply_effects(raw, evaluate(OUT, MessageView(raw), ruleset(with_key(key))).effects)
+    assert b"Oakfield Primary School" in out and b"DKIM-Signature" not in out
+
+
+def test_cli_emit_with_a_dkim_key_config(tmp_path: Path, keypair: tuple[Path, bytes]) -> None:
+    """The admin's path: ``aupmilter check --emit DIR --config FILE`` writes what would leave."""
+    import sys
+
+    key, record = keypair
+    config = tmp_path / "aupmilter.toml"
+    config.write_text(
+        Path(load_config(None).source).read_text()
+        + f'\n[checks.disclaimer]\n[checks.disclaimer.dkim."oakfield.example"]\nselector = "s1"\nkey_file = "{key}"\n'
+    )
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "trip.eml").write_bytes(RAW)
+    cli = [sys.executable, "-m", "aupmilter.cli", "check", "--config", str(config)]
+    done = subprocess.run(
+        [*cli, "--emit", str(tmp_path / "out"), "--auth-user", "t", str(tmp_path / "in" / "trip.eml")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    emitted = (tmp_path / "out" / "trip.eml").read_bytes()
+    assert emitted.count(b"Oakfield Primary School, part of") == 1
+    assert dkimpy.verify(emitted, dnsfunc=dns_for(record))
+    # A config whose key is world-readable does not start: exit 2 with the reason.
+    key.chmod(0o644)
+    try:
+        bad = subprocess.run(
+            [*cli, str(tmp_path / "in")],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+    finally:
+        key.chmod(0o600)
+    assert bad.returncode == 2 and "readable by others" in bad.stderr
