@@ -138,7 +138,8 @@ class DisclaimerCheck:
         try:
             # Parsed once by MessageView: no second parse of a 25 MB mail.  The same function
             # decides in the rewrite, so the finding is exactly why nothing was added.
-            reason = skip_reason(message.msg, wrap_signed=self.settings.signed == "wrap")
+            disclaimer = self.settings.disclaimer_for(self.config, envelope.sender, envelope.sender_domain)
+            reason = skip_reason(message.msg, disclaimer, wrap_signed=self.settings.signed == "wrap")
         except Exception:
             reason = ("disclaimer.skipped_malformed", "unparseable MIME structure")
         if reason is None:
