@@ -230,7 +230,7 @@ class MessageView:
                 if ctype == "text/html":
                     text = html_to_text(text)
                 location = f"{prefix}body" if prefix else "body"
-                self._text_parts.append(TextPart(text[:MAX_TEXT_CHARS], ctype, location, part.get_content_charset()))
+                self._text_parts.append(TextPart(text[:MAX_TEXT_CHARS], ctype, location, _charset(part)))
                 continue
             data = _decode_bytes(part)
             name = filename or ""
@@ -323,6 +323,15 @@ def _filename(part: Message) -> str | None:
     return decode_header_value(name)
 
 
+def _charset(part: Message) -> str | None:
+    """The declared charset, or None; the stdlib raises on hostile RFC 2231 values (a NUL in
+    the charset of an encoded parameter: found by the fuzzer)."""
+    try:
+        return part.get_content_charset()
+    except Exception:  # noqa: BLE001
+        return None
+
+
 def _decode_bytes(part: Message) -> bytes:
     try:
         payload = part.get_payload(decode=True)
@@ -336,7 +345,7 @@ def _decode_bytes(part: Message) -> bytes:
 
 def _decode_text(part: Message, defects: list[str]) -> str:
     data = _decode_bytes(part)
-    charset = part.get_content_charset() or "us-ascii"
+    charset = _charset(part) or "us-ascii"
     try:
         return data.decode(charset, errors="replace")
     except (LookupError, ValueError):  # unknown codec, or a name with NULs in it
