@@ -328,7 +328,7 @@ def _charset(part: Message) -> str | None:
     the charset of an encoded parameter: found by the fuzzer)."""
     try:
         return part.get_content_charset()
-    except Exception:  # noqa: BLE001
+    except (ValueError, LookupError):
         return None
 
 
