@@ -49,6 +49,10 @@ class Envelope:
     ``direction`` is filled by :mod:`aupmilter.direction` before checks run; adapters may leave it
     ``None`` and let the engine classify.  ``received_at`` (UTC) is when the gateway received the
     message; it is an input, not read from a clock inside the engine, so evaluation stays pure.
+    ``recent_identical`` is how many *earlier* messages from the same sender with the same
+    normalised body the milter process saw inside the repeat window (see
+    :mod:`aupmilter.ratewindow`): state the pure engine cannot keep, handed in as a fact.  It is
+    0 where nothing counts (``aupmilter check``, tests, inbound mail, the check turned off).
     """
 
     sender: str
@@ -59,6 +63,7 @@ class Envelope:
     daemon_name: str | None = None
     direction: Direction | None = None
     received_at: dt.datetime | None = None
+    recent_identical: int = 0
 
     @property
     def sender_domain(self) -> str:
