@@ -59,6 +59,7 @@ REGISTRY: dict[str, str] = {
     "attachments": "aupmilter.checks.attachments:AttachmentCheck",
     "offensive": "aupmilter.checks.offensive:OffensiveCheck",
     "chain_letter": "aupmilter.checks.chain_letter:ChainLetterCheck",
+    "mass_mailing": "aupmilter.checks.mass_mailing:MassMailingCheck",
     "disclaimer": "aupmilter.checks.disclaimer:DisclaimerCheck",
 }
 

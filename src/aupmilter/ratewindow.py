@@ -1,0 +1,149 @@
+"""A bounded, in-memory sliding-window counter of repeated identical messages, for the adapter.
+
+Why it lives here and not in a check: the engine is a pure function (same inputs, same
+decision) and may run in spawned worker processes, so a check can keep no clock and no state.
+"Repeated identical bodies from one sender in a window" (policy 001 4.4.3, 002, 003: do not
+contribute to system congestion) needs both, so the milter *adapter* process keeps this counter,
+consults it at end-of-message and hands the engine one number, ``Envelope.recent_identical``;
+the ``mass_mailing`` check turns that fact into a finding with thresholds from its rules.
+
+Privacy: entries are keyed by an HMAC (random key made per process, never written anywhere) of
+the sender and a digest of the body, so the table holds no address and no text in clear, and a
+key is useless outside this process.  Only timestamps are stored against it.
+
+Bounds: at most ``max_keys`` keys (least recently used evicted first) and at most ``per_key``
+timestamps per key (so a count saturates there; every shipped threshold is far below it).
+
+What "identical" means (:func:`body_digest`): the body bytes as the client sent them, with the
+things a mail client changes on every send taken out — MIME boundary strings, ``Content-ID``
+headers and ``cid:`` references (Outlook's inline signature logos), quoted-printable soft line
+breaks — and whitespace runs collapsed.  It deliberately does *not* decode MIME: that would mean
+parsing every message in the adapter process, which holds the GIL that the worker processes
+exist to escape, and the same client encodes the same text the same way anyway.  A message
+personalised per recipient (a mail merge's "Dear Mrs Patel", a pupil's name) is *not*
+identical, on purpose: a personalised letter to each parent is ordinary school business, not
+congestion, and counting near-duplicates would flag every mail merge.  What this catches is
+the same message sent again and again — a batch split to stay under the recipient threshold,
+or a compromised account's burst; per-recipient-varied spam is for Postfix's rate limits.
+
+The counter is per milter process and in memory: it resets on restart, and with several
+gateway nodes each node counts only the share of a sender's mail that reaches it.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import hashlib
+import hmac
+import re
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from aupmilter.direction import classify
+from aupmilter.model import Direction, Envelope
+
+if TYPE_CHECKING:
+    from aupmilter.engine import Ruleset
+
+_BOUNDARY = re.compile(rb"""boundary\s*=\s*(?:"([^"\r\n]{1,200})"|([^\s;"]{1,200}))""", re.IGNORECASE)
+_CONTENT_ID = re.compile(rb"(?im)^content-id:[^\r\n]*(?:\r?\n[ \t][^\r\n]*)*")
+_CID = re.compile(rb"""cid:[^\s"'<>()]+""", re.IGNORECASE)
+_HEADER_END = re.compile(rb"\r?\n\r?\n")
+
+#: Timestamps kept per key: counts saturate here, so repeat thresholds must stay at or below it.
+PER_KEY_CAP = 100
+
+
+def body_digest(raw: bytes) -> bytes:
+    """SHA-256 of the normalised body of ``raw`` (see the module docstring for what is removed)."""
+    end = _HEADER_END.search(raw)
+    body = raw[end.end() :] if end else b""
+    for m in _BOUNDARY.finditer(raw):
+        boundary = m.group(1) or m.group(2)
+        body = body.replace(b"--" + boundary, b"--")
+    body = _CONTENT_ID.sub(b"", body)
+    body = _CID.sub(b"cid:", body)
+    body = body.replace(b"=\r\n", b"").replace(b"=\n", b"")
+    return hashlib.sha256(b" ".join(body.split())).digest()
+
+
+class RateWindow:
+    """Sliding-window counts per (sender, body digest), keyed by HMAC; thread-safe; bounded.
+
+    ``clock`` is injected (monotonic seconds) so tests drive time; the milter uses
+    :func:`time.monotonic`, which a wall-clock change cannot move backwards.
+    """
+
+    def __init__(
+        self,
+        max_keys: int = 5000,
+        per_key: int = PER_KEY_CAP,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if max_keys < 1 or per_key < 1:
+            raise ValueError("max_keys and per_key must be positive")
+        self.max_keys = max_keys
+        self.per_key = per_key
+        self._clock = clock
+        self._key = secrets.token_bytes(32)
+        self._entries: collections.OrderedDict[bytes, collections.deque[float]] = collections.OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def key(self, sender: str, digest: bytes) -> bytes:
+        """The table key: HMAC of the lower-cased sender and the body digest (nothing in clear)."""
+        message = sender.lower().encode("utf-8", "surrogateescape") + b"\0" + digest
+        return hmac.new(self._key, message, "sha256").digest()
+
+    def observe(self, sender: str, digest: bytes, window_seconds: float) -> int:
+        """Record one message now; return how many *earlier* ones with the same key fall inside
+        the last ``window_seconds`` (so the first message sees 0, the third sees 2)."""
+        key = self.key(sender, digest)
+        with self._lock:
+            now = self._clock()
+            stamps = self._entries.get(key)
+            if stamps is None:
+                stamps = collections.deque(maxlen=self.per_key)
+                self._entries[key] = stamps
+            else:
+                self._entries.move_to_end(key)
+            horizon = now - window_seconds
+            while stamps and stamps[0] <= horizon:
+                stamps.popleft()
+            earlier = len(stamps)
+            stamps.append(now)
+            while len(self._entries) > self.max_keys:
+                self._entries.popitem(last=False)
+            return earlier
+
+
+def repeat_window_seconds(ruleset: Ruleset) -> float | None:
+    """The configured repeat window, or ``None`` when the mass-mailing check is off (no counting,
+    no state kept)."""
+    for check in ruleset.checks:
+        window = getattr(check, "repeat_window_seconds", None)
+        if getattr(check, "name", "") == "mass_mailing" and isinstance(window, int | float):
+            return float(window)
+    return None
+
+
+def annotate(window: RateWindow, envelope: Envelope, raw: bytes, ruleset: Ruleset) -> Envelope:
+    """``envelope`` with ``recent_identical`` filled in, for mail our own senders send (outbound
+    or internal, non-null sender); anything else is returned unchanged and not counted — inbound
+    spam waves are not a staff acceptable-use matter."""
+    seconds = repeat_window_seconds(ruleset)
+    if seconds is None or not envelope.sender:
+        return envelope
+    direction = envelope.direction or classify(ruleset.config, envelope)
+    if direction is Direction.INBOUND:
+        return envelope
+    earlier = window.observe(envelope.sender, body_digest(raw), seconds)
+    if earlier == 0:
+        return envelope
+    return dataclasses.replace(envelope, recent_identical=earlier)
