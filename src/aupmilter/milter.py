@@ -24,6 +24,7 @@ from aupmilter import metrics
 from aupmilter.engine import Ruleset, evaluate
 from aupmilter.message import MessageView
 from aupmilter.model import Action, AddHeader, ChangeHeader, Decision, Envelope, ReplaceBody
+from aupmilter.ratewindow import RateWindow, annotate
 from aupmilter.runlog import log_decision
 
 log = logging.getLogger("aupmilter.milter")
@@ -47,6 +48,9 @@ class MilterState:
         #: Worker processes (aupmilter.workers.EvaluatorPool), or None to decide in this process.
         self.evaluator = evaluator
         self.pool = concurrent.futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="aupmilter-eval")
+        #: Repeated identical messages per sender (mass_mailing): state the pure engine cannot keep,
+        #: so it lives here and reaches the engine as Envelope.recent_identical.  Kept across reloads.
+        self.rate_window = RateWindow()
 
 
 _state: MilterState | None = None
@@ -166,6 +170,7 @@ class AupMilter(Milter.Base):  # type: ignore[misc]
             daemon_name=self.getsymval("{daemon_name}") or None,
             received_at=dt.datetime.now(dt.UTC),
         )
+        envelope = annotate(state.rate_window, envelope, raw, ruleset)
         budget = config.milter.time_budget_seconds
         message: MessageView | None = None
         evaluator = state.evaluator

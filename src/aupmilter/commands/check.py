@@ -38,6 +38,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         metavar="ISO",
         help="when the gateway received it (default: the Date: header)",
     )
+    p.add_argument(
+        "--recent-identical",
+        type=_count,
+        default=0,
+        metavar="N",
+        help="earlier identical messages from this sender in the repeat window, as the milter would count (default 0)",
+    )
     p.add_argument("--json", action="store_true", help="one JSON object per message")
     p.add_argument("--emit", metavar="DIR", help="write each message as it would leave")
     p.add_argument("paths", nargs="+", metavar="FILE.eml|DIR")
@@ -69,6 +76,7 @@ def envelope_for(args: argparse.Namespace, message: MessageView) -> Envelope:
         args.client_ip,
         direction=direction,
         received_at=args.received_at or _date_header(message),
+        recent_identical=getattr(args, "recent_identical", 0),
     )
 
 
@@ -81,6 +89,17 @@ def _date_header(message: MessageView) -> dt.datetime | None:
     if parsed.tzinfo is None:
         return None
     return parsed.astimezone(dt.UTC)
+
+
+def _count(text: str) -> int:
+    """A non-negative count: only the milter keeps the repeat window, so offline it is given."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return value
 
 
 def _iso_time(text: str) -> dt.datetime:
