@@ -38,10 +38,14 @@ _SIGNABLE = frozenset(h.decode() for h in dkimpy.DKIM.SHOULD)
 
 
 def build(config: Config) -> list[Transform]:
+    from aupmilter import banner
+
+    # The inbound phishing banner (off unless a school asks) comes first: signing stays last.
+    first = banner.build(config)
     if not config.check_enabled("disclaimer"):
-        return []
+        return first
     settings = parse_settings(config.checks.get("disclaimer", {}), config, f"{config.source}: checks.disclaimer")
-    return [DisclaimerTransform(config, settings), DkimTransform(settings)]
+    return [*first, DisclaimerTransform(config, settings), DkimTransform(settings)]
 
 
 class DisclaimerTransform:

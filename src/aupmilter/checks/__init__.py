@@ -60,6 +60,7 @@ REGISTRY: dict[str, str] = {
     "offensive": "aupmilter.checks.offensive:OffensiveCheck",
     "chain_letter": "aupmilter.checks.chain_letter:ChainLetterCheck",
     "mass_mailing": "aupmilter.checks.mass_mailing:MassMailingCheck",
+    "phishing": "aupmilter.checks.phishing:PhishingCheck",
     "disclaimer": "aupmilter.checks.disclaimer:DisclaimerCheck",
 }
 

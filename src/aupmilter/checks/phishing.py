@@ -1,0 +1,665 @@
+"""Inbound phishing cues: what 000 4.6 asks staff to look for, pointed out at the gateway.
+
+000 4.6: "Staff should be cautious ... clicking on any links which ask to re-enter your password
+or look suspicious."  The gateway cannot tell a genuine login page from a fake one and never
+fetches a link (no network in the engine).  It can see the three tells that give most credential
+phishing away, each a finding in category ``phishing`` that the policy tags on inbound mail:
+
+* ``phishing.link_mismatch``: a link whose visible text shows one domain and whose target is
+  another registrable domain.  Read from the raw HTML (the text view has lost the hrefs) and
+  from Outlook-style plain text (``www.bank.example <https://elsewhere/>``).  Text that is not a
+  domain ("click here", "Read more") is never judged, so newsletters with tracking redirects
+  stay clean; a known click-tracking/link-protection host is consistent when the shown domain
+  is in its wrapped target, and not judged when that target cannot be read.
+* ``phishing.credential_harvest``: named, weighted wording cues (``rules/phishing.toml``,
+  like the chain-letter cues) reaching a threshold, *and* a link to somewhere outside the trust:
+  wording alone is how IT's own "your password expires on Friday" reminder reads.
+* ``phishing.lookalike_domain``: a From / Reply-To / link host that imitates one of the trust's
+  own domains (homoglyphs and IDN/punycode that decode to them, digit for letter, one letter
+  changed/added/missing, swapped letters, a hyphen or dot moved, the real domain embedded in
+  another).  The real domains and their subdomains are never look-alikes, and the typo rules
+  need a name of ``min_label_length`` letters, so short names do not match half the internet.
+
+Registrable domains come from a small public-suffix subset in the rules file (``co.uk``,
+``sch.uk`` as a wildcard, ...): a full list needs a download, and a gateway must not fetch one.
+
+Only inbound mail is read by default (``[checks.phishing] directions``): an internal password
+reminder from IT is the genuine article.  ``banner_schools`` turns on the visible warning banner
+for those schools (:mod:`aupmilter.banner`, applied by the transforms after the verdict).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import tomllib
+import unicodedata
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from email.message import Message
+from email.utils import getaddresses
+from html.parser import HTMLParser
+from typing import Any, ClassVar
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+import regex
+
+from aupmilter.checks import CheckSettings
+from aupmilter.config import Config
+from aupmilter.errors import ConfigError
+from aupmilter.message import MessageView
+from aupmilter.model import Direction, Envelope, Finding
+
+CATEGORY = "phishing"
+MAX_TEXT = 200_000
+MAX_HTML = 2_000_000
+EXCERPT = 48
+OPTION_KEYS = ("directions", "banner_schools", "lookalike_allow")
+_TOP_KEYS = {"domains", "link_mismatch", "lookalike", "harvest", "banner", "cue"}
+_SECTION_KEYS = {
+    "domains": {"public_suffixes", "wildcard_suffixes", "text_tlds", "redirectors"},
+    "link_mismatch": {"score", "max_links"},
+    "lookalike": {"score", "min_label_length"},
+    "harvest": {"threshold", "min_cues", "sign_in_domains"},
+    "banner": {"text"},
+}
+
+#: A host shown in link text: optional scheme, optional user@, labels (Unicode letters allowed).
+_SHOWN = regex.compile(
+    r"(?<![\w.@/-])(?P<scheme>https?://)?(?:[\w.+-]+@)?(?P<host>(?:\w(?:[\w-]{0,61}\w)?\.)+\w[\w-]{0,62})(?![\w-])"
+)
+_PLAIN_URL = regex.compile(r"https?://[^\s<>\"'\])]+", regex.IGNORECASE)
+#: Outlook's plain-text rendering of a link: ``text <https://target/>``.
+_PLAIN_LINK = regex.compile(r"(?P<text>[^\s<>]+)[ \t]*<(?P<url>https?://[^\s<>]+)>", regex.IGNORECASE)
+
+#: Letters that render like ASCII ones (Cyrillic, Greek, Latin extensions), and digits used for
+#: letters.  Accents are removed separately (NFKD), so "é" already reads as "e".
+_CONFUSABLE = str.maketrans(
+    "авеёкмнорстухѕіїјԁԛԝһոսօɡɑıłƖαβεηικνορτυχωʏᴄ013457i|",
+    "abeekmhopctyxsiijdqwhnuogaillabenikvoptuxwycoleastll",
+)
+
+
+@dataclass(frozen=True)
+class Cue:
+    id: str
+    weight: float
+    pattern: regex.Pattern[str]
+
+
+@dataclass(frozen=True)
+class Link:
+    """One link: target, the visible text (``""`` for a bare URL or a form), where it was found."""
+
+    href: str
+    text: str
+    location: str
+
+
+@dataclass(frozen=True)
+class Domains:
+    """Registrable-domain arithmetic from the rules file's ``[domains]`` table (no network)."""
+
+    suffixes: frozenset[str]
+    wildcards: frozenset[str]
+    text_tlds: frozenset[str]
+    redirectors: tuple[str, ...]
+
+    def registrable(self, host: str) -> str:
+        """The domain a registrant controls: ``a.b.co.uk`` -> ``b.co.uk``; IPs are themselves."""
+        host = host.strip(".")
+        labels = host.split(".")
+        if labels[-1].isdigit() or ":" in host:
+            return host
+        for i in range(len(labels)):
+            suffix = ".".join(labels[i:])
+            if suffix in self.wildcards:
+                return ".".join(labels[max(i - 2, 0) :])
+            if suffix in self.suffixes:
+                return ".".join(labels[max(i - 1, 0) :])
+        return ".".join(labels[-2:])
+
+    def is_redirector(self, host: str) -> bool:
+        return any(host == r or host.endswith("." + r) for r in self.redirectors)
+
+
+@dataclass(frozen=True)
+class PhishingRules:
+    """``rules/phishing.toml``, validated (unknown keys are errors naming the file and key)."""
+
+    domains: Domains
+    mismatch_score: float
+    max_links: int
+    lookalike_score: float
+    min_label_length: int
+    threshold: float
+    min_cues: int
+    sign_in_domains: tuple[str, ...]
+    banner_text: str
+    cues: tuple[Cue, ...]
+
+
+def load_rules(config: Config) -> PhishingRules:
+    path = config.rules_dir / "phishing.toml"
+    source = str(path)
+    try:
+        data: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(source, "", f"cannot load: {exc}") from None
+    unknown = set(data) - _TOP_KEYS
+    if unknown:
+        raise ConfigError(source, sorted(unknown)[0], "unknown key")
+    for section, allowed in _SECTION_KEYS.items():
+        table = data.get(section, {})
+        if not isinstance(table, dict):
+            raise ConfigError(source, section, "must be a table")
+        extra = set(table) - allowed
+        if extra:
+            raise ConfigError(source, f"{section}.{sorted(extra)[0]}", "unknown key")
+
+    def strings(section: str, key: str) -> tuple[str, ...]:
+        value = data.get(section, {}).get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(source, f"{section}.{key}", "must be a list of strings")
+        return tuple(v.lower().strip(".") for v in value)
+
+    def number(section: str, key: str, default: float) -> float:
+        value = data.get(section, {}).get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ConfigError(source, f"{section}.{key}", f"expected a number, got {value!r}")
+        return float(value)
+
+    cues: list[Cue] = []
+    seen: set[str] = set()
+    raw_cues = data.get("cue", [])
+    if not isinstance(raw_cues, list):
+        raise ConfigError(source, "cue", "must be an array of tables ([[cue]])")
+    for i, raw in enumerate(raw_cues):
+        extra = set(raw) - {"id", "weight", "pattern"}
+        if extra:
+            raise ConfigError(source, f"cue[{i}].{sorted(extra)[0]}", "unknown key")
+        cue_id = raw.get("id")
+        if not isinstance(cue_id, str) or not cue_id:
+            raise ConfigError(source, f"cue[{i}].id", "is required")
+        if cue_id in seen:
+            raise ConfigError(source, f"cue[{i}].id", f"duplicate cue id {cue_id!r}")
+        seen.add(cue_id)
+        weight = raw.get("weight")
+        if isinstance(weight, bool) or not isinstance(weight, int | float):
+            raise ConfigError(source, f"cue[{i}].weight", "must be a number")
+        try:
+            pattern = regex.compile(raw["pattern"], regex.IGNORECASE)
+        except (KeyError, TypeError, regex.error) as exc:
+            raise ConfigError(source, f"cue[{i}].pattern", f"invalid pattern: {exc}") from None
+        cues.append(Cue(cue_id, float(weight), pattern))
+    banner = data.get("banner", {}).get("text", "")
+    if not isinstance(banner, str) or not banner.strip():
+        raise ConfigError(source, "banner.text", "must be a non-empty string")
+    return PhishingRules(
+        domains=Domains(
+            frozenset(strings("domains", "public_suffixes")),
+            frozenset(strings("domains", "wildcard_suffixes")),
+            frozenset(strings("domains", "text_tlds")),
+            strings("domains", "redirectors"),
+        ),
+        mismatch_score=number("link_mismatch", "score", 3.0),
+        max_links=int(number("link_mismatch", "max_links", 500)),
+        lookalike_score=number("lookalike", "score", 4.0),
+        min_label_length=int(number("lookalike", "min_label_length", 5)),
+        threshold=number("harvest", "threshold", 3.0),
+        min_cues=int(number("harvest", "min_cues", 1)),
+        sign_in_domains=strings("harvest", "sign_in_domains"),
+        banner_text=" ".join(banner.split()),
+        cues=tuple(cues),
+    )
+
+
+@dataclass(frozen=True)
+class PhishingOptions:
+    """``[checks.phishing]`` in aupmilter.toml."""
+
+    directions: frozenset[Direction]
+    banner_schools: frozenset[str]
+    lookalike_allow: frozenset[str]
+
+
+def parse_options(options: dict[str, Any] | Any, config: Config, source: str) -> PhishingOptions:
+    unknown = sorted(set(options) - set(OPTION_KEYS) - {"enabled"})
+    if unknown:
+        raise ConfigError(source, unknown[0], "unknown key")
+
+    def strings(key: str, default: list[str]) -> list[str]:
+        value = options.get(key, default)
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(source, key, "must be a list of strings")
+        return [v.lower().strip() for v in value]
+
+    directions: set[Direction] = set()
+    for text in strings("directions", ["inbound"]):
+        try:
+            directions.add(Direction(text))
+        except ValueError:
+            raise ConfigError(
+                source, "directions", f"unknown direction {text!r} (inbound, outbound, internal)"
+            ) from None
+    banner = strings("banner_schools", [])
+    known = {s.domain for s in config.schools}
+    for domain in banner:
+        if domain != "*" and domain not in known:
+            raise ConfigError(source, "banner_schools", f"{domain!r} is not a school domain of this trust")
+    if "*" in banner:
+        banner = sorted(known)
+    return PhishingOptions(frozenset(directions), frozenset(banner), frozenset(strings("lookalike_allow", [])))
+
+
+# --- reading the message ---------------------------------------------------------------------
+
+
+def html_sources(message: MessageView) -> Iterator[tuple[str, str]]:
+    """``(location, html)`` for each inline text/html part, decoded.
+
+    :class:`MessageView` hands checks the *visible* text of HTML parts; link targets are gone by
+    then, so this walks the already-parsed tree (``message.msg``, never re-parsing the bytes)
+    with the same part and depth limits the view uses."""
+    stack: list[tuple[Message, str, int]] = [(message.msg, "", 0)]
+    seen = 0
+    budget = MAX_HTML
+    while stack and budget > 0:
+        part, prefix, depth = stack.pop()
+        seen += 1
+        if seen > message.max_parts or depth > message.max_depth:
+            break
+        try:
+            ctype = part.get_content_type()
+            if part.is_multipart():
+                children = part.get_payload()
+                nested = f"{prefix}message/" if ctype.startswith("message/") else prefix
+                if isinstance(children, list):
+                    stack.extend((c, nested, depth + 1) for c in reversed(children) if isinstance(c, Message))
+                continue
+            if ctype != "text/html" or part.get_content_disposition() == "attachment" or part.get_filename():
+                continue
+            data = part.get_payload(decode=True)
+            charset = part.get_content_charset() or "us-ascii"
+        except Exception:  # hostile headers: the view records the defect; links are best effort
+            continue
+        if not isinstance(data, bytes):
+            continue
+        try:
+            text = data.decode(charset, errors="replace")
+        except (LookupError, ValueError):
+            text = data.decode("utf-8", errors="replace")
+        text = text[:budget]
+        budget -= len(text)
+        yield (f"{prefix}body", text)
+
+
+class _Anchors(HTMLParser):
+    """Collects ``<a href>`` / ``<area href>`` targets with their visible text, and form actions."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(convert_charrefs=True)
+        self.limit = limit
+        self.found: list[tuple[str, str]] = []
+        self._href: str | None = None
+        self._text: list[str] = []
+        self._hidden = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        values = {k: v for k, v in attrs if v is not None}
+        if tag in ("script", "style"):
+            self._hidden += 1
+        elif tag == "a":
+            self._close()
+            if "href" in values:
+                self._href, self._text = values["href"], []
+        elif tag == "area" and "href" in values:
+            self._add(values["href"], values.get("alt", ""))
+        elif tag == "form" and "action" in values:
+            self._add(values["action"], "")
+        elif tag == "img" and self._href is not None:
+            self._text.append(" " + values.get("alt", "") + " ")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("script", "style"):
+            self._hidden = max(0, self._hidden - 1)
+        elif tag == "a":
+            self._close()
+
+    def handle_data(self, data: str) -> None:
+        if self._href is not None and not self._hidden:
+            self._text.append(data)
+
+    def close(self) -> None:
+        super().close()
+        self._close()
+
+    def _close(self) -> None:
+        if self._href is not None:
+            self._add(self._href, "".join(self._text))
+        self._href, self._text = None, []
+
+    def _add(self, href: str, text: str) -> None:
+        if len(self.found) < self.limit:
+            self.found.append((href.strip(), " ".join(text.split())[:300]))
+
+
+def extract_links(message: MessageView, limit: int = 500) -> list[Link]:
+    """Every link in the HTML parts (with visible text) and the plain-text parts."""
+    links: list[Link] = []
+    for location, html in html_sources(message):
+        parser = _Anchors(limit - len(links))
+        try:
+            parser.feed(html)
+            parser.close()
+        except (AssertionError, ValueError):  # pragma: no cover - html.parser is very lenient
+            pass
+        links += [Link(href, text, location) for href, text in parser.found]
+        if len(links) >= limit:
+            return links
+    for part in message.text_parts:
+        if part.content_type != "text/plain":
+            continue
+        text = part.text[:MAX_TEXT]
+        labelled: set[str] = set()
+        for m in _PLAIN_LINK.finditer(text):
+            labelled.add(m.group("url"))
+            links.append(Link(m.group("url"), m.group("text"), part.location))
+        links += [Link(u, "", part.location) for u in _PLAIN_URL.findall(text) if u not in labelled]
+        if len(links) >= limit:
+            break
+    return links[:limit]
+
+
+# --- domains -----------------------------------------------------------------------------------
+
+
+def to_unicode(host: str) -> str:
+    """Lower-case host with punycode (``xn--``) labels decoded, for comparing what people see."""
+    labels = []
+    for label in host.lower().strip().strip(".").split("."):
+        if label.startswith("xn--"):
+            with contextlib.suppress(UnicodeError, ValueError):
+                label = label[4:].encode("ascii").decode("punycode")
+        labels.append(label)
+    return ".".join(labels)
+
+
+def host_of(url: str) -> str | None:
+    """The (Unicode, lower-case) host of an http(s) URL; ``None`` for mailto:, relative, broken."""
+    try:
+        parts = urlsplit(url.strip())
+        host = parts.hostname
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not host:
+        return None
+    return to_unicode(host)
+
+
+def skeleton(text: str) -> str:
+    """What a domain looks like: accents dropped, confusable letters and digits folded."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return plain.translate(_CONFUSABLE).replace("rn", "m").replace("vv", "w")
+
+
+def one_edit(candidate: str, real: str) -> str | None:
+    """How ``candidate`` is one typo away from ``real`` (Damerau distance 1), else ``None``."""
+    if candidate == real:
+        return None
+    lc, lr = len(candidate), len(real)
+    if lc == lr:
+        diff = [i for i in range(lc) if candidate[i] != real[i]]
+        if len(diff) == 1:
+            return "one letter changed"
+        i = diff[0]
+        if len(diff) == 2 and diff[1] == i + 1 and candidate[i] == real[i + 1] and candidate[i + 1] == real[i]:
+            return "letters swapped"
+        return None
+    if abs(lc - lr) != 1:
+        return None
+    short, long_ = (candidate, real) if lc < lr else (real, candidate)
+    i = 0
+    while i < len(short) and short[i] == long_[i]:
+        i += 1
+    if short[i:] != long_[i + 1 :]:
+        return None
+    return "letter added" if lc > lr else "letter missing"
+
+
+def _flat(text: str) -> str:
+    return text.replace(".", "").replace("-", "")
+
+
+def lookalike_reason(host: str, real: str, domains: Domains, min_label_length: int) -> str | None:
+    """Why ``host`` imitates the trust domain ``real`` (both lower-case Unicode), or ``None``."""
+    if host == real or host.endswith("." + real):
+        return None
+    if host.startswith((real + ".", real + "-")):
+        return "real domain embedded in another"
+    cand_reg, real_reg = domains.registrable(host), domains.registrable(real)
+    a, b = skeleton(cand_reg), skeleton(real_reg)
+    unicode_trick = not host.isascii()
+    if a == b or skeleton(host) == skeleton(real):
+        if unicode_trick:
+            return "homoglyph (international characters)"
+        if any(c.isdigit() for c in cand_reg) and not any(c.isdigit() for c in real_reg):
+            return "digit for letter"
+        return "look-alike letters"
+    if _flat(a) == _flat(b) or _flat(skeleton(host)) == _flat(skeleton(real)):
+        return "hyphen or dot moved" if not unicode_trick else "homoglyph (international characters)"
+    name = real_reg.split(".")[0]
+    if len(name) < min_label_length:
+        return None
+    kind = one_edit(a, b) or one_edit(_flat(a), _flat(b))
+    if kind is None:
+        return None
+    return "homoglyph (international characters)" if unicode_trick else kind
+
+
+# --- the check ---------------------------------------------------------------------------------
+
+
+class PhishingCheck:
+    name: ClassVar[str] = "phishing"
+    reads_content: ClassVar[bool] = True
+
+    def __init__(self, settings: CheckSettings) -> None:
+        settings.reject_unknown(OPTION_KEYS)
+        self.options = parse_options(settings.options, settings.config, settings.source)
+        self.rules = load_rules(settings.config)
+        self.config = settings.config
+        self.trust = tuple(sorted({to_unicode(d) for d in settings.config.org_domains}))
+
+    def run(self, envelope: Envelope, message: MessageView) -> Iterable[Finding]:
+        if envelope.direction not in self.options.directions:
+            return []
+        links = extract_links(message, self.rules.max_links)
+        findings: list[Finding] = []
+        for finding in (
+            self.link_mismatch(links),
+            self.credential_harvest(message, links),
+            self.lookalike(message, links),
+        ):
+            if finding is not None:
+                findings.append(finding)
+        return findings
+
+    # -- link text vs target --------------------------------------------------------------------
+
+    def shown_hosts(self, text: str) -> list[str]:
+        """Hosts that link text displays as a domain (``"click here"`` shows none)."""
+        found: list[str] = []
+        for m in _SHOWN.finditer(text.lower()):
+            host = to_unicode(m.group("host"))
+            tld = host.rsplit(".", 1)[-1]
+            if (
+                m.group("scheme")
+                or host.startswith("www.")
+                or tld in self.rules.domains.text_tlds
+                or self._is_trust(host)
+            ) and not tld.isdigit():
+                found.append(host)
+        return found
+
+    def mismatch_of(self, link: Link) -> tuple[str, str] | None:
+        """``(shown, actual)`` registrable domains when the link text and target disagree."""
+        shown = self.shown_hosts(link.text)
+        target = host_of(link.href)
+        if not shown or target is None:
+            return None
+        d = self.rules.domains
+        shown_reg = [d.registrable(s) for s in shown]
+        if d.registrable(target) in shown_reg:
+            return None
+        if d.is_redirector(target):
+            decoded = unquote(unquote(link.href)).lower()
+            if any(s in decoded or _ascii(s) in decoded for s in shown_reg):
+                return None
+            wrapped = [h for h in (host_of(v) for _, v in _query(link.href)) if h]
+            if not wrapped:
+                return None  # opaque tracking link: cannot be judged offline
+            if any(d.registrable(h) in shown_reg for h in wrapped):
+                return None
+            target = wrapped[0]
+        return shown_reg[0], d.registrable(target)
+
+    def link_mismatch(self, links: list[Link]) -> Finding | None:
+        seen: dict[tuple[str, str], str] = {}
+        for link in links:
+            pair = self.mismatch_of(link)
+            if pair and pair not in seen:
+                seen[pair] = link.location
+        if not seen:
+            return None
+        evidence = "; ".join(f"text shows {s}, link goes to {t}" for s, t in list(seen)[:3])
+        return Finding(
+            "phishing.link_mismatch", CATEGORY, self.rules.mismatch_score, evidence, next(iter(seen.values()))
+        )
+
+    # -- credential-harvest wording -------------------------------------------------------------
+
+    def cue_hits(self, message: MessageView) -> list[tuple[Cue, str, str]]:
+        """``(cue, excerpt, location)`` for every cue that matched (first place it matched)."""
+        segments = _segments(message)
+        hits: list[tuple[Cue, str, str]] = []
+        for cue in self.rules.cues:
+            for location, text in segments:
+                m = cue.pattern.search(text)
+                if m:
+                    hits.append((cue, _excerpt(m.group()), location))
+                    break
+        return hits
+
+    def outside_link(self, links: list[Link]) -> str | None:
+        """The first link host outside the trust and outside the real sign-in providers."""
+        for link in links:
+            host = host_of(link.href)
+            if host is None or self._is_trust(host):
+                continue
+            if any(host == s or host.endswith("." + s) for s in self.rules.sign_in_domains):
+                continue
+            return host
+        return None
+
+    def credential_harvest(self, message: MessageView, links: list[Link]) -> Finding | None:
+        outside = self.outside_link(links)
+        if outside is None:
+            return None  # no way to hand over a password: wording alone is IT's own reminder
+        hits = self.cue_hits(message)
+        total = sum(cue.weight for cue, _, _ in hits)
+        positive = [h for h in hits if h[0].weight > 0]
+        if total < self.rules.threshold or len(positive) < self.rules.min_cues:
+            return None
+        ordered = sorted(hits, key=lambda h: -h[0].weight)
+        parts = [f'"{excerpt}" (cue {cue.id})' for cue, excerpt, _ in ordered]
+        parts.append(f"link to {self.rules.domains.registrable(outside)}")
+        return Finding("phishing.credential_harvest", CATEGORY, round(total, 1), "; ".join(parts)[:400], positive[0][2])
+
+    # -- look-alike trust domains ---------------------------------------------------------------
+
+    def lookalike_of(self, host: str) -> tuple[str, str] | None:
+        """``(imitated trust domain, how)`` when ``host`` imitates one, else ``None``."""
+        host = to_unicode(host)
+        if not host or self._is_trust(host) or host in self.options.lookalike_allow:
+            return None
+        if self.rules.domains.registrable(host) in self.options.lookalike_allow:
+            return None
+        for real in self.trust:
+            reason = lookalike_reason(host, real, self.rules.domains, self.rules.min_label_length)
+            if reason:
+                return real, reason
+        return None
+
+    def lookalike(self, message: MessageView, links: list[Link]) -> Finding | None:
+        candidates: list[tuple[str, str]] = []  # (where, host)
+        for name in ("From", "Reply-To", "Sender"):
+            for _, address in getaddresses(message.headers_all(name)):
+                _, at, domain = address.rpartition("@")
+                if at and domain:
+                    candidates.append((f"header:{name}", domain))
+        candidates += [(link.location, h) for link in links if (h := host_of(link.href))]
+        hits: dict[str, tuple[str, str, str]] = {}
+        for where, host in candidates:
+            shown = to_unicode(host)
+            if shown in hits:
+                continue
+            found = self.lookalike_of(shown)
+            if found:
+                hits[shown] = (where, *found)
+        if not hits:
+            return None
+        items = list(hits.items())
+        evidence = "; ".join(
+            f"{where.removeprefix('header:')}: {_display(host)} looks like {real} ({how})"
+            for host, (where, real, how) in items[:3]
+        )
+        return Finding(
+            "phishing.lookalike_domain", CATEGORY, self.rules.lookalike_score, evidence[:400], items[0][1][0]
+        )
+
+    def _is_trust(self, host: str) -> bool:
+        return any(host == d or host.endswith("." + d) for d in self.trust)
+
+
+def _query(url: str) -> list[tuple[str, str]]:
+    try:
+        return parse_qsl(urlsplit(url).query, keep_blank_values=False)
+    except ValueError:
+        return []
+
+
+def _ascii(host: str) -> str:
+    try:
+        return host.encode("idna").decode("ascii")
+    except UnicodeError:
+        return host
+
+
+def _display(host: str) -> str:
+    """Unicode hosts are shown with their punycode too, so a reviewer sees the trick."""
+    return host if host.isascii() else f"{host} ({_ascii(host)})"
+
+
+def _segments(message: MessageView) -> list[tuple[str, str]]:
+    out = [("subject", _flatten(message.subject))]
+    seen: set[str] = set()
+    budget = MAX_TEXT
+    for part in message.text_parts:
+        if budget <= 0:
+            break
+        flat = _flatten(part.text[:budget])
+        budget -= len(flat)
+        if flat and flat not in seen:
+            seen.add(flat)
+            out.append((part.location, flat))
+    return out
+
+
+def _flatten(text: str) -> str:
+    return " ".join(text.replace("\u2019", "'").replace("\u2018", "'").split())
+
+
+def _excerpt(matched: str) -> str:
+    words = " ".join(matched.split())
+    return words if len(words) <= EXCERPT else words[: EXCERPT - 1].rstrip() + "\u2026"
