@@ -61,6 +61,7 @@ REGISTRY: dict[str, str] = {
     "chain_letter": "aupmilter.checks.chain_letter:ChainLetterCheck",
     "mass_mailing": "aupmilter.checks.mass_mailing:MassMailingCheck",
     "phishing": "aupmilter.checks.phishing:PhishingCheck",
+    "confidential": "aupmilter.checks.confidential:ConfidentialCheck",
     "disclaimer": "aupmilter.checks.disclaimer:DisclaimerCheck",
 }
 

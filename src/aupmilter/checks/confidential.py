@@ -1,0 +1,889 @@
+"""Confidential data leaving: validated UK identifiers in bodies and attachments, counted.
+
+What the policies say: staff must not transmit "confidential information about the Trust and
+any of its staff, pupils or associated third parties" (000 8.2); 001 8.2.5 adds "parents,
+Academy Councillors, trustees ... or suppliers (except as authorised in the proper performance
+of your duties)"; 002 (d) and 003 say the same.  A gateway cannot read intent, but it can see the
+identifiers that make a message a record about people, and how many of them there are: one
+National Insurance number in a payroll query is ordinary work; a spreadsheet of 300 Unique Pupil
+Numbers to a personal webmail address is a data breach.
+
+Every identifier is *validated* with its issuer's own rule, which is what keeps phone numbers,
+order numbers, dates and ISBNs out:
+
+* **UPN** (DfE, "Unique Pupil Numbers (UPNs): guidance for schools and local authorities";
+  UK Government Data Standards Catalogue, Unique Pupil Number v2.0): 13 characters, a check
+  letter, a 3-digit LA code, 4-digit establishment number, 2-digit year, 3-digit serial (or 2
+  digits and a letter for a temporary UPN).  The check letter: characters 2-13 weighted 2..13
+  (a temporary UPN's final letter counts as its index in the table), summed, modulo 23, mapped
+  to ``ABCDEFGHJKLMNPQRTUVWXYZ`` (I, O and S are never used).  Characters 2-4 must be an LA code.
+* **National Insurance number** (HMRC National Insurance Manual NIM39110): two prefix letters,
+  six digits, a suffix A-D.  The first letter is never D F I Q U V; the second never D F I O Q U
+  V; the prefixes BG GB KN NK NT TN ZZ are never issued.  No check digit exists.
+* **NHS number** (NHS Data Dictionary, "NHS Number"): ten digits, the last a modulus 11 check:
+  digits 1-9 weighted 10..2, 11 minus the remainder, 11 becomes 0, 10 means the number is
+  invalid.  Issued from the 3xx, 4xx, 6xx and 7xx ranges (999 is reserved for test data).
+  Random ten-digit numbers pass about one time in eleven, so an NHS number needs a context word.
+* **Payment card** (ISO/IEC 7812-1 Luhn check; issuer ranges from the card schemes): 13-19
+  digits, optionally in groups separated by spaces or dashes, a Luhn-valid number in a known
+  scheme's range and length.  Published test numbers and dummies are ignored.
+* **Bank details**: a sort code ``NN-NN-NN`` with an 8-digit account number nearby and a bank
+  word (sort code, account number, BACS...).  A sort code alone is a bank's public number.
+  Vocalink's account-number modulus check needs its licensed weight table; not done (documented).
+
+Text comes from the subject and every text part (HTML as visible text, attached messages
+included) and from attachments: CSV/TXT as text, XLSX (shared strings + worksheets) and DOCX
+(``word/document.xml``) read from the zip with :mod:`pyexpat` under byte caps and with document
+type declarations refused (no entity expansion at all, defusedxml's rule), PDF text via pypdf
+(page-capped).  Everything is bounded per message (``[limits]`` in the rules file): what is not
+scanned is not seen, never an error.
+
+Distinct identifiers are counted per kind across the message; fewer than the kind's
+``bulk_min`` give ``confidential.<kind>.single``, more give ``confidential.<kind>.bulk``.  Any
+consumer webmail recipient adds a score bonus, so the policy's tiers can hold a bulk list to an
+outside organisation and refuse one to a personal mailbox.  Evidence is masked: the kind, a few
+leading characters that identify nobody, and the count (``UPN B801…(x300)``).  The identifier
+itself is confidential: it never appears in a finding, a log line or a metric.
+"""
+
+from __future__ import annotations
+
+import bisect
+import codecs
+import io
+import logging
+import pyexpat
+import re
+import tomllib
+import zipfile
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from aupmilter.checks import CheckSettings
+from aupmilter.errors import ConfigError
+from aupmilter.message import Attachment, MessageView
+from aupmilter.model import Direction, Envelope, Finding, domain_of
+
+# --- identifier algorithms (pure, unit-tested) ---------------------------------------------------
+
+#: UPN check-letter table: index = remainder modulo 23 (no I, O or S).
+UPN_LETTERS = "ABCDEFGHJKLMNPQRTUVWXYZ"
+_NI_BAD_FIRST = frozenset("DFIQUV")
+_NI_BAD_SECOND = frozenset("DFIOQUV")
+_NI_BAD_PREFIXES = frozenset({"BG", "GB", "KN", "NK", "NT", "TN", "ZZ"})
+
+
+def upn_check_letter(tail: str) -> str | None:
+    """The check letter for the 12 characters after it, ``None`` if they cannot be a UPN tail.
+
+    ``tail`` is 12 digits (permanent UPN) or 11 digits and a letter from the table (temporary
+    UPN), weighted 2..13 by position, the temporary letter counting as its index in the table.
+    """
+    if len(tail) != 12 or not tail[:11].isdigit():
+        return None
+    last = tail[11]
+    if last.isdigit():
+        last_value = int(last)
+    elif last in UPN_LETTERS:
+        last_value = UPN_LETTERS.index(last)
+    else:
+        return None
+    total = sum(int(c) * w for c, w in zip(tail[:11], range(2, 13), strict=True)) + last_value * 13
+    return UPN_LETTERS[total % 23]
+
+
+def is_valid_upn(upn: str) -> bool:
+    """Check letter right (LA code not checked here: that is the rules file's list)."""
+    upn = upn.upper()
+    return len(upn) == 13 and upn_check_letter(upn[1:]) == upn[0]
+
+
+def is_valid_ni(nino: str) -> bool:
+    """HMRC allocation rules for a NINO written as 9 characters, suffix required."""
+    nino = nino.upper().replace(" ", "")
+    if len(nino) != 9 or not (nino[:2].isalpha() and nino[2:8].isdigit() and nino[8] in "ABCD"):
+        return False
+    first, second = nino[0], nino[1]
+    return first not in _NI_BAD_FIRST and second not in _NI_BAD_SECOND and nino[:2] not in _NI_BAD_PREFIXES
+
+
+def nhs_check_digit(first9: str) -> int | None:
+    """Modulus 11 check digit for nine digits; ``None`` when the result is 10 (never issued)."""
+    total = sum(int(c) * w for c, w in zip(first9, range(10, 1, -1), strict=True))
+    check = 11 - total % 11
+    if check == 11:
+        return 0
+    return None if check == 10 else check
+
+
+def is_valid_nhs(number: str) -> bool:
+    digits = number.replace(" ", "").replace("-", "")
+    if len(digits) != 10 or not digits.isdigit():
+        return False
+    return nhs_check_digit(digits[:9]) == int(digits[9])
+
+
+def luhn_valid(digits: str) -> bool:
+    """ISO/IEC 7812-1 Luhn: double every second digit from the right, sum digits, mod 10."""
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        n = int(ch)
+        if i % 2:
+            n = n * 2 - 9 if n > 4 else n * 2
+        total += n
+    return total % 10 == 0
+
+
+# --- rules file ----------------------------------------------------------------------------------
+
+KINDS = ("upn", "ni", "nhs", "card", "bank")
+#: kind -> (category suffix, label used in evidence).  Rule ids are stable: policy rows use them.
+CATEGORY = {
+    "upn": ("pupil_data", "UPN"),
+    "ni": ("ni_number", "NI number"),
+    "nhs": ("nhs_number", "NHS number"),
+    "card": ("payment_card", "card"),
+    "bank": ("bank_account", "bank account"),
+}
+_TOP_KEYS = {"scan_inbound", "scores", "destinations", "limits", *KINDS}
+_KIND_KEYS: dict[str, set[str]] = {
+    "upn": {"bulk_min", "la_codes", "ignore", "enabled"},
+    "ni": {"bulk_min", "ignore", "enabled"},
+    "nhs": {"bulk_min", "prefixes", "context", "context_window", "ignore", "enabled"},
+    "card": {"bulk_min", "ignore", "dummy_max_distinct", "brands", "enabled"},
+    "bank": {"bulk_min", "pair_window", "context", "sort_context", "context_window", "ignore", "enabled"},
+}
+_LIMIT_DEFAULTS = {
+    "max_text_chars": 4_000_000,
+    "max_attachment_bytes": 26_214_400,
+    "max_extracted_chars": 2_000_000,
+    "max_xml_bytes": 16_777_216,
+    "max_pdf_pages": 40,
+    "max_distinct": 5_000,
+}
+_SCORE_DEFAULTS = {"single": 1.0, "bulk": 4.0, "webmail_single": 0.5, "webmail_bulk": 6.0}
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_text_chars: int = 4_000_000
+    max_attachment_bytes: int = 26_214_400
+    max_extracted_chars: int = 2_000_000
+    max_xml_bytes: int = 16_777_216
+    max_pdf_pages: int = 40
+    max_distinct: int = 5_000
+
+
+@dataclass(frozen=True)
+class Brand:
+    name: str
+    ranges: tuple[tuple[int, int, int], ...]  # (prefix length, low, high)
+    lengths: frozenset[int]
+
+    def matches(self, digits: str) -> bool:
+        if len(digits) not in self.lengths:
+            return False
+        return any(lo <= int(digits[:n]) <= hi for n, lo, hi in self.ranges)
+
+
+@dataclass(frozen=True)
+class KindRules:
+    enabled: bool = True
+    bulk_min: int = 5
+    ignore: frozenset[str] = frozenset()
+    ranges: tuple[tuple[int, int, int], ...] = ()  # UPN LA codes, NHS prefixes
+    context: re.Pattern[str] | None = None
+    sort_context: re.Pattern[str] | None = None
+    context_window: int = 60
+    pair_window: int = 40
+    brands: tuple[Brand, ...] = ()
+    dummy_max_distinct: int = 2
+
+
+@dataclass(frozen=True)
+class Rules:
+    kinds: dict[str, KindRules]
+    scores: dict[str, float]
+    limits: Limits
+    webmail: frozenset[str]
+    scan_inbound: bool
+
+
+class _Table:
+    """Strict reader for one TOML table: typed values, unknown keys are errors naming the key."""
+
+    def __init__(self, path: Path, prefix: str, data: Any, allowed: set[str]) -> None:
+        if not isinstance(data, dict):
+            raise ConfigError(str(path), prefix, "expected a table")
+        unknown = sorted(set(data) - allowed)
+        if unknown:
+            raise ConfigError(str(path), f"{prefix}.{unknown[0]}" if prefix else unknown[0], "unknown key")
+        self.path, self.prefix, self.data = path, prefix, data
+
+    def key(self, name: str) -> str:
+        return f"{self.prefix}.{name}" if self.prefix else name
+
+    def get(self, name: str, kind: type | tuple[type, ...], default: Any) -> Any:
+        value = self.data.get(name, default)
+        if isinstance(value, bool) and kind in (int, float, (int, float)):
+            raise ConfigError(str(self.path), self.key(name), "expected a number")
+        if not isinstance(value, kind):
+            raise ConfigError(str(self.path), self.key(name), f"expected {_type_name(kind)}")
+        return value
+
+    def number(self, name: str, default: float, minimum: float = 0) -> float:
+        value = float(self.get(name, (int, float), default))
+        if value < minimum:
+            raise ConfigError(str(self.path), self.key(name), f"must be at least {minimum:g}")
+        return value
+
+    def strings(self, name: str) -> list[str]:
+        value = self.get(name, list, [])
+        if not all(isinstance(v, str) and v.strip() for v in value):
+            raise ConfigError(str(self.path), self.key(name), "expected a list of non-empty strings")
+        return [v.strip() for v in value]
+
+
+def _type_name(kind: type | tuple[type, ...]) -> str:
+    names = {bool: "true or false", int: "an integer", float: "a number", list: "a list", str: "a string"}
+    if isinstance(kind, tuple):
+        return "a number"
+    return names.get(kind, kind.__name__)
+
+
+def _ranges(table: _Table, name: str, width: int | None) -> tuple[tuple[int, int, int], ...]:
+    """Parse ``["4", "51-55", "2221-2720"]``: prefix length and inclusive numeric bounds."""
+    out: list[tuple[int, int, int]] = []
+    for spec in table.strings(name):
+        lo, _, hi = spec.partition("-")
+        hi = hi or lo
+        if not (lo.isdigit() and hi.isdigit() and len(lo) == len(hi) and int(lo) <= int(hi)):
+            raise ConfigError(str(table.path), table.key(name), f"bad range {spec!r} (expected N or N-M, same width)")
+        if width is not None and len(lo) != width:
+            raise ConfigError(str(table.path), table.key(name), f"{spec!r}: expected {width} digits")
+        out.append((len(lo), int(lo), int(hi)))
+    return tuple(out)
+
+
+def _words(table: _Table, name: str) -> re.Pattern[str] | None:
+    words = table.strings(name)
+    if not words:
+        return None
+    alternation = "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+    return re.compile(rf"(?<![^\W_])(?:{alternation})(?![^\W_])", re.IGNORECASE)
+
+
+def load_rules(rules_dir: Path) -> Rules:
+    """Parse ``confidential.toml`` strictly (and ``personal.toml``'s webmail list if reused)."""
+    path = rules_dir / "confidential.toml"
+    try:
+        data: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(str(path), "", f"cannot load: {exc}") from None
+    top = _Table(path, "", data, _TOP_KEYS)
+    scores_t = _Table(path, "scores", data.get("scores", {}), set(_SCORE_DEFAULTS))
+    scores = {k: scores_t.number(k, v) for k, v in _SCORE_DEFAULTS.items()}
+    limits_t = _Table(path, "limits", data.get("limits", {}), set(_LIMIT_DEFAULTS))
+    limits = Limits(**{k: int(limits_t.number(k, v, 1)) for k, v in _LIMIT_DEFAULTS.items()})
+    dest = _Table(path, "destinations", data.get("destinations", {}), {"use_personal_webmail", "webmail_domains"})
+    webmail = {d.lower().rstrip(".") for d in dest.strings("webmail_domains")}
+    if dest.get("use_personal_webmail", bool, True):
+        webmail |= _personal_webmail(rules_dir / "personal.toml")
+    kinds: dict[str, KindRules] = {}
+    for kind in KINDS:
+        t = _Table(path, kind, data.get(kind, {}), _KIND_KEYS[kind])
+        ignore = frozenset(re.sub(r"[\s-]", "", v).upper() for v in t.strings("ignore"))
+        common: dict[str, Any] = {
+            "enabled": t.get("enabled", bool, True),
+            "bulk_min": int(t.number("bulk_min", 5, 1)),
+            "ignore": ignore,
+        }
+        if kind == "upn":
+            common["ranges"] = _ranges(t, "la_codes", 3)
+        elif kind == "nhs":
+            common |= {
+                "ranges": _ranges(t, "prefixes", 3),
+                "context": _words(t, "context"),
+                "context_window": int(t.number("context_window", 60)),
+            }
+            if common["context"] is None:
+                raise ConfigError(str(path), "nhs.context", "at least one context word is needed")
+        elif kind == "card":
+            common |= {
+                "brands": _brands(t),
+                "dummy_max_distinct": int(t.number("dummy_max_distinct", 2)),
+            }
+        elif kind == "bank":
+            common |= {
+                "context": _words(t, "context"),
+                "sort_context": _words(t, "sort_context"),
+                "context_window": int(t.number("context_window", 80)),
+                "pair_window": int(t.number("pair_window", 40, 1)),
+            }
+            if common["context"] is None:
+                raise ConfigError(str(path), "bank.context", "at least one context word is needed")
+        kinds[kind] = KindRules(**common)
+    return Rules(kinds, scores, limits, frozenset(webmail), bool(top.get("scan_inbound", bool, False)))
+
+
+def _brands(t: _Table) -> tuple[Brand, ...]:
+    out: list[Brand] = []
+    for i, raw in enumerate(t.get("brands", list, [])):
+        b = _Table(t.path, f"card.brands[{i}]", raw, {"name", "prefixes", "lengths"})
+        lengths = b.get("lengths", list, [])
+        if not lengths or not all(isinstance(n, int) and not isinstance(n, bool) and 13 <= n <= 19 for n in lengths):
+            raise ConfigError(str(t.path), b.key("lengths"), "expected a list of lengths between 13 and 19")
+        ranges = _ranges(b, "prefixes", None)
+        if not ranges:
+            raise ConfigError(str(t.path), b.key("prefixes"), "at least one prefix is needed")
+        out.append(Brand(b.get("name", str, "card"), ranges, frozenset(lengths)))
+    return tuple(out)
+
+
+def _personal_webmail(path: Path) -> set[str]:
+    """``webmail_domains`` from personal.toml (that file is validated by the personal check)."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
+        return set()
+    domains = data.get("webmail_domains", [])
+    return {str(d).lower().rstrip(".") for d in domains} if isinstance(domains, list) else set()
+
+
+# --- text sources ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Budget:
+    """Characters of text still allowed for this message (shared by bodies and attachments)."""
+
+    chars: int
+    capped: bool = False
+
+    def take(self, text: str) -> str:
+        if len(text) > self.chars:
+            self.capped = True
+            text = text[: self.chars]
+        self.chars -= len(text)
+        return text
+
+
+_TEXT_EXTS = (".csv", ".txt", ".tsv", ".tab")
+_TEXT_TYPES = {
+    "text/csv",
+    "text/plain",
+    "text/tab-separated-values",
+    "application/csv",
+    "text/x-csv",
+    "text/comma-separated-values",
+}
+_MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_WORD_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+_SHEET_NAME = re.compile(r"^xl/worksheets/sheet\d+\.xml$")
+
+
+def attachment_text(att: Attachment, limits: Limits) -> tuple[str, str]:
+    """``(kind, text)`` extracted from one attachment; kind ``""`` when not a readable format.
+
+    The kind is decided by content (a zip holding ``xl/workbook.xml`` is a spreadsheet whatever
+    it is called), then by name or declared type for plain text, so a renamed file is still read.
+    """
+    data = att.data
+    if not data or len(data) > limits.max_attachment_bytes:
+        return ("", "")
+    if data.startswith(b"PK\x03\x04"):
+        return _ooxml_text(data, limits)
+    if b"%PDF-" in data[:1024]:
+        return ("pdf", _pdf_text(data, limits))
+    name = (att.filename or "").lower()
+    if name.endswith(_TEXT_EXTS) or att.declared_type in _TEXT_TYPES:
+        return ("text", _decode(data[: limits.max_extracted_chars * 4])[: limits.max_extracted_chars])
+    return ("", "")
+
+
+def _decode(data: bytes) -> str:
+    """CSV/TXT bytes as text: a BOM decides, else UTF-8, else Windows-1252 (Excel's CSV)."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return data.decode("utf-16", errors="replace")
+    if b"\x00" in data[:8192]:
+        return ""  # binary that only claims to be text
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="replace")
+
+
+class _Refused(Exception):
+    """An XML member we will not parse (a DTD or entity declaration, or over its byte cap)."""
+
+
+def _xml_events(
+    stream: io.BufferedIOBase | Any,
+    cap: int,
+    start: Callable[[str, dict[str, str]], None],
+    end: Callable[[str], None],
+    chars: Callable[[str], None],
+) -> int:
+    """Stream one XML member through expat with namespaces resolved; returns bytes read.
+
+    Office Open XML never carries a document type declaration, so any DTD or entity declaration
+    is refused outright (defusedxml's rule: no entity expansion, no external fetch).  Reading
+    stops at ``cap`` bytes.
+    """
+    parser = pyexpat.ParserCreate(namespace_separator=" ")
+    parser.SetParamEntityParsing(pyexpat.XML_PARAM_ENTITY_PARSING_NEVER)
+
+    def refuse(*_: Any) -> None:
+        raise _Refused("document type declaration")
+
+    def refuse_external(*_: Any) -> int:
+        raise _Refused("external entity")
+
+    parser.StartDoctypeDeclHandler = refuse
+    parser.EntityDeclHandler = refuse
+    parser.ExternalEntityRefHandler = refuse_external
+    parser.StartElementHandler = start
+    parser.EndElementHandler = end
+    parser.CharacterDataHandler = chars
+    parser.buffer_text = True
+    read = 0
+    while True:
+        chunk = stream.read(min(65536, cap - read + 1))
+        if not chunk:
+            break
+        read += len(chunk)
+        if read > cap:
+            raise _Refused("over byte cap")
+        parser.Parse(chunk, False)
+    parser.Parse(b"", True)
+    return read
+
+
+class _TextSink:
+    """Collects extracted text up to a character cap (then stops collecting, quietly)."""
+
+    def __init__(self, cap: int) -> None:
+        self.parts: list[str] = []
+        self.size = 0
+        self.cap = cap
+
+    def add(self, text: str) -> None:
+        if self.size < self.cap:
+            self.parts.append(text)
+            self.size += len(text)
+
+    def text(self) -> str:
+        return "".join(self.parts)[: self.cap]
+
+
+def _ooxml_text(data: bytes, limits: Limits) -> tuple[str, str]:
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+        names = zf.namelist()
+    except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError):
+        return ("", "")
+    sink = _TextSink(limits.max_extracted_chars)
+    budget = [limits.max_xml_bytes]
+    try:
+        if "xl/workbook.xml" in names:
+            shared = _shared_strings(zf, names, budget, limits)
+            sheets = sorted((n for n in names if _SHEET_NAME.match(n)), key=lambda n: int(re.sub(r"\D", "", n) or 0))
+            for name in sheets:
+                _sheet_text(zf, name, shared, sink, budget)
+                sink.add("\n\n")  # a blank line between sheets: each has its own header row
+            return ("xlsx", sink.text())
+        if "word/document.xml" in names:
+            _docx_text(zf, "word/document.xml", sink, budget)
+            return ("docx", sink.text())
+    except (_Refused, pyexpat.ExpatError, zipfile.BadZipFile, OSError, ValueError, NotImplementedError, EOFError):
+        # Unreadable or hostile: whatever was read before the problem is still scanned.
+        return ("xlsx" if "xl/workbook.xml" in names else "docx", sink.text())
+    return ("", "")
+
+
+def _parse_member(
+    zf: zipfile.ZipFile,
+    name: str,
+    budget: list[int],
+    start: Callable[[str, dict[str, str]], None],
+    end: Callable[[str], None],
+    chars: Callable[[str], None],
+) -> None:
+    """Parse one zip member, charging its bytes to the attachment's XML budget (``budget[0]``)."""
+    if budget[0] <= 0:
+        raise _Refused("xml budget spent")
+    with zf.open(name) as stream:
+        budget[0] -= _xml_events(stream, budget[0], start, end, chars)
+
+
+def _shared_strings(zf: zipfile.ZipFile, names: Sequence[str], budget: list[int], limits: Limits) -> list[str]:
+    """``xl/sharedStrings.xml``: the text of each ``<si>`` (phonetic ``<rPh>`` runs skipped)."""
+    if "xl/sharedStrings.xml" not in names:
+        return []
+    strings: list[str] = []
+    current: list[str] = []
+    state = {"in_t": False, "in_rph": False, "size": 0}
+    si, t, rph = f"{_MAIN_NS} si", f"{_MAIN_NS} t", f"{_MAIN_NS} rPh"
+
+    def start(tag: str, _attrs: dict[str, str]) -> None:
+        if tag == si:
+            current.clear()
+        elif tag == t:
+            state["in_t"] = True
+        elif tag == rph:
+            state["in_rph"] = True
+
+    def end(tag: str) -> None:
+        if tag == si:
+            text = "".join(current)
+            if state["size"] < limits.max_extracted_chars:
+                state["size"] += len(text)
+            else:
+                text = ""  # keep indices right, stop holding text
+            strings.append(text)
+        elif tag == t:
+            state["in_t"] = False
+        elif tag == rph:
+            state["in_rph"] = False
+
+    def chars(text: str) -> None:
+        if state["in_t"] and not state["in_rph"]:
+            current.append(text)
+
+    _parse_member(zf, "xl/sharedStrings.xml", budget, start, end, chars)
+    return strings
+
+
+def _sheet_text(zf: zipfile.ZipFile, name: str, shared: list[str], sink: _TextSink, budget: list[int]) -> None:
+    """A worksheet as lines of tab-separated cell values (shared and inline strings resolved)."""
+    row_tag, c_tag, v_tag, t_tag = (f"{_MAIN_NS} {x}" for x in ("row", "c", "v", "t"))
+    row: list[str] = []
+    cell: dict[str, Any] = {"type": "", "text": [], "capture": False}
+
+    def start(tag: str, attrs: dict[str, str]) -> None:
+        if tag == c_tag:
+            cell["type"] = attrs.get("t", "")
+            cell["text"] = []
+        elif tag in (v_tag, t_tag):
+            cell["capture"] = True
+
+    def end(tag: str) -> None:
+        if tag in (v_tag, t_tag):
+            cell["capture"] = False
+        elif tag == c_tag:
+            value = "".join(cell["text"]).strip()
+            if cell["type"] == "s":
+                index = int(value) if value.isdigit() else -1
+                value = shared[index] if 0 <= index < len(shared) else ""
+            row.append(value)
+        elif tag == row_tag:
+            sink.add("\t".join(row) + "\n")
+            row.clear()
+
+    def chars(text: str) -> None:
+        if cell["capture"]:
+            cell["text"].append(text)
+
+    _parse_member(zf, name, budget, start, end, chars)
+
+
+def _docx_text(zf: zipfile.ZipFile, name: str, sink: _TextSink, budget: list[int]) -> None:
+    """``word/document.xml`` as text: paragraphs as lines, table cells separated by tabs."""
+    t_tag, p_tag, tc_tag, tab_tag, br_tag = (f"{_WORD_NS} {x}" for x in ("t", "p", "tc", "tab", "br"))
+    state = {"in_t": False, "cell_paragraphs": 0, "in_cell": 0}
+
+    def start(tag: str, _attrs: dict[str, str]) -> None:
+        if tag == t_tag:
+            state["in_t"] = True
+        elif tag == tab_tag:
+            sink.add("\t")
+        elif tag == br_tag:
+            sink.add("\n")
+        elif tag == tc_tag:
+            state["in_cell"] += 1
+
+    def end(tag: str) -> None:
+        if tag == t_tag:
+            state["in_t"] = False
+        elif tag == p_tag:
+            # Inside a table cell a paragraph ends with a space, so the row stays one line.
+            sink.add(" " if state["in_cell"] else "\n")
+        elif tag == tc_tag:
+            state["in_cell"] -= 1
+            sink.add("\t")
+        elif tag == f"{_WORD_NS} tr":
+            sink.add("\n")
+
+    def chars(text: str) -> None:
+        if state["in_t"]:
+            sink.add(text)
+
+    _parse_member(zf, name, budget, start, end, chars)
+
+
+# pypdf reports structural oddities of the file through logging; they can quote document bytes,
+# and document bytes here are confidential by assumption.  Errors only.
+logging.getLogger("pypdf").setLevel(logging.ERROR)
+
+
+def _pdf_text(data: bytes, limits: Limits) -> str:
+    """Text of the first ``max_pdf_pages`` pages via pypdf; encrypted or broken PDFs give ``""``.
+
+    pypdf is pure Python and maintained; its failures on hostile files are many and varied, so
+    any exception is treated as "no text" (the message is still decided, on what else it shows).
+    """
+    try:
+        from pypdf import PdfReader
+    except ImportError:  # pragma: no cover - a declared dependency
+        return ""
+    sink = _TextSink(limits.max_extracted_chars)
+    try:
+        reader = PdfReader(io.BytesIO(data), strict=False)
+        if reader.is_encrypted:
+            return ""
+        for i, page in enumerate(reader.pages):
+            if i >= limits.max_pdf_pages or sink.size >= sink.cap:
+                break
+            sink.add(page.extract_text() + "\n")
+    except Exception:  # pypdf raises many types on hostile input (see docstring)
+        return sink.text()
+    return sink.text()
+
+
+# --- scanning ----------------------------------------------------------------------------------------
+
+_UPN_RE = re.compile(r"(?<![A-Z0-9])([A-HJ-NP-RT-Z])(\d{11}[0-9A-HJ-NP-RT-Z])(?![A-Z0-9])", re.IGNORECASE)
+_NI_RE = re.compile(r"(?<![A-Za-z0-9])([A-Za-z]{2})( ?)(\d{2})\2(\d{2})\2(\d{2})\2([A-Da-d])(?![A-Za-z0-9])")
+_NHS_RE = re.compile(r"(?<![\d.,/])(\d{3})([ -]?)(\d{3})\2(\d{4})(?![\d]|[.,/-]\d)")
+_CARD_RE = re.compile(r"(?<![\d.,/-])\d(?:[ -]?\d){12,18}(?!\d|[.,/-]\d)")
+_SORT_RE = re.compile(r"(?<![\d.,/-])(\d{2})([- ]?)(\d{2})\2(\d{2})(?![\d]|[.,/-]\d)")
+_ACCOUNT_RE = re.compile(r"(?<![\d.,/-])\d{8}(?!\d|[.,/-]\d)")
+
+
+@dataclass(frozen=True)
+class Source:
+    location: str
+    text: str
+    _lines: list[int] = field(default_factory=list, compare=False)
+    _blocks: list[int] = field(default_factory=list, compare=False)
+
+    @staticmethod
+    def of(location: str, text: str) -> Source:
+        """Precompute line starts and, per line, the first line of its block (no blank line between)."""
+        starts = [0, *(m.end() for m in re.finditer(r"\n", text))]
+        blocks: list[int] = []
+        block = 0
+        for i, s in enumerate(starts):
+            end = starts[i + 1] if i + 1 < len(starts) else len(text)
+            if not text[s:end].strip():
+                block = i + 1
+            blocks.append(min(block, i))
+        return Source(location, text, starts, blocks)
+
+    def header_of(self, pos: int) -> str:
+        """The first line of the table-like block containing ``pos`` (a CSV's header row)."""
+        line = bisect.bisect_right(self._lines, pos) - 1
+        first = self._blocks[line]
+        start = self._lines[first]
+        end = self._lines[first + 1] if first + 1 < len(self._lines) else len(self.text)
+        return self.text[start : min(end, start + 2000)]
+
+
+def _near(pattern: re.Pattern[str] | None, src: Source, start: int, end: int, window: int) -> bool:
+    """A context word within ``window`` characters of the match, or in its block's header line."""
+    if pattern is None:
+        return False
+    if pattern.search(src.text, max(0, start - window), min(len(src.text), end + window)):
+        return True
+    return pattern.search(src.header_of(start)) is not None
+
+
+@dataclass
+class Tally:
+    """Distinct identifiers of one kind: first example, where each was seen, capped count."""
+
+    values: dict[str, str] = field(default_factory=dict)  # identifier -> first location
+    capped: bool = False
+
+    def add(self, value: str, location: str, cap: int) -> None:
+        if value in self.values:
+            return
+        if len(self.values) >= cap:
+            self.capped = True
+            return
+        self.values[value] = location
+
+
+class ConfidentialCheck:
+    name: ClassVar[str] = "confidential"
+    reads_content: ClassVar[bool] = True
+
+    def __init__(self, settings: CheckSettings) -> None:
+        settings.reject_unknown(())
+        self.rules = load_rules(settings.rules_dir)
+
+    # -- sources -------------------------------------------------------------------------------
+
+    def sources(self, message: MessageView) -> tuple[list[Source], bool]:
+        """Every text to scan (bodies, then attachments), under the per-message budget."""
+        limits = self.rules.limits
+        budget = Budget(limits.max_text_chars)
+        out: list[Source] = []
+        seen: set[str] = set()
+        for location, text in message.iter_all_text():
+            if text in seen:  # text/plain and text/html alternatives usually say the same thing
+                continue
+            seen.add(text)
+            taken = budget.take(text)
+            if taken:
+                out.append(Source.of(location, taken))
+        for att in message.attachments:
+            if budget.chars <= 0:
+                budget.capped = True
+                break
+            _kind, text = attachment_text(att, limits)
+            taken = budget.take(text)
+            if taken:
+                out.append(Source.of(att.location, taken))
+        return out, budget.capped
+
+    # -- matching ------------------------------------------------------------------------------
+
+    def scan(self, sources: Iterable[Source]) -> dict[str, Tally]:
+        """Distinct valid identifiers per kind (public for tests and the corpus measurement)."""
+        tallies = {k: Tally() for k in KINDS}
+        cap = self.rules.limits.max_distinct
+        for src in sources:
+            for kind, value in self._matches(src):
+                tallies[kind].add(value, src.location, cap)
+        return tallies
+
+    def _matches(self, src: Source) -> Iterator[tuple[str, str]]:
+        r = self.rules.kinds
+        text = src.text
+        if r["upn"].enabled:
+            for m in _UPN_RE.finditer(text):
+                upn = (m.group(1) + m.group(2)).upper()
+                if is_valid_upn(upn) and _in_ranges(upn[1:4], r["upn"].ranges) and upn not in r["upn"].ignore:
+                    yield ("upn", upn)
+        if r["ni"].enabled:
+            for m in _NI_RE.finditer(text):
+                nino = (m.group(1) + m.group(3) + m.group(4) + m.group(5) + m.group(6)).upper()
+                if is_valid_ni(nino) and nino not in r["ni"].ignore:
+                    yield ("ni", nino)
+        if r["nhs"].enabled:
+            nhs = r["nhs"]
+            for m in _NHS_RE.finditer(text):
+                number = m.group(1) + m.group(3) + m.group(4)
+                if (
+                    is_valid_nhs(number)
+                    and _in_ranges(number[:3], nhs.ranges)
+                    and number not in nhs.ignore
+                    and _near(nhs.context, src, m.start(), m.end(), nhs.context_window)
+                ):
+                    yield ("nhs", number)
+        if r["card"].enabled:
+            for m in _CARD_RE.finditer(text):
+                card = self._card(m.group())
+                if card:
+                    yield ("card", card)
+        if r["bank"].enabled:
+            yield from self._bank(src)
+
+    def _card(self, raw: str) -> str | None:
+        rules = self.rules.kinds["card"]
+        separators = set(re.findall(r"[ -]", raw))
+        if len(separators) > 1:
+            return None
+        digits = re.sub(r"[ -]", "", raw)
+        if separators:
+            groups = re.split(r"[ -]", raw)
+            # Cards are printed in groups of 4 (4-6-5 / 4-6-4 for Amex and Diners): a run of
+            # short groups is a phone number or a table of figures.
+            if not (2 <= len(groups) <= 5 and len(groups[0]) == 4 and all(3 <= len(g) <= 6 for g in groups[1:-1])):
+                return None
+        if not luhn_valid(digits) or digits in rules.ignore:
+            return None
+        if len(set(digits[6:-1])) <= rules.dummy_max_distinct:
+            return None
+        brand = next((b for b in rules.brands if b.matches(digits)), None)
+        return None if brand is None else f"{brand.name}:{digits}"
+
+    def _bank(self, src: Source) -> Iterator[tuple[str, str]]:
+        rules = self.rules.kinds["bank"]
+        text = src.text
+        for m in _SORT_RE.finditer(text):
+            sep = m.group(2)
+            if sep != "-" and not _near(rules.sort_context, src, m.start(), m.end(), rules.context_window):
+                continue
+            if not _near(rules.context, src, m.start(), m.end(), rules.context_window):
+                continue
+            lo, hi = max(0, m.start() - rules.pair_window), min(len(text), m.end() + rules.pair_window)
+            for acc in _ACCOUNT_RE.finditer(text, lo, hi):
+                if acc.start() < m.end() and acc.end() > m.start():
+                    continue  # the sort code's own digits
+                value = f"{m.group(1)}{m.group(3)}{m.group(4)}/{acc.group()}"
+                if value not in rules.ignore:
+                    yield ("bank", value)
+                break
+
+    # -- decision ------------------------------------------------------------------------------
+
+    def run(self, envelope: Envelope, message: MessageView) -> Iterable[Finding]:
+        if envelope.direction is Direction.INBOUND and not self.rules.scan_inbound:
+            return []
+        sources, capped = self.sources(message)
+        tallies = self.scan(sources)
+        webmail = any(domain_of(r) in self.rules.webmail for r in envelope.recipients)
+        findings: list[Finding] = []
+        for kind in KINDS:
+            tally = tallies[kind]
+            if not tally.values:
+                continue
+            findings.append(self._finding(kind, tally, webmail, capped))
+        return findings
+
+    def _finding(self, kind: str, tally: Tally, webmail: bool, capped: bool) -> Finding:
+        category, label = CATEGORY[kind]
+        count = len(tally.values)
+        volume = "bulk" if count >= self.rules.kinds[kind].bulk_min else "single"
+        score = self.rules.scores[volume] + (self.rules.scores[f"webmail_{volume}"] if webmail else 0.0)
+        first_value, first_location = next(iter(tally.values.items()))
+        places = len(set(tally.values.values()))
+        notes = [f"{label} {mask(kind, first_value)}(x{count}{'+' if tally.capped else ''})"]
+        if places > 1:
+            notes.append(f"in {places} parts")
+        if webmail:
+            notes.append("to consumer webmail")
+        if capped:
+            notes.append("scan capped")
+        return Finding(
+            f"confidential.{category}.{volume}",
+            f"confidential.{category}",
+            round(score, 2),
+            "; ".join(notes),
+            first_location,
+        )
+
+
+def _in_ranges(prefix: str, ranges: Sequence[tuple[int, int, int]]) -> bool:
+    return any(lo <= int(prefix[:n]) <= hi for n, lo, hi in ranges)
+
+
+def mask(kind: str, value: str) -> str:
+    """A few leading characters that identify nobody, then an ellipsis.
+
+    UPN: check letter + LA code (an area, not a pupil); NI: the prefix letters; NHS: the issuing
+    range; card: the scheme only; bank: the first two sort-code digits (the bank).
+    """
+    if kind == "upn":
+        return value[:4] + "…"
+    if kind == "ni":
+        return value[:2] + "…"
+    if kind == "nhs":
+        return value[:3] + "…"
+    if kind == "card":
+        return value.partition(":")[0] + " …"
+    return value[:2] + "-…"
