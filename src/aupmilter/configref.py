@@ -71,6 +71,11 @@ DESCRIPTIONS: dict[str, str] = {
     "checks.disclaimer.scope": "external: outbound mail; all_outbound: also internal mail.",
     "checks.disclaimer.signed": "skip (default): signed/encrypted mail untouched; wrap: wrapped whole after the disclaimer.",
     "checks.disclaimer.dkim": "Table domain = {selector, key_file}: sign after the disclaimer; key files mode 600.",
+    "checks.mass_mailing.recipients_report_at": "Record mail from inside to this many distinct recipients or more (rules file: 51).",
+    "checks.mass_mailing.exposed_report_at": "Record outbound mail showing this many outside addresses in To/Cc (rules file: 20).",
+    "checks.mass_mailing.repeat_report_at": "Record the Nth identical message from one sender in the window (rules file: 5; at most 100).",
+    "checks.mass_mailing.repeat_window_seconds": "Sliding window the milter counts repeats in, per process, in memory (rules file: 600).",
+    "checks.mass_mailing.restricted_lists": "[[...]] rows: address, name, senders (logins or addresses), require_auth: who may mail a list.",
 }
 
 _SECTIONS: list[tuple[str, Any]] = [
