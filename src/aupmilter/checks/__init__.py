@@ -62,6 +62,7 @@ REGISTRY: dict[str, str] = {
     "mass_mailing": "aupmilter.checks.mass_mailing:MassMailingCheck",
     "phishing": "aupmilter.checks.phishing:PhishingCheck",
     "confidential": "aupmilter.checks.confidential:ConfidentialCheck",
+    "identity": "aupmilter.checks.identity:IdentityCheck",
     "disclaimer": "aupmilter.checks.disclaimer:DisclaimerCheck",
 }
 
