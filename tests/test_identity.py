@@ -239,8 +239,7 @@ def test_per_school_off_tag_block() -> None:
         'name = "Oakfield Primary School"\n', 'name = "Oakfield Primary School"\n' + PER_SCHOOL
     ).replace(
         'name = "Birchwood Academy"\n',
-        'name = "Birchwood Academy"\n[[schools.action]]\nmatch = "identity"\nall = "accept"\n'
-        '[[schools.action]]\nmatch = "identity.from_mismatch"\nall = "accept"\n',
+        'name = "Birchwood Academy"\n[[schools.action]]\nmatch = "identity.from_mismatch"\nall = "accept"\n',
     )
     rs = ruleset(site=site)
     blocked = staff("teacher", "head@oakfield.example", rs)

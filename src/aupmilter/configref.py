@@ -76,6 +76,15 @@ DESCRIPTIONS: dict[str, str] = {
     "checks.mass_mailing.repeat_report_at": "Record the Nth identical message from one sender in the window (rules file: 5; at most 100).",
     "checks.mass_mailing.repeat_window_seconds": "Sliding window the milter counts repeats in, per process, in memory (rules file: 600).",
     "checks.mass_mailing.restricted_lists": "[[...]] rows: address, name, senders (logins or addresses), require_auth: who may mail a list.",
+    "checks.identity.default_domain": "Domain a bare SMTP login belongs to; empty: its local part at every trust domain.",
+    "checks.identity.realms": "Table SASL realm = mail domain: login jsmith@realm is jsmith@domain.",
+    "checks.identity.logins": "Table login = address, for logins that are not the mailbox name.",
+    "checks.identity.delegations": "[[...]] rows: mailbox (address, *@domain or *), senders (logins or addresses), note: send-as rights.",
+    "checks.identity.staff": "[[...]] rows: name/names, address/addresses, roles: the directory outside display names are compared with.",
+    "checks.identity.report_unauthenticated": "Record mail from inside with no SMTP login (relayed by address) as identity.unauthenticated.",
+    "checks.identity.recipient_delimiter": "Local-part tag separator ignored when comparing addresses (rules file: +).",
+    "checks.identity.freemail_domains": "Extra consumer webmail domains (added to the rules file's list).",
+    "checks.identity.relay_services": "Extra services allowed to send in a staff member's name (added to the rules file's list).",
 }
 
 _SECTIONS: list[tuple[str, Any]] = [
