@@ -448,9 +448,13 @@ def lookalike_reason(host: str, real: str, domains: Domains, min_label_length: i
         return "look-alike letters"
     if _flat(a) == _flat(b) or _flat(skeleton(host)) == _flat(skeleton(real)):
         return "hyphen or dot moved" if not unicode_trick else "homoglyph (international characters)"
+    if _flat(skeleton(cand_reg.split(".")[0])) == _flat(skeleton(real)):
+        return "real domain embedded in another"  # oakfield-example.com, oakfieldexample.net
     name = real_reg.split(".")[0]
     if len(name) < min_label_length:
         return None
+    if _flat(skeleton(host)).startswith(_flat(skeleton(real))):
+        return "real domain embedded in another"  # oakfield.kent.sch-uk.com
     kind = one_edit(a, b) or one_edit(_flat(a), _flat(b))
     if kind is None:
         return None
@@ -510,7 +514,7 @@ class PhishingCheck:
             return None
         d = self.rules.domains
         shown_reg = [d.registrable(s) for s in shown]
-        if d.registrable(target) in shown_reg:
+        if d.registrable(target) in shown_reg or any(_related(target, s) for s in shown):
             return None
         if d.is_redirector(target):
             decoded = unquote(unquote(link.href)).lower()
@@ -620,6 +624,12 @@ class PhishingCheck:
 
     def _is_trust(self, host: str) -> bool:
         return any(host == d or host.endswith("." + d) for d in self.trust)
+
+
+def _related(a: str, b: str) -> bool:
+    """Same host or one inside the other: text "GOV.UK" (itself a public suffix) and href
+    ``www.gov.uk`` are the same site even though no registrable domain can say so."""
+    return a == b or a.endswith("." + b) or b.endswith("." + a)
 
 
 def _query(url: str) -> list[tuple[str, str]]:
