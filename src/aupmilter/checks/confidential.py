@@ -656,10 +656,12 @@ def _pdf_text(data: bytes, limits: Limits) -> str:
 
 _UPN_RE = re.compile(r"(?<![A-Z0-9])([A-HJ-NP-RT-Z])(\d{11}[0-9A-HJ-NP-RT-Z])(?![A-Z0-9])", re.IGNORECASE)
 _NI_RE = re.compile(r"(?<![A-Za-z0-9])([A-Za-z]{2})( ?)(\d{2})\2(\d{2})\2(\d{2})\2([A-Da-d])(?![A-Za-z0-9])")
-_NHS_RE = re.compile(r"(?<![\d.,/])(\d{3})([ -]?)(\d{3})\2(\d{4})(?![\d]|[.,/-]\d)")
-_CARD_RE = re.compile(r"(?<![\d.,/-])\d(?:[ -]?\d){12,18}(?!\d|[.,/-]\d)")
-_SORT_RE = re.compile(r"(?<![\d.,/-])(\d{2})([- ]?)(\d{2})\2(\d{2})(?![\d]|[.,/-]\d)")
-_ACCOUNT_RE = re.compile(r"(?<![\d.,/-])\d{8}(?!\d|[.,/-]\d)")
+# Boundaries: not inside a longer number, a decimal (``.``) or a date/fraction (``/``); a comma
+# is a CSV field separator, so it bounds a value like a space does.
+_NHS_RE = re.compile(r"(?<![\d./])(\d{3})([ -]?)(\d{3})\2(\d{4})(?!\d|[./-]\d)")
+_CARD_RE = re.compile(r"(?<![\d./-])\d(?:[ -]?\d){12,18}(?!\d|[./-]\d)")
+_SORT_RE = re.compile(r"(?<![\d./-])(\d{2})([- ]?)(\d{2})\2(\d{2})(?!\d|[./-]\d)")
+_ACCOUNT_RE = re.compile(r"(?<![\d./-])\d{8}(?!\d|[./-]\d)")
 
 
 @dataclass(frozen=True)
