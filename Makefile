@@ -52,6 +52,12 @@ typecheck: setup
 	$(VENV)/bin/mypy
 
 bench: setup
+	@missing=$$(for p in $(BENCH_APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages for the benchmark peer: $$missing"; \
+	  apt-get update -qq >/dev/null && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
 	@$(PY) -m pip install -q --disable-pip-version-check -e '.[bench]' $(QUIET_PIP)
 	$(PY) -m bench.run
 	$(PY) -m bench.offensive_bench --out bench/results/offensive.json

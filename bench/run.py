@@ -12,6 +12,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import re
 import resource
 import subprocess
 import sys
@@ -24,9 +25,10 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tests.harness.gateway import Gateway  # noqa: E402
+from tests.harness.gateway import Gateway, free_port  # noqa: E402
 
 from bench.corpus import build as build_corpus  # noqa: E402
+from bench.rspamd_peer import RspamdPeer  # noqa: E402
 
 BENCH_CONFIG = """
 [organisation]
@@ -43,14 +45,55 @@ name = "Oakfield Primary School"
 
 
 def _gateway(
-    socket_kind: str = "unix", with_milter: bool = True, prefix: tuple[str, ...] = (), nagle: bool = False
+    socket_kind: str = "unix",
+    with_milter: bool = True,
+    prefix: tuple[str, ...] = (),
+    nagle: bool = False,
+    external_milter: str | None = None,
 ) -> Gateway:
     root = Path(tempfile.mkdtemp(prefix="aupbench-", dir="/tmp"))
     root.chmod(0o755)
     config = BENCH_CONFIG.replace("[milter]\n", "[milter]\ntcp_nodelay = false\n") if nagle else BENCH_CONFIG
-    gw = Gateway(root, config, socket_kind, "store", with_milter=with_milter, fast_sink=True, milter_prefix=prefix)
+    gw = Gateway(
+        root,
+        config,
+        socket_kind,
+        "store",
+        with_milter=with_milter and external_milter is None,
+        fast_sink=True,
+        milter_prefix=prefix,
+        external_milter=external_milter,
+    )
     gw.start()
     return gw
+
+
+class _Setup:
+    """One end-to-end configuration: a gateway, plus the Rspamd peer when it is the milter."""
+
+    def __init__(self, name: str, kwargs: dict[str, Any]) -> None:
+        self.name = name
+        self.kwargs = dict(kwargs)
+        self.peer: RspamdPeer | None = None
+
+    def __enter__(self) -> Gateway:
+        if self.kwargs.pop("rspamd", False):
+            self.peer = RspamdPeer(Path(tempfile.mkdtemp(prefix="aupbench-rspamd-", dir="/tmp")), free_port(), _cores())
+            self.peer.start()
+            self.kwargs["external_milter"] = self.peer.milter_address
+        self.gw = _gateway(**self.kwargs)
+        return self.gw
+
+    def __exit__(self, *exc: object) -> None:
+        self.gw.stop()
+        self.gw.cleanup()
+        if self.peer is not None:
+            self.peer.stop()
+            self.peer.cleanup()
+
+
+def _cores() -> int:
+    return len(os.sched_getaffinity(0))
 
 
 def _drive(gw: Gateway, corpus: dict[str, tuple[Path, int]], scale: int, sessions: int) -> tuple[int, float]:
@@ -99,29 +142,36 @@ def _histogram_quantiles(gw: Gateway, name: str = "aupmilter_processing_seconds"
     return out
 
 
+E2E_SETUPS: list[tuple[str, dict[str, Any]]] = [
+    ("postfix_only", {"with_milter": False}),
+    ("aupmilter_unix", {}),
+    ("aupmilter_inet", {"socket_kind": "inet"}),
+    ("aupmilter_inet_nagle", {"socket_kind": "inet", "nagle": True}),
+    ("aupmilter_unix_one_core", {"prefix": ("taskset", "-c", "0")}),
+    ("rspamd_inet", {"rspamd": True}),
+]
+
+
 def e2e(corpus: dict[str, tuple[Path, int]], scale: int, sessions: int) -> dict[str, Any]:
     results: dict[str, Any] = {}
-    setups = [
-        ("postfix_only", {"with_milter": False}),
-        ("aupmilter_unix", {}),
-        ("aupmilter_inet", {"socket_kind": "inet"}),
-        ("aupmilter_inet_nagle", {"socket_kind": "inet", "nagle": True}),
-        ("aupmilter_unix_one_core", {"prefix": ("taskset", "-c", "0")}),
-    ]
-    for name, kwargs in setups:
-        gw = _gateway(**kwargs)  # type: ignore[arg-type]
-        try:
+    for name, kwargs in E2E_SETUPS:
+        if kwargs.get("rspamd") and not RspamdPeer.available():
+            results[name] = {"skipped": "rspamd is not installed (make bench installs it)"}
+            continue
+        with _Setup(name, kwargs) as gw:
             _drive(gw, {"plain_3k": corpus["plain_3k"]}, 1, 2)  # warm-up
             n, secs = _drive(gw, corpus, scale, sessions)
             results[name] = {"messages": n, "seconds": round(secs, 2), "msgs_per_s": round(n / secs, 1)}
             if gw.with_milter:
                 results[name]["milter_latency_s"] = _histogram_quantiles(gw)
-        finally:
-            gw.stop()
-            gw.cleanup()
     base = results["postfix_only"]["msgs_per_s"]
-    for name in results:
-        results[name]["ratio_vs_postfix"] = round(results[name]["msgs_per_s"] / base, 3)
+    for name in list(results):
+        if "msgs_per_s" in results[name]:
+            results[name]["ratio_vs_postfix"] = round(results[name]["msgs_per_s"] / base, 3)
+    if "msgs_per_s" in results.get("rspamd_inet", {}):
+        peer = results["rspamd_inet"]["msgs_per_s"]
+        results["unix_over_rspamd"] = round(results["aupmilter_unix"]["msgs_per_s"] / peer, 3)
+        results["inet_over_rspamd"] = round(results["aupmilter_inet"]["msgs_per_s"] / peer, 3)
     results["inet_over_unix"] = round(
         results["aupmilter_inet"]["msgs_per_s"] / results["aupmilter_unix"]["msgs_per_s"], 3
     )
@@ -131,6 +181,76 @@ def e2e(corpus: dict[str, tuple[Path, int]], scale: int, sessions: int) -> dict[
     results["two_cores_over_one"] = round(
         results["aupmilter_unix"]["msgs_per_s"] / results["aupmilter_unix_one_core"]["msgs_per_s"], 3
     )
+    return results
+
+
+LATENCY_MESSAGES = ("plain_3k", "html_alt_12k", "docx_40k", "adversarial_xxx_50k")  # all <= 100 KB, all delivered
+LATENCY_SETUPS = ("postfix_only", "aupmilter_unix", "aupmilter_inet", "rspamd_inet")
+_DELAYS = re.compile(r"delays=([0-9.]+)/")
+
+
+def _quantiles(values: list[float]) -> dict[str, float]:
+    ordered = sorted(values)
+    if not ordered:
+        return {}
+    pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))]  # noqa: E731
+    return {f"p{int(q * 100)}": round(pick(q), 4) for q in (0.5, 0.95, 0.99)}
+
+
+def _histogram_interpolated(gw: Gateway, name: str = "aupmilter_processing_seconds") -> dict[str, float]:
+    """Quantiles from the milter's own histogram, interpolated inside buckets (as PromQL does)."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{gw.metrics_port}/metrics", timeout=5) as resp:
+        text = resp.read().decode()
+    buckets: list[tuple[float, float]] = []
+    for line in text.splitlines():
+        if line.startswith(f"{name}_bucket"):
+            le = line.split('le="')[1].split('"')[0]
+            buckets.append((float("inf") if le == "+Inf" else float(le), float(line.rsplit(" ", 1)[1])))
+    total = buckets[-1][1] if buckets else 0.0
+    out: dict[str, float] = {}
+    for q in (0.5, 0.95, 0.99):
+        rank, lower, below = q * total, 0.0, 0.0
+        for le, count in buckets:
+            if count >= rank:
+                upper = le if le != float("inf") else lower
+                share = (rank - below) / (count - below) if count > below else 0.0
+                out[f"p{int(q * 100)}"] = round(lower + (upper - lower) * share, 4)
+                break
+            lower, below = le, count
+    return out
+
+
+def latency(corpus: dict[str, tuple[Path, int]], per_message: int) -> dict[str, Any]:
+    """Added latency for mail <= 100 KB at a fixed load below saturation (one SMTP session at
+    a time): Postfix's own ``delays=a`` (arrival to queue manager, which includes the milter),
+    each setup minus Postfix alone, and the milter's histogram."""
+    results: dict[str, Any] = {}
+    small = {name: (corpus[name][0], 1) for name in LATENCY_MESSAGES}
+    for name, kwargs in E2E_SETUPS:
+        if name not in LATENCY_SETUPS or (kwargs.get("rspamd") and not RspamdPeer.available()):
+            continue
+        with _Setup(name, kwargs) as gw:
+            _drive(gw, {"plain_3k": corpus["plain_3k"]}, 1, 1)  # warm-up
+            offset = gw.log_file.stat().st_size if gw.log_file.exists() else 0
+            sent, _ = _drive(gw, small, per_message, 1)
+            deadline = time.monotonic() + 60
+            delays: list[float] = []
+            while time.monotonic() < deadline:
+                with gw.log_file.open("rb") as fh:
+                    fh.seek(offset)
+                    lines = fh.read().decode(errors="replace").splitlines()
+                found = (_DELAYS.search(line) for line in lines if "status=sent" in line)
+                delays = [float(m.group(1)) for m in found if m]
+                if len(delays) >= sent:
+                    break
+                time.sleep(0.5)
+            results[name] = {"messages": sent, "delivered": len(delays), "postfix_delays_a_s": _quantiles(delays)}
+            if gw.with_milter:
+                results[name]["milter_histogram_s"] = _histogram_interpolated(gw)
+    base = results.get("postfix_only", {}).get("postfix_delays_a_s", {})
+    for name, r in results.items():
+        if name != "postfix_only" and base and r["postfix_delays_a_s"]:
+            r["added_s"] = {k: round(r["postfix_delays_a_s"][k] - base[k], 4) for k in base}
     return results
 
 
@@ -145,7 +265,7 @@ def engine(corpus: dict[str, tuple[Path, int]], rounds: int) -> dict[str, Any]:
     from aupmilter.model import Envelope
 
     ruleset = build_ruleset(load_config(None))
-    env = Envelope("teacher@oakfield.example", ("parent@home.test",), auth_user="t")
+    env = Envelope("teacher@oakfield.example", ("parent@home.test",), auth_user="teacher")
     per_check: dict[str, float] = {}
     out: dict[str, Any] = {"per_message": {}}
     raws = {name: path.read_bytes() for name, (path, _) in corpus.items()}
@@ -253,8 +373,11 @@ def markdown(results: dict[str, Any]) -> str:
         "| setup | msgs | s | msgs/s | ratio vs Postfix alone | milter p50/p95/p99 (s) |",
         "|---|---|---|---|---|---|",
     ]
-    for name in ("postfix_only", "aupmilter_unix", "aupmilter_inet", "aupmilter_inet_nagle", "aupmilter_unix_one_core"):
+    for name, _ in E2E_SETUPS:
         r = e[name]
+        if "skipped" in r:
+            lines.append(f"| {name} | - | - | - | - | skipped: {r['skipped']} |")
+            continue
         lat = r.get("milter_latency_s")
         lat_s = f"{lat['p50']}/{lat['p95']}/{lat['p99']}" if lat else "-"
         lines.append(
@@ -265,7 +388,26 @@ def markdown(results: dict[str, Any]) -> str:
         f"inet/unix = {e['inet_over_unix']} with TCP_NODELAY, {e['inet_without_nodelay_over_unix']} without; "
         f"two cores (worker processes) / milter pinned to one core = {e['two_cores_over_one']}",
         "",
-        "Rspamd peer: not measured in this harness (see the issue note).",
+        "Rspamd 3.4 peer (proxy worker in milter mode, self_scan, mime_types + multimap with the same word list): "
+        + (
+            f"aupmilter unix / Rspamd = {e['unix_over_rspamd']}, aupmilter inet / Rspamd = {e['inet_over_rspamd']}"
+            if "unix_over_rspamd" in e
+            else "not measured (rspamd not installed)"
+        ),
+        "",
+        "## Added latency, mail <= 100 KB, one SMTP session at a time (below saturation)",
+        "",
+        "| setup | delivered | Postfix delays=a p50/p95/p99 (s) | added vs Postfix alone p50/p95/p99 (s) "
+        "| milter histogram p50/p95/p99 (s) |",
+        "|---|---|---|---|---|",
+    ]
+    for name, r in results["latency"].items():
+        a = r["postfix_delays_a_s"]
+        added = r.get("added_s", {})
+        hist = r.get("milter_histogram_s", {})
+        fmt = lambda d: "/".join(str(d[k]) for k in ("p50", "p95", "p99")) if d else "-"  # noqa: E731
+        lines.append(f"| {name} | {r['delivered']}/{r['messages']} | {fmt(a)} | {fmt(added)} | {fmt(hist)} |")
+    lines += [
         "",
         "## In-process engine",
         "",
@@ -294,7 +436,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--smoke", action="store_true", help="tiny counts, to keep the harness working")
     args = parser.parse_args()
-    scale, sessions, rounds, steady = (1, 2, 1, 200) if args.smoke else (20, 8, 20, 100_000)
+    scale, sessions, rounds, steady, per_message = (1, 2, 1, 200, 2) if args.smoke else (20, 8, 20, 100_000, 150)
     work = REPO / "var" / "bench"
     corpus = build_corpus(work / "corpus")
     results: dict[str, Any] = {
@@ -303,6 +445,7 @@ def main() -> None:
         "smoke": args.smoke,
     }
     results["e2e"] = e2e(corpus, scale, sessions)
+    results["latency"] = latency(corpus, per_message)
     results["engine"] = engine(corpus, rounds)
     results["memory"] = memory(steady, work)
     out_dir = REPO / "bench" / "results"

@@ -112,10 +112,15 @@ class Gateway:
         milter_prefix: tuple[str, ...] = (),
         quarantine_database: str = "",
         store_size: str | None = None,
+        external_milter: str | None = None,
     ) -> None:
         """``with_milter=False``: plain Postfix (the benchmark baseline); ``fast_sink``: Postfix's
         own smtp-sink instead of aiosmtpd (throughput runs; messages are not kept);
-        ``milter_prefix``: e.g. ("taskset", "-c", "0") to pin the milter to one core."""
+        ``milter_prefix``: e.g. ("taskset", "-c", "0") to pin the milter to one core;
+        ``external_milter``: a Postfix milter address (``inet:127.0.0.1:11332``) of a milter
+        someone else runs, instead of ours: the benchmark's Rspamd peer, behind the same
+        Postfix milter settings as aupmilter."""
+        self.external_milter = external_milter
         self.quarantine_database = quarantine_database
         self.store_size = store_size  # e.g. "256k": the store lives on a tiny tmpfs (disk-full tests)
         self.with_milter = with_milter
@@ -171,6 +176,8 @@ listen = "127.0.0.1:{self.metrics_port}"
         return f"unix:{self.milter_socket}"
 
     def _postfix_milter_spec(self) -> str:
+        if self.external_milter:
+            return self.external_milter
         if self.socket_kind == "inet":
             return f"inet:127.0.0.1:{self.milter_port}"
         return f"unix:{self.milter_socket}"
@@ -182,7 +189,8 @@ listen = "127.0.0.1:{self.metrics_port}"
         os.chown(self.data_dir, postfix_user.pw_uid, postfix_user.pw_gid)
         self._write_sasl(postfix_user)
         milter_lines = []
-        for key, value in _snippet_settings(REPO / "deploy/postfix/main.cf.snippet") if self.with_milter else []:
+        wants_milter = self.with_milter or self.external_milter
+        for key, value in _snippet_settings(REPO / "deploy/postfix/main.cf.snippet") if wants_milter else []:
             if key == "smtpd_milters":
                 value = self._postfix_milter_spec()
             milter_lines.append(f"{key} = {value}")
@@ -219,6 +227,7 @@ queue_run_delay = 3600s
 minimal_backoff_time = 3600s
 maximal_backoff_time = 3600s
 default_destination_rate_delay = 0
+delay_logging_resolution_limit = 6
 """
             + "\n".join(milter_lines)
             + "\n"
