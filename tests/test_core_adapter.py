@@ -68,7 +68,7 @@ def test_authenticated_personal_outbound_is_tagged(ctx: MilterTestCtx) -> None:
         b"From: t@oakfield.example\nTo: f@gmail.test\nSubject: [Personal] hi\n\nHello\n",
         "t@oakfield.example",
         "f@gmail.test",
-        auth="teacher",
+        auth="t",  # the mailbox's own login: logged in as someone else is identity.from_mismatch
     )
     assert rc == Milter.ACCEPT
     assert ctx._msg["X-AUP-Verdict"] == "tag"
