@@ -33,12 +33,12 @@ import regex
 
 from aupmilter.checks import CheckSettings
 from aupmilter.errors import ConfigError
+from aupmilter.evidence import excerpt, flatten
 from aupmilter.message import MessageView
 from aupmilter.model import Envelope, Finding
 from aupmilter.quoting import OWN, split_quoted
 
 MAX_TEXT = 200_000
-EXCERPT = 48
 GENERIC = "chain_letter.*"
 _FWD_PREFIX = regex.compile(r"\b(?:fwd?|fw)\s*:", regex.IGNORECASE)
 _HEADER_BLOCK = regex.compile(
@@ -149,7 +149,7 @@ class ChainLetterCheck:
             for seg in segments:
                 m = cue.pattern.search(seg.text)
                 if m:
-                    hits.append(Hit(cue, _excerpt(m.group()), seg.location))
+                    hits.append(Hit(cue, excerpt(m.group()), seg.location))
                     break
         return hits
 
@@ -228,7 +228,7 @@ def _segments(message: MessageView) -> list[Segment]:
     A text/plain and text/html alternative usually say the same thing; identical flattened
     segments are kept once so a cue's location is the first place it was found.
     """
-    out = [Segment("subject", _flatten(message.subject))]
+    out = [Segment("subject", flatten(message.subject))]
     seen: set[str] = set()
     budget = MAX_TEXT
     for part in message.text_parts:
@@ -237,18 +237,9 @@ def _segments(message: MessageView) -> list[Segment]:
         text = part.text[:budget]
         budget -= len(text)
         for kind, chunk in split_quoted(text):
-            flat = _flatten(_QUOTE_MARK.sub("", chunk))
+            flat = flatten(_QUOTE_MARK.sub("", chunk))
             if not flat or flat in seen:
                 continue
             seen.add(flat)
             out.append(Segment(part.location if kind == OWN else f"{part.location}:{kind}", flat))
     return out
-
-
-def _flatten(text: str) -> str:
-    return " ".join(text.replace("\u2019", "'").replace("\u2018", "'").split())
-
-
-def _excerpt(matched: str) -> str:
-    words = " ".join(matched.split())
-    return words if len(words) <= EXCERPT else words[: EXCERPT - 1].rstrip() + "\u2026"

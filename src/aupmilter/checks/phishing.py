@@ -46,13 +46,13 @@ import regex
 from aupmilter.checks import CheckSettings
 from aupmilter.config import Config
 from aupmilter.errors import ConfigError
+from aupmilter.evidence import excerpt, flatten
 from aupmilter.message import MessageView
 from aupmilter.model import Direction, Envelope, Finding
 
 CATEGORY = "phishing"
 MAX_TEXT = 200_000
 MAX_HTML = 2_000_000
-EXCERPT = 48
 OPTION_KEYS = ("directions", "banner_schools", "lookalike_allow")
 _TOP_KEYS = {"domains", "link_mismatch", "lookalike", "harvest", "banner", "cue"}
 _SECTION_KEYS = {
@@ -551,7 +551,7 @@ class PhishingCheck:
             for location, text in segments:
                 m = cue.pattern.search(text)
                 if m:
-                    hits.append((cue, _excerpt(m.group()), location))
+                    hits.append((cue, excerpt(m.group()), location))
                     break
         return hits
 
@@ -652,24 +652,15 @@ def _display(host: str) -> str:
 
 
 def _segments(message: MessageView) -> list[tuple[str, str]]:
-    out = [("subject", _flatten(message.subject))]
+    out = [("subject", flatten(message.subject))]
     seen: set[str] = set()
     budget = MAX_TEXT
     for part in message.text_parts:
         if budget <= 0:
             break
-        flat = _flatten(part.text[:budget])
+        flat = flatten(part.text[:budget])
         budget -= len(flat)
         if flat and flat not in seen:
             seen.add(flat)
             out.append((part.location, flat))
     return out
-
-
-def _flatten(text: str) -> str:
-    return " ".join(text.replace("\u2019", "'").replace("\u2018", "'").split())
-
-
-def _excerpt(matched: str) -> str:
-    words = " ".join(matched.split())
-    return words if len(words) <= EXCERPT else words[: EXCERPT - 1].rstrip() + "\u2026"
