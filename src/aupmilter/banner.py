@@ -37,13 +37,13 @@ from aupmilter.model import Action, AddHeader, Decision, Direction, Effect, Enve
 from aupmilter.policy import decide
 from aupmilter.render import apply_effects, split_message
 from aupmilter.rewrite import (
-    _POLICY,
-    _body_parts,
-    _decode,
-    _flowed_safe,
-    _header_changes,
-    _set_text,
+    REWRITE_POLICY,
+    body_parts,
+    decode_part,
+    flowed_safe,
+    header_changes,
     is_signed_or_encrypted,
+    set_text,
     structure_defects,
 )
 
@@ -117,13 +117,13 @@ class BannerTransform:
 
 def prepend_banner(raw: bytes, text: str, markup: str) -> list[Effect]:
     """Effects putting the banner first in every body text part; ``[]`` when it cannot or need not."""
-    msg = email.message_from_bytes(raw, policy=_POLICY)
+    msg = email.message_from_bytes(raw, policy=REWRITE_POLICY)
     if is_signed_or_encrypted(msg) or structure_defects(msg):
         return []
     marker = text[:40]
     targets = []
-    for part in _body_parts(msg):
-        body, codec, _ = _decode(part)
+    for part in body_parts(msg):
+        body, codec, _ = decode_part(part)
         if codec is None or html.unescape(body[:_LOOK]).find(marker) != -1:
             continue
         targets.append(part)
@@ -133,13 +133,13 @@ def prepend_banner(raw: bytes, text: str, markup: str) -> list[Effect]:
         _prepend(part, text, markup)
     block, eol, _ = split_message(raw)
     out = io.BytesIO()
-    BytesGenerator(out, mangle_from_=False, policy=_POLICY.clone(linesep=eol.decode())).flatten(msg)
+    BytesGenerator(out, mangle_from_=False, policy=REWRITE_POLICY.clone(linesep=eol.decode())).flatten(msg)
     new_block, _, new_body = split_message(out.getvalue())
-    return [*_header_changes(block, new_block, eol), ReplaceBody(new_body), AddHeader(MARKER_HEADER, CATEGORY)]
+    return [*header_changes(block, new_block, eol), ReplaceBody(new_body), AddHeader(MARKER_HEADER, CATEGORY)]
 
 
 def _prepend(part: Message, text: str, markup: str) -> None:
-    body, codec, clean = _decode(part)
+    body, codec, clean = decode_part(part)
     assert codec is not None  # filtered by the caller
     if part.get_content_type() == "text/html":
         at = body_start(body)
@@ -147,8 +147,8 @@ def _prepend(part: Message, text: str, markup: str) -> None:
     else:
         flowed = str(part.get_param("format") or "").lower() == "flowed"
         nl = "\r\n" if "\r\n" in body else "\n"
-        new = _flowed_safe(text, flowed) + nl + nl + body
-    _set_text(part, new, codec, clean)
+        new = flowed_safe(text, flowed) + nl + nl + body
+    set_text(part, new, codec, clean)
 
 
 class _BodyStart(HTMLParser):

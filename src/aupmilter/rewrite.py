@@ -58,7 +58,7 @@ from aupmilter.model import AddHeader, ChangeHeader, Effect, ReplaceBody
 from aupmilter.render import header_fields, split_message
 
 MARKER_HEADER = "X-AUP-Disclaimer"
-_POLICY = email.policy.compat32.clone(max_line_length=0)
+REWRITE_POLICY = email.policy.compat32.clone(max_line_length=0)
 _SIGNED_TYPES = {
     "multipart/signed",
     "multipart/encrypted",
@@ -141,8 +141,8 @@ def skip_reason(
     if is_signed_or_encrypted(msg):
         return None
     sample = disclaimer or Disclaimer("-", "-")
-    for part in _body_parts(msg):
-        _, codec, clean = _decode(part)
+    for part in body_parts(msg):
+        _, codec, clean = decode_part(part)
         added = sample.html if part.get_content_type() == "text/html" else sample.text
         if codec is None or (not clean and not _encodable(added, codec)):
             charset = part.get_content_charset() or "us-ascii"
@@ -155,7 +155,7 @@ def rewrite(raw: bytes, disclaimer: Disclaimer, domain: str, *, wrap_signed: boo
 
     Raises :class:`Untouchable` for signed/encrypted mail unless ``wrap_signed``, and
     :class:`Ambiguous` (or its :class:`Undecodable`) when surgery could damage the message."""
-    msg = email.message_from_bytes(raw, policy=_POLICY)
+    msg = email.message_from_bytes(raw, policy=REWRITE_POLICY)
     if msg.get(MARKER_HEADER) is not None:
         return None
     reason = skip_reason(msg, disclaimer, wrap_signed=wrap_signed)
@@ -167,15 +167,15 @@ def rewrite(raw: bytes, disclaimer: Disclaimer, domain: str, *, wrap_signed: boo
     if is_signed_or_encrypted(msg):
         return _wrap(raw, disclaimer, domain)
     block, eol, _ = split_message(raw)
-    targets = _body_parts(msg)
+    targets = body_parts(msg)
     if not targets:
         return _wrap(raw, disclaimer, domain)
     for part in targets:
         _append(part, disclaimer)
     out = io.BytesIO()
-    BytesGenerator(out, mangle_from_=False, policy=_POLICY.clone(linesep=eol.decode())).flatten(msg)
+    BytesGenerator(out, mangle_from_=False, policy=REWRITE_POLICY.clone(linesep=eol.decode())).flatten(msg)
     new_block, _, new_body = split_message(out.getvalue())
-    effects: list[Effect] = list(_header_changes(block, new_block, eol))
+    effects: list[Effect] = list(header_changes(block, new_block, eol))
     effects.append(ReplaceBody(new_body))
     effects.append(AddHeader(MARKER_HEADER, domain))
     return RewriteResult(tuple(effects), len(targets), False)
@@ -254,10 +254,6 @@ def _is_body_text(part: Message) -> bool:
 
 def body_parts(msg: Message) -> list[Message]:
     """The parts that carry the body text, i.e. that get the disclaimer (module docstring)."""
-    return _body_parts(msg)
-
-
-def _body_parts(msg: Message) -> list[Message]:
     ctype = msg.get_content_type()
     if not msg.is_multipart():
         return [msg] if _is_body_text(msg) else []
@@ -269,18 +265,18 @@ def _body_parts(msg: Message) -> list[Message]:
                 if all(f.get_content_type() != child.get_content_type() for f in found):
                     found.append(child)
             elif child.is_multipart() and child.get_content_type() == "multipart/related":
-                found += [p for p in _body_parts(child) if p.get_content_type() == "text/html"][:1]
+                found += [p for p in body_parts(child) if p.get_content_type() == "text/html"][:1]
         return found
     if ctype in _SIGNED_TYPES:
         return []
     if ctype.startswith("multipart/") and children:
         first = children[0]
         if first.is_multipart() or _is_body_text(first):
-            return _body_parts(first)
+            return body_parts(first)
     return []
 
 
-def _decode(part: Message) -> tuple[str, str | None, bool]:
+def decode_part(part: Message) -> tuple[str, str | None, bool]:
     """(text, codec to write it back with, decoded cleanly?).
 
     Invalid bytes become surrogates (``surrogateescape``) so that encoding back with the same
@@ -315,7 +311,7 @@ def _encodable(text: str, codec: str) -> bool:
 
 
 def _append(part: Message, disclaimer: Disclaimer) -> None:
-    text, codec, clean = _decode(part)
+    text, codec, clean = decode_part(part)
     if codec is None:
         raise Undecodable(part.get_content_charset() or "us-ascii")
     if part.get_content_type() == "text/html":
@@ -323,12 +319,12 @@ def _append(part: Message, disclaimer: Disclaimer) -> None:
     else:
         flowed = str(part.get_param("format") or "").lower() == "flowed"
         nl = "\r\n" if "\r\n" in text else "\n"
-        lines = [_flowed_safe(line, flowed) for line in disclaimer.text.strip().splitlines()]
+        lines = [flowed_safe(line, flowed) for line in disclaimer.text.strip().splitlines()]
         new = text.rstrip("\r\n") + nl + nl + nl.join(lines) + nl
-    _set_text(part, new, codec, clean)
+    set_text(part, new, codec, clean)
 
 
-def _flowed_safe(line: str, flowed: bool) -> str:
+def flowed_safe(line: str, flowed: bool) -> str:
     line = line.rstrip()
     if flowed and (line.startswith((" ", ">")) or line.startswith("From ")):
         return " " + line  # RFC 3676 4.4 space-stuffing
@@ -400,7 +396,7 @@ def insert_html(text: str, snippet: str) -> str:
     return text[:at] + closers + snippet + text[at:]
 
 
-def _set_text(part: Message, text: str, codec: str, clean: bool) -> None:
+def set_text(part: Message, text: str, codec: str, clean: bool) -> None:
     charset = part.get_content_charset()
     try:
         data = text.encode(codec, "surrogateescape")
@@ -429,7 +425,7 @@ def _set_text(part: Message, text: str, codec: str, clean: bool) -> None:
     part.set_payload(payload)
 
 
-def _header_changes(old_block: bytes, new_block: bytes, eol: bytes) -> list[Effect]:
+def header_changes(old_block: bytes, new_block: bytes, eol: bytes) -> list[Effect]:
     """Milter operations turning the old top-level header block into the new one.
 
     Only MIME headers change in a rewrite; each is compared by name and position."""
