@@ -668,6 +668,9 @@ _NI_RE = re.compile(r"(?<![A-Za-z0-9])([A-Za-z]{2})( ?)(\d{2})\2(\d{2})\2(\d{2})
 _NHS_RE = re.compile(r"(?<![\d./])(\d{3})([ -]?)(\d{3})\2(\d{4})(?!\d|[./-]\d)")
 _CARD_RE = re.compile(r"(?<![\d./-])\d(?:[ -]?\d){12,18}(?!\d|[./-]\d)")
 _SORT_RE = re.compile(r"(?<![\d./-])(\d{2})([- ]?)(\d{2})\2(\d{2})(?!\d|[./-]\d)")
+# Six digits, possibly spaced or hyphenated ("12 34 56", "12-34-56", "1234 5678"): every pattern
+# below needs at least this, so text without it skips them all.
+_DIGIT_RUN = re.compile(r"\d(?:[ -]?\d){5}")
 _ACCOUNT_RE = re.compile(r"(?<![\d./-])\d{8}(?!\d|[./-]\d)")
 
 
@@ -772,6 +775,8 @@ class ConfidentialCheck:
     def _matches(self, src: Source) -> Iterator[tuple[str, str]]:
         r = self.rules.kinds
         text = src.text
+        if not _DIGIT_RUN.search(text):
+            return  # every identifier has six or more digits in a run; most prose has none
         if r["upn"].enabled:
             for m in _UPN_RE.finditer(text):
                 upn = (m.group(1) + m.group(2)).upper()
