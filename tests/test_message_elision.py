@@ -8,10 +8,14 @@ import email.policy
 from email.message import EmailMessage
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from aupmilter import elision
+from aupmilter.banner import prepend_banner
 from aupmilter.message import MessageView
+from aupmilter.rewrite import Ambiguous, Disclaimer, Untouchable, rewrite
 from tests import attachment_builders as b
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -128,3 +132,30 @@ def test_property_hand_made_base64_bodies_match_the_stdlib(
     ).encode()
     plain, eliding = _both(raw)
     assert _signature(plain) == _signature(eliding)
+
+
+def _surgery(raw: bytes, monkeypatch: pytest.MonkeyPatch, min_bytes: int) -> object:
+    """Disclaimer and banner effects with elision at ``min_bytes`` (0: off), or the error."""
+    monkeypatch.setattr(elision, "ELIDE_MIN_BYTES", min_bytes)
+    disclaimer = Disclaimer("-- \nOakfield School disclaimer\n", "<p>Oakfield School disclaimer</p>")
+    try:
+        result = rewrite(raw, disclaimer, "oakfield.example")
+        effects: object = result.effects if result else None
+    except (Untouchable, Ambiguous) as exc:
+        effects = type(exc).__name__
+    return (effects, prepend_banner(raw, "Warning: check this message", "<p>Warning: check this message</p>"))
+
+
+def test_disclaimer_and_banner_bytes_identical_with_elision_forced(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Surgery leaves attachments as tokens and writes their original bytes back: the output
+    must be byte-identical to regenerating everything through the stdlib."""
+    files = sorted(FIXTURES.rglob("*.eml"))
+    raws = [path.read_bytes() for path in files] + _built_messages()
+    raws += [raw.replace(b"\n", b"\r\n") for raw in _built_messages()]
+    changed = 0
+    for i, raw in enumerate(raws):
+        plain = _surgery(raw, monkeypatch, 0)
+        forced = _surgery(raw, monkeypatch, 1)
+        assert plain == forced, files[i] if i < len(files) else i
+        changed += elision.elide(raw, 1) is not None and plain[0] not in (None, "Untouchable", "Ambiguous")
+    assert changed > 10  # rewrites that really went through the elided path

@@ -22,12 +22,9 @@ again, so a second pass through the gateway adds nothing.
 
 from __future__ import annotations
 
-import email
 import html
-import io
 import logging
 from collections.abc import Sequence
-from email.generator import BytesGenerator
 from email.message import Message
 from html.parser import HTMLParser
 from typing import TYPE_CHECKING
@@ -37,12 +34,13 @@ from aupmilter.model import Action, AddHeader, Decision, Direction, Effect, Enve
 from aupmilter.policy import decide
 from aupmilter.render import apply_effects, split_message
 from aupmilter.rewrite import (
-    REWRITE_POLICY,
     body_parts,
     decode_part,
+    flatten,
     flowed_safe,
     header_changes,
     is_signed_or_encrypted,
+    parse_for_surgery,
     set_text,
     structure_defects,
 )
@@ -117,7 +115,7 @@ class BannerTransform:
 
 def prepend_banner(raw: bytes, text: str, markup: str) -> list[Effect]:
     """Effects putting the banner first in every body text part; ``[]`` when it cannot or need not."""
-    msg = email.message_from_bytes(raw, policy=REWRITE_POLICY)
+    msg, elided = parse_for_surgery(raw)
     if is_signed_or_encrypted(msg) or structure_defects(msg):
         return []
     marker = text[:40]
@@ -132,9 +130,7 @@ def prepend_banner(raw: bytes, text: str, markup: str) -> list[Effect]:
     for part in targets:
         _prepend(part, text, markup)
     block, eol, _ = split_message(raw)
-    out = io.BytesIO()
-    BytesGenerator(out, mangle_from_=False, policy=REWRITE_POLICY.clone(linesep=eol.decode())).flatten(msg)
-    new_block, _, new_body = split_message(out.getvalue())
+    new_block, _, new_body = split_message(flatten(msg, eol, elided))
     return [*header_changes(block, new_block, eol), ReplaceBody(new_body), AddHeader(MARKER_HEADER, CATEGORY)]
 
 

@@ -13,13 +13,13 @@ import binascii
 import email
 import email.policy
 import re
-import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.headerregistry import UnstructuredHeader
 from email.message import Message
-from functools import cached_property, lru_cache
+from functools import cached_property
 
+from aupmilter.elision import ELIDE_MIN_BYTES, elide, resolve, restore_part
 from aupmilter.htmltext import html_to_text
 
 #: Parts beyond this many are not walked; a ``mime.too_many_parts`` defect is recorded instead.
@@ -30,64 +30,6 @@ DEFAULT_MAX_DEPTH = 30
 MAX_TEXT_CHARS = 2_000_000
 
 _PARSE_POLICY = email.policy.default.clone(max_line_length=0)
-
-#: A base64 body of at least this many bytes is decoded straight from the raw message instead of
-#: through the stdlib parser (see ``MessageView._parse_eliding``); ``0`` turns that off.
-ELIDE_MIN_BYTES = 150_000
-
-
-@lru_cache(maxsize=4)
-def _base64_candidates(min_bytes: int) -> re.Pattern[bytes]:
-    # One character class, no repeated group: sre keeps a backtracking record per repetition of
-    # a group, which for a 25 MB body cost more memory than the parse this avoids.
-    return re.compile(rb"\n\r?\n([A-Za-z0-9+/=\r\n]{%d,})" % min_bytes)
-
-
-def _clean_base64_span(raw: bytes, start: int, end: int) -> int | None:
-    """End (after its final line ending) of the well-formed base64 lines starting at ``start``.
-
-    Well-formed means what every mail client writes: lines of one length (a multiple of 4
-    characters), the last one shorter or equal, ``=`` padding only at the very end, one
-    line-ending style.  Anything else returns ``None`` and is left to the stdlib parser, so
-    malformed input keeps exactly the defects the stdlib would record."""
-    last_nl = raw.rfind(b"\n", start, end)
-    if last_nl < start or raw[start : start + 1] in (b"\r", b"\n"):
-        return None
-    end = last_nl + 1
-    while raw[end - 2 : end] == b"\n\n" or raw[end - 3 : end] == b"\n\r\n":  # trailing blank lines
-        end -= 1 if raw[end - 2 : end] == b"\n\n" else 2
-    width = raw.find(b"\n", start, end) - start + 1  # first line, with its ending
-    crlf = raw[start + width - 2] == 0x0D
-    chars = width - 1 - crlf
-    if chars <= 0 or chars % 4:
-        return None
-    full = (end - start) // width
-    tail = (end - start) - full * width
-    view = memoryview(raw)[start : start + full * width]
-    if bytes(view[width - 1 :: width]).count(b"\n") != full:
-        return None
-    lines = full + (1 if tail else 0)
-    if raw.count(b"\n", start, end) != lines or raw.count(b"\r", start, end) != (lines if crlf else 0):
-        return None
-    last_start = end - (tail or width)
-    pad = raw.find(b"=", start, end)
-    if pad != -1:
-        text_end = end - 1 - crlf
-        if pad < last_start or text_end - pad > 2 or raw[pad:text_end].strip(b"=") or (text_end - last_start) % 4:
-            return None
-    elif tail and (tail - 1 - crlf) % 4:
-        return None
-    return end
-
-
-@dataclass(frozen=True, slots=True)
-class _Elision:
-    """A large base64 body replaced by ``token`` before parsing; ``start:end`` in the raw bytes
-    (``end`` excludes the run's last line ending, which stays in the parsed text)."""
-
-    token: str
-    start: int
-    end: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,7 +114,7 @@ class MessageView:
         self.max_parts = max_parts
         self.max_depth = max_depth
         self._defects: list[str] = []
-        #: id(part) -> bytes decoded straight from ``raw`` (see :meth:`_parse_eliding`).
+        #: id(part) -> bytes decoded straight from ``raw`` (see :mod:`aupmilter.elision`).
         self._decoded: dict[int, bytes] = {}
         self.elided = 0
         self.msg: Message = self._parse_eliding(raw, elide_min_bytes)
@@ -181,64 +123,19 @@ class MessageView:
         self._walked = False
 
     def _parse_eliding(self, raw: bytes, min_bytes: int) -> Message:
-        """Parse, keeping large base64 bodies out of the stdlib parser.
-
-        CPython's feed parser holds a base64 body as one ``str`` per line and then joins them:
-        a 25 MB attachment cost ~110 MB of RSS and most of the parse time.  Large base64 runs
-        are swapped for a unique token, parsed around, and then either decoded in one pass
-        from the raw bytes (non-text parts whose transfer encoding is base64: the attachments)
-        or put back verbatim (everything else), so the parsed tree says exactly what the stdlib
-        alone would have said for every part anyone reads as text."""
-        runs: list[tuple[int, int]] = []
-        if min_bytes > 0:
-            for match in _base64_candidates(min_bytes).finditer(raw):
-                end = _clean_base64_span(raw, match.start(1), match.end(1))
-                if end is not None:
-                    runs.append((match.start(1), end))
-        if not runs:
+        """Parse with large base64 attachment bodies decoded straight from ``raw``
+        (see :mod:`aupmilter.elision` for why, and why the view stays exact)."""
+        elided = elide(raw, min_bytes)
+        if elided is None:
             return _parse(raw, self._defects)
-        nonce = secrets.token_hex(8)
-        pieces: list[bytes] = []
-        elisions: dict[str, _Elision] = {}
-        cursor = 0
-        for i, (start, end) in enumerate(runs):
-            eol_len = 2 if raw[end - 2 : end] == b"\r\n" else 1
-            token = f"AUPMILTERELIDED{nonce}N{i}"
-            elisions[token] = _Elision(token, start, end - eol_len)
-            pieces += [raw[cursor:start], token.encode(), raw[end - eol_len : end]]
-            cursor = end
-        pieces.append(raw[cursor:])
-        msg = _parse(b"".join(pieces), self._defects)
-        self._resolve_elisions(msg, elisions)
+        msg = _parse(elided.text, self._defects)
+        for part, elision in resolve(msg, elided):
+            try:
+                self._decoded[id(part)] = binascii.a2b_base64(elided.span(elision))
+            except binascii.Error:  # bad padding: let the stdlib decode it, recording its defect
+                restore_part(part, elided)
         self.elided = len(self._decoded)
         return msg
-
-    def _resolve_elisions(self, msg: Message, elisions: dict[str, _Elision]) -> None:
-        """Decode or restore every elided body (see :meth:`_parse_eliding`)."""
-        stack = [msg]
-        while stack:
-            part = stack.pop()
-            payload = part.get_payload()
-            if isinstance(payload, list):
-                stack.extend(p for p in payload if isinstance(p, Message))
-                continue
-            if not isinstance(payload, str) or "AUPMILTERELIDED" not in payload:
-                continue
-            hits = [e for token, e in elisions.items() if token in payload]
-            if not hits:
-                continue
-            only = hits[0] if len(hits) == 1 and payload.strip() == hits[0].token else None
-            cte = str(part.get("Content-Transfer-Encoding", "")).strip().lower()
-            binary = _content_type(part).partition("/")[0] not in ("text", "message")
-            if only is not None and cte == "base64" and binary:
-                try:
-                    self._decoded[id(part)] = binascii.a2b_base64(memoryview(self.raw)[only.start : only.end])
-                    continue
-                except binascii.Error:
-                    pass  # bad padding: let the stdlib decode it, recording its defect
-            for e in hits:
-                payload = payload.replace(e.token, self.raw[e.start : e.end].decode("ascii", "surrogateescape"))
-            part.set_payload(payload)
 
     @classmethod
     def from_file(cls, path: str) -> MessageView:
