@@ -94,8 +94,10 @@ def main() -> None:
     parser.add_argument("--out", help="write the results as JSON here")
     args = parser.parse_args()
     r = evaluate()
-    print(f"## Chain-letter classifier ({r['messages']} messages: {r['chain_letters']} chain letters, "
-          f"{r['clean']} clean, {r['junk']} junk)\n")
+    print(
+        f"## Chain-letter classifier ({r['messages']} messages: {r['chain_letters']} chain letters, "
+        f"{r['clean']} clean, {r['junk']} junk)\n"
+    )
     print("| measure | value |\n|---|---|")
     print(f"| precision (chain_letter vs rest) | {r['precision']:.3f} |")
     print(f"| recall (all chain letters) | {r['recall']:.3f} |")
@@ -107,7 +109,10 @@ def main() -> None:
     for key, v in r["confusion"].items():  # type: ignore[attr-defined]
         t, _, p = key.partition(" -> ")
         print(f"| {t} | {p} | {v} |")
-    for title, key in (("Chain letters missed", "chain_letters_missed"), ("Negatives misclassified", "negatives_misclassified")):
+    for title, key in (
+        ("Chain letters missed", "chain_letters_missed"),
+        ("Negatives misclassified", "negatives_misclassified"),
+    ):
         items = r[key]
         print(f"\n### {title}: {len(items)}\n")  # type: ignore[arg-type]
         for item in items:  # type: ignore[attr-defined]

@@ -121,10 +121,10 @@ class RspamdPeer:
 
     def start(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
-        (self.root / "words.map").write_text(
-            "".join(f"/\\b{_regex_escape(w)}\\b/i\n" for w in _words())
+        (self.root / "words.map").write_text("".join(f"/\\b{_regex_escape(w)}\\b/i\n" for w in _words()))
+        (self.root / "minimal.lua").write_text(
+            'require "global_functions" ()\nconfig["regexp"] = {}\nrspamd_maps = {}\n'
         )
-        (self.root / "minimal.lua").write_text('require "global_functions" ()\nconfig["regexp"] = {}\nrspamd_maps = {}\n')
         conf = self.root / "rspamd.conf"
         conf.write_text(_CONFIG.format(root=self.root, port=self.port, workers=self.workers, level=self.log_level))
         for d in ("db", "run"):
@@ -156,9 +156,11 @@ class RspamdPeer:
         deadline = time.monotonic() + 60
         while not _port_open(self.port):
             if self.process.poll() is not None or time.monotonic() > deadline:
-                log = (self.root / "rspamd.log").read_text(errors="replace")[-2000:] if (
-                    self.root / "rspamd.log"
-                ).exists() else ""
+                log = (
+                    (self.root / "rspamd.log").read_text(errors="replace")[-2000:]
+                    if (self.root / "rspamd.log").exists()
+                    else ""
+                )
                 raise RuntimeError(f"rspamd did not start: {log}")
             time.sleep(0.2)
 
