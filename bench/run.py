@@ -575,7 +575,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--smoke", action="store_true", help="tiny counts, to keep the harness working")
     args = parser.parse_args()
-    scale, sessions, rounds, steady, per_message = (1, 2, 1, 200, 2) if args.smoke else (20, 8, 20, 100_000, 150)
+    scale, sessions, rounds, steady, per_message = (1, 2, 1, 200, 2) if args.smoke else (20, 8, 20, 100_000, 100)
     work = REPO / "var" / "bench"
     corpus = build_corpus(work / "corpus")
     results: dict[str, Any] = {
