@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import re
 import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -118,6 +119,8 @@ def test_ids_are_unguessable(store_factory: Callable[[], QuarantineStore]) -> No
     store = store_factory()
     ids = [store.put(RAW, record()) for _ in range(5)]
     assert len(set(ids)) == 5 and all(len(i) >= 24 for i in ids)
+    # Never a leading "-": the CLI took such an id (1 in 64 of the old ones) for an option.
+    assert all(re.fullmatch(r"[0-9a-f]{32}", i) for i in ids)
 
 
 def test_roles_gate_content(store_factory: Callable[[], QuarantineStore]) -> None:

@@ -5,8 +5,9 @@
   the row committed (``synchronous=FULL``); with PostgreSQL (several gateways sharing one
   quarantine) the bytes go in the same transaction as the row.  Any failure raises, and the
   milter answers tempfail: Postfix keeps the message.
-* Ids are random (``secrets.token_urlsafe``) and validated on every lookup, so they can be
-  neither guessed nor used to walk the file system.
+* Ids are random (128 bits, lower-case hex) and validated on every lookup, so they can be
+  neither guessed nor used to walk the file system.  Hex, not URL-safe base64: an id starting
+  with ``-`` read as an option by every command line that took it (found by CI).
 * Content is reached through two doors only, both audited: ``read_content`` for a reviewer on a
   non-sealed item, ``unseal`` for a DPO with a written reason on a sealed one.
 * The audit log is a hash chain: each record carries the hash of the previous one, so an edited
@@ -116,7 +117,7 @@ class QuarantineStore:
     # --- writing ------------------------------------------------------------------------------
 
     def put(self, raw: bytes, record: QuarantineRecord) -> str:
-        item_id = secrets.token_urlsafe(18)
+        item_id = secrets.token_hex(16)
         when = record.received_at.astimezone(dt.UTC)
         blob_ref = f"db:{item_id}" if self.blobs_in_db else self._write_file(item_id, when, raw, record)
         try:
