@@ -1,4 +1,5 @@
-"""Collect fuzz seeds into a corpus directory (CPython's e-mail corpus + shared dev corpora)."""
+"""Collect fuzz seeds into a corpus directory (CPython's e-mail corpus, the project's own fixtures,
+shared dev corpora when present)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,9 @@ def main(out: str) -> None:
     target = Path(out)
     target.mkdir(parents=True, exist_ok=True)
     sources = sorted((Path(cpython_test.__file__).parent / "test_email" / "data").glob("msg_*.txt"))
+    # The project's own fixtures: phishing HTML, spreadsheets of identifiers, identity headers...
+    own = Path(__file__).resolve().parents[1] / "tests" / "fixtures"
+    sources += sorted(p for p in own.rglob("*.eml") if p.stat().st_size < 200_000)
     shared = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mime-dev"
     if shared.is_dir():
         sources += [p for p in shared.rglob("*") if p.is_file() and p.stat().st_size < 200_000]

@@ -81,6 +81,9 @@ def identity_rules(d: Decision) -> list[str]:
         ("CEO of the Trust <ceo@gmail.com>", "identity.impersonation.role"),
         ("H\u0435adteacher <x@gmail.com>", "identity.impersonation.role"),  # Cyrillic e
         ("x@gmail.com (Designated Safeguarding Lead)", "identity.impersonation.role"),
+        # A title before the holder's surname (missed by the first blind batch); "Principal
+        # Consultant" stays a job title (hard negatives below).
+        ("Principal Okafor <ro@gmail.com>", "identity.impersonation.role"),
     ],
 )
 def test_impersonation_true_positives(from_: str, rule: str) -> None:

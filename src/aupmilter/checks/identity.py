@@ -483,6 +483,12 @@ class IdentityCheck:
             self.rules.org_cue_words
         )
         self.role_by_name = {r.name: r for r in self.rules.roles}
+        # Surnames of staff holding each role: a standalone role word followed by one of them is a
+        # title ("Principal Okafor"), not a job noun ("Principal Consultant").
+        self.role_surnames = {
+            r.name: frozenset(n[-1] for m in self.rules.staff if r.name in m.roles for n in m.names if n)
+            for r in self.rules.roles
+        }
 
     # --- who is who ---------------------------------------------------------------------------
 
@@ -587,6 +593,8 @@ class IdentityCheck:
             if not rest or rest[0] not in self.org_cues:
                 return False  # "Head of Sales", "Deputy Head of Year 9": somebody else's remit
         elif standalone and after and after[0] not in self.org_cues:
+            if after[0] in self.role_surnames.get(role.name, frozenset()):
+                return not role.needs_org_cue or cued  # "Principal Okafor": a title before the holder's name
             return False  # "Principal Consultant", "Head Girl"
         return not role.needs_org_cue or cued
 
