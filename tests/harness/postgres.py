@@ -47,18 +47,7 @@ class PrivatePostgres:
             "postgres",
             "--no-sync",
         )
-        self._as_postgres(
-            str(PG_BIN / "pg_ctl"),
-            "-D",
-            str(self.data),
-            "-l",
-            str(self.root / "pg.log"),
-            "-w",
-            "-o",
-            f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.root} -c fsync=off",
-            "start",
-        )
-        wait_for(self._ready, 60, "postgres")
+        self._pg_ctl_start()
         psql = [
             str(PG_BIN.parent / "bin" / "psql"),
             "-h",
@@ -74,6 +63,21 @@ class PrivatePostgres:
         psql[0] = "/usr/bin/psql"
         self._as_postgres(*psql, "CREATE ROLE aup LOGIN")
         self._as_postgres(*psql, "CREATE DATABASE aup OWNER aup")
+
+    def _pg_ctl_start(self) -> None:
+        """Start the server on loopback only (and its own socket directory), wait until ready."""
+        self._as_postgres(
+            str(PG_BIN / "pg_ctl"),
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.root / "pg.log"),
+            "-w",
+            "-o",
+            f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.root} -c fsync=off",
+            "start",
+        )
+        wait_for(self._ready, 60, "postgres")
 
     def _ready(self) -> bool:
         result = subprocess.run(
@@ -103,18 +107,7 @@ class PrivatePostgres:
         self._as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
 
     def resume(self) -> None:
-        self._as_postgres(
-            str(PG_BIN / "pg_ctl"),
-            "-D",
-            str(self.data),
-            "-l",
-            str(self.root / "pg.log"),
-            "-w",
-            "-o",
-            f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.root} -c fsync=off",
-            "start",
-        )
-        wait_for(self._ready, 60, "postgres")
+        self._pg_ctl_start()
 
     def stop(self) -> None:
         try:
