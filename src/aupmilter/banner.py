@@ -30,17 +30,17 @@ from html.parser import HTMLParser
 from typing import TYPE_CHECKING
 
 from aupmilter.checks.phishing import CATEGORY, PhishingOptions, load_rules, parse_options
-from aupmilter.model import Action, AddHeader, Decision, Direction, Effect, Envelope, ReplaceBody
+from aupmilter.model import Action, AddHeader, Decision, Direction, Effect, Envelope
 from aupmilter.policy import decide
-from aupmilter.render import apply_effects, split_message
+from aupmilter.render import apply_effects
 from aupmilter.rewrite import (
     body_parts,
     decode_part,
-    flatten,
+    edit_effects,
     flowed_safe,
-    header_changes,
     is_signed_or_encrypted,
     parse_for_surgery,
+    parser_offset,
     set_text,
     structure_defects,
 )
@@ -129,9 +129,7 @@ def prepend_banner(raw: bytes, text: str, markup: str) -> list[Effect]:
         return []
     for part in targets:
         _prepend(part, text, markup)
-    block, eol, _ = split_message(raw)
-    new_block, _, new_body = split_message(flatten(msg, eol, elided))
-    return [*header_changes(block, new_block, eol), ReplaceBody(new_body), AddHeader(MARKER_HEADER, CATEGORY)]
+    return [*edit_effects(raw, msg, elided), AddHeader(MARKER_HEADER, CATEGORY)]
 
 
 def _prepend(part: Message, text: str, markup: str) -> None:
@@ -177,9 +175,7 @@ def body_start(markup: str) -> int:
     if found is None:
         return 0
     line, col, length = found
-    offset = 0
-    for _ in range(line - 1):
-        offset = markup.index("\n", offset) + 1
+    at = parser_offset(markup, line, col)
     if finder.head_end is found:
-        return offset + col + len(markup[offset + col :].split(">", 1)[0]) + 1
-    return offset + col + length
+        return at + len(markup[at:].split(">", 1)[0]) + 1
+    return at + length

@@ -164,12 +164,19 @@ def parse_for_surgery(raw: bytes) -> tuple[Message, Elided | None]:
     return msg, elided
 
 
-def flatten(msg: Message, eol: bytes, elided: Elided | None) -> bytes:
-    """``msg`` as bytes with the original line ending, elided bodies written back verbatim."""
+def edit_effects(raw: bytes, msg: Message, elided: Elided | None) -> list[Effect]:
+    """Effects turning ``raw`` into the edited tree ``msg``: changed headers, then the new body.
+
+    The generator writes with the original line ending, and elided bodies go back verbatim
+    (see :func:`parse_for_surgery`).  One place for every body edit (disclaimer, banner)."""
+    block, eol, _ = split_message(raw)
     out = io.BytesIO()
     BytesGenerator(out, mangle_from_=False, policy=REWRITE_POLICY.clone(linesep=eol.decode())).flatten(msg)
     data = out.getvalue()
-    return elision.restore_output(data, elided, eol) if elided is not None else data
+    if elided is not None:
+        data = elision.restore_output(data, elided, eol)
+    new_block, _, new_body = split_message(data)
+    return [*header_changes(block, new_block, eol), ReplaceBody(new_body)]
 
 
 def rewrite(raw: bytes, disclaimer: Disclaimer, domain: str, *, wrap_signed: bool = False) -> RewriteResult | None:
@@ -188,15 +195,12 @@ def rewrite(raw: bytes, disclaimer: Disclaimer, domain: str, *, wrap_signed: boo
         raise Undecodable(evidence) if "charset" in evidence else Ambiguous(evidence)
     if is_signed_or_encrypted(msg):
         return _wrap(raw, disclaimer, domain)
-    block, eol, _ = split_message(raw)
     targets = body_parts(msg)
     if not targets:
         return _wrap(raw, disclaimer, domain)
     for part in targets:
         _append(part, disclaimer)
-    new_block, _, new_body = split_message(flatten(msg, eol, elided))
-    effects: list[Effect] = list(header_changes(block, new_block, eol))
-    effects.append(ReplaceBody(new_body))
+    effects = edit_effects(raw, msg, elided)
     effects.append(AddHeader(MARKER_HEADER, domain))
     return RewriteResult(tuple(effects), len(targets), False)
 
@@ -389,6 +393,16 @@ class _Locator(HTMLParser):
             del self.stack[len(self.stack) - 1 - self.stack[::-1].index(tag) :]
 
 
+def parser_offset(text: str, line: int, col: int) -> int:
+    """Offset in ``text`` of an :class:`html.parser.HTMLParser` position (1-based line, column).
+
+    Steps line by line with ``str.index`` (C speed): this runs on every outbound HTML body."""
+    offset = 0
+    for _ in range(line - 1):
+        offset = text.index("\n", offset) + 1
+    return offset + col
+
+
 def insert_html(text: str, snippet: str) -> str:
     """``text`` with ``snippet`` at the end of the body, outside any open container."""
     locator = _Locator()
@@ -402,11 +416,7 @@ def insert_html(text: str, snippet: str) -> str:
         at, open_elements = len(text), tuple(locator.stack)
     else:
         (line, col), open_elements = found
-        starts = [0]
-        for index, char in enumerate(text):
-            if char == "\n":
-                starts.append(index + 1)
-        at = starts[line - 1] + col
+        at = parser_offset(text, line, col)
     inside = list(open_elements)
     for container in ("body", "html"):
         if container in inside:
