@@ -157,6 +157,14 @@ def test_one_edit_and_skeleton() -> None:
     assert one_edit("abcd", "axcyd") is None
     assert skeleton("birchvvood") == skeleton("birchwood")
     assert skeleton("rnary") == skeleton("mary")
+    # Cyrillic і and о for Latin i and o: the same skeleton however many are swapped (the first
+    # version translated in one pass, so Cyrillic і became "i" while Latin i became "l").
+    assert skeleton("b\u0456rchw\u043e\u043ed") == skeleton("birchwood")
+    assert skeleton("\u043eakf\u0456eld") == skeleton("oakfield") == skeleton("0akfie1d")
+    assert (
+        lookalike_reason("b\u0456rchw\u043e\u043ed.example", "birchwood.example", DOMAINS, 5)
+        == "homoglyph (international characters)"
+    )
 
 
 def test_lookalike_in_from_reply_to_and_links() -> None:

@@ -47,6 +47,11 @@ _CONFUSABLES = str.maketrans(
         "ԛ": "q",
         "ԝ": "w",
         "ɡ": "g",
+        "ɑ": "a",
+        "օ": "o",
+        "Ɩ": "l",
+        "ʏ": "y",
+        "ᴄ": "c",
         "һ": "h",
         "ո": "n",
         "ս": "u",
@@ -114,6 +119,12 @@ class Token:
     start: int  # offset in the prepared text
 
 
+def to_latin(text: str) -> str:
+    """Look-alike letters (Cyrillic, Greek, Latin extensions) mapped to the Latin ones they
+    render as; the one table every check that compares what people *see* uses."""
+    return text.translate(_CONFUSABLES)
+
+
 def prepare(text: str) -> str:
     """Step 1-2: entities, NFKC, invisible characters, spaced-out words joined."""
     if "&" in text:
@@ -132,7 +143,7 @@ def fold(raw: str) -> str:
     if raw.isascii():
         low = raw.lower()
     else:
-        low = raw.casefold().translate(_CONFUSABLES)
+        low = to_latin(raw.casefold())
         if not low.isascii():
             low = "".join(c for c in unicodedata.normalize("NFD", low) if unicodedata.category(c) != "Mn")
     if low.isalpha() or low.isdigit():

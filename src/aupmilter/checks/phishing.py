@@ -49,6 +49,7 @@ from aupmilter.errors import ConfigError
 from aupmilter.evidence import excerpt, flatten
 from aupmilter.message import MessageView
 from aupmilter.model import Direction, Envelope, Finding
+from aupmilter.normalise import to_latin
 
 CATEGORY = "phishing"
 MAX_TEXT = 200_000
@@ -71,12 +72,10 @@ _PLAIN_URL = regex.compile(r"https?://[^\s<>\"'\])]+", regex.IGNORECASE)
 #: Outlook's plain-text rendering of a link: ``text <https://target/>``.
 _PLAIN_LINK = regex.compile(r"(?P<text>[^\s<>]+)[ \t]*<(?P<url>https?://[^\s<>]+)>", regex.IGNORECASE)
 
-#: Letters that render like ASCII ones (Cyrillic, Greek, Latin extensions), and digits used for
-#: letters.  Accents are removed separately (NFKD), so "é" already reads as "e".
-_CONFUSABLE = str.maketrans(
-    "авеёкмнорстухѕіїјԁԛԝһոսօɡɑıłƖαβεηικνορτυχωʏᴄ013457i|",
-    "abeekmhopctyxsiijdqwhnuogaillabenikvoptuxwycoleastll",
-)
+#: After look-alike letters are Latin (:func:`aupmilter.normalise.to_latin`), what still reads
+#: alike in a domain name: digits for letters, and i, l and | (one stroke each).  A second pass,
+#: so a Cyrillic "і" and a Latin "i" end up as the same character.
+_DOMAIN_ALIKE = str.maketrans("013457i|", "oleastll")
 
 
 @dataclass(frozen=True)
@@ -400,7 +399,7 @@ def skeleton(text: str) -> str:
     """What a domain looks like: accents dropped, confusable letters and digits folded."""
     decomposed = unicodedata.normalize("NFKD", text.lower())
     plain = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return plain.translate(_CONFUSABLE).replace("rn", "m").replace("vv", "w")
+    return to_latin(plain).translate(_DOMAIN_ALIKE).replace("rn", "m").replace("vv", "w")
 
 
 def one_edit(candidate: str, real: str) -> str | None:
