@@ -11,6 +11,7 @@ keeps the message and retries: a failing milter never silently accepts or drops 
 from __future__ import annotations
 
 import concurrent.futures
+import dataclasses
 import datetime as dt
 import logging
 import tempfile
@@ -21,6 +22,7 @@ from typing import Any
 import Milter
 
 from aupmilter import metrics
+from aupmilter.direction import classify
 from aupmilter.engine import Ruleset, evaluate
 from aupmilter.message import MessageView
 from aupmilter.model import Action, AddHeader, ChangeHeader, Decision, Envelope, ReplaceBody
@@ -170,6 +172,9 @@ class AupMilter(Milter.Base):  # type: ignore[misc]
             daemon_name=self.getsymval("{daemon_name}") or None,
             received_at=dt.datetime.now(dt.UTC),
         )
+        # Classified once here: the repeat counter needs the direction, and the engine then
+        # takes it from the envelope instead of working it out again.
+        envelope = dataclasses.replace(envelope, direction=classify(config, envelope))
         envelope = annotate(state.rate_window, envelope, raw, ruleset)
         budget = config.milter.time_budget_seconds
         message: MessageView | None = None

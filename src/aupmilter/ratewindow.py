@@ -134,11 +134,10 @@ class RateWindow:
 def repeat_window_seconds(ruleset: Ruleset) -> float | None:
     """The configured repeat window, or ``None`` when the mass-mailing check is off (no counting,
     no state kept)."""
-    for check in ruleset.checks:
-        window = getattr(check, "repeat_window_seconds", None)
-        if getattr(check, "name", "") == "mass_mailing" and isinstance(window, int | float):
-            return float(window)
-    return None
+    from aupmilter.checks.mass_mailing import MassMailingCheck
+
+    check = next((c for c in ruleset.checks if isinstance(c, MassMailingCheck)), None)
+    return None if check is None else float(check.repeat_window_seconds)
 
 
 def annotate(window: RateWindow, envelope: Envelope, raw: bytes, ruleset: Ruleset) -> Envelope:
@@ -148,7 +147,7 @@ def annotate(window: RateWindow, envelope: Envelope, raw: bytes, ruleset: Rulese
     seconds = repeat_window_seconds(ruleset)
     if seconds is None or not envelope.sender:
         return envelope
-    direction = envelope.direction or classify(ruleset.config, envelope)
+    direction = envelope.direction or classify(ruleset.config, envelope)  # the milter fills it in
     if direction is Direction.INBOUND:
         return envelope
     earlier = window.observe(envelope.sender, body_digest(raw), seconds)
