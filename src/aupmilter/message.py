@@ -149,7 +149,7 @@ class MessageView:
         try:
             value = self.msg.get(name)
         except Exception:
-            value = self._raw_header(name)
+            value = self.raw_header(name)
         return None if value is None else decode_header_value(value)
 
     def headers_all(self, name: str) -> list[str]:
@@ -159,8 +159,14 @@ class MessageView:
             values = []
         return [decode_header_value(v) for v in values]
 
-    def _raw_header(self, name: str) -> str | None:
-        for key, value in self.msg.raw_items():  # raw (name, value) pairs as parsed
+    def raw_header(self, name: str) -> str | None:
+        """First header ``name`` exactly as parsed: not RFC 2047 decoded, comments kept (the
+        parsed form drops ``(Head)`` from ``Mrs J Smith (Head) <x@example.org>``)."""
+        try:
+            items = self.msg.raw_items()  # raw (name, value) pairs as parsed
+        except Exception:
+            return None
+        for key, value in items:
             if key.lower() == name.lower():
                 return str(value)
         return None

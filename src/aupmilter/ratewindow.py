@@ -134,7 +134,7 @@ class RateWindow:
 def repeat_window_seconds(ruleset: Ruleset) -> float | None:
     """The configured repeat window, or ``None`` when the mass-mailing check is off (no counting,
     no state kept)."""
-    from aupmilter.checks.mass_mailing import MassMailingCheck
+    from aupmilter.checks.mass_mailing import MassMailingCheck  # it imports this module (PER_KEY_CAP)
 
     check = next((c for c in ruleset.checks if isinstance(c, MassMailingCheck)), None)
     return None if check is None else float(check.repeat_window_seconds)

@@ -428,21 +428,16 @@ def load_rules(settings: CheckSettings) -> IdentityRules:
 def _decoded_raw_header(message: MessageView, name: str) -> str | None:
     """The raw header, unfolded and RFC 2047 decoded, *with* comments: the parsed header drops
     ``(Head)`` from ``Mrs J Smith (Head) <x@gmail.com>``, which is exactly the claim we look for."""
-    try:
-        items = message.msg.raw_items()
-    except Exception:
+    value = message.raw_header(name)
+    if value is None:
         return None
-    for key, value in items:
-        if key.lower() != name.lower():
-            continue
-        text = " ".join(str(value).split())
-        if not text.isascii():  # raw 8-bit (RFC 6532) header: the parser kept bytes as surrogates
-            text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-        try:
-            return str(make_header(decode_header(text)))
-        except Exception:
-            return text
-    return None
+    text = " ".join(value.split())
+    if not text.isascii():  # raw 8-bit (RFC 6532) header: the parser kept bytes as surrogates
+        text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    try:
+        return str(make_header(decode_header(text)))
+    except Exception:
+        return text
 
 
 def _addresses(value: str) -> list[str]:
