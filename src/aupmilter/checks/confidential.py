@@ -69,6 +69,7 @@ from aupmilter.checks import CheckSettings
 from aupmilter.errors import ConfigError
 from aupmilter.message import Attachment, MessageView
 from aupmilter.model import Direction, Envelope, Finding, domain_of
+from aupmilter.webmail import load_webmail_domains
 
 # --- identifier algorithms (pure, unit-tested) ---------------------------------------------------
 
@@ -280,7 +281,7 @@ def _words(table: _Table, name: str) -> re.Pattern[str] | None:
 
 
 def load_rules(rules_dir: Path) -> Rules:
-    """Parse ``confidential.toml`` strictly (and ``personal.toml``'s webmail list if reused)."""
+    """Parse ``confidential.toml`` strictly (and the shared ``webmail.toml`` list if used)."""
     path = rules_dir / "confidential.toml"
     try:
         data: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -291,10 +292,10 @@ def load_rules(rules_dir: Path) -> Rules:
     scores = {k: scores_t.number(k, v) for k, v in _SCORE_DEFAULTS.items()}
     limits_t = _Table(path, "limits", data.get("limits", {}), set(_LIMIT_DEFAULTS))
     limits = Limits(**{k: int(limits_t.number(k, v, 1)) for k, v in _LIMIT_DEFAULTS.items()})
-    dest = _Table(path, "destinations", data.get("destinations", {}), {"use_personal_webmail", "webmail_domains"})
+    dest = _Table(path, "destinations", data.get("destinations", {}), {"use_webmail_list", "webmail_domains"})
     webmail = {d.lower().rstrip(".") for d in dest.strings("webmail_domains")}
-    if dest.get("use_personal_webmail", bool, True):
-        webmail |= _personal_webmail(rules_dir / "personal.toml")
+    if dest.get("use_webmail_list", bool, True):
+        webmail |= load_webmail_domains(rules_dir)
     kinds: dict[str, KindRules] = {}
     for kind in KINDS:
         t = _Table(path, kind, data.get(kind, {}), _KIND_KEYS[kind])
@@ -344,16 +345,6 @@ def _brands(t: _Table) -> tuple[Brand, ...]:
             raise ConfigError(str(t.path), b.key("prefixes"), "at least one prefix is needed")
         out.append(Brand(b.get("name", str, "card"), ranges, frozenset(lengths)))
     return tuple(out)
-
-
-def _personal_webmail(path: Path) -> set[str]:
-    """``webmail_domains`` from personal.toml (that file is validated by the personal check)."""
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
-        return set()
-    domains = data.get("webmail_domains", [])
-    return {str(d).lower().rstrip(".") for d in domains} if isinstance(domains, list) else set()
 
 
 # --- text sources ----------------------------------------------------------------------------------

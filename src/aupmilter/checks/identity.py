@@ -52,6 +52,7 @@ from aupmilter.errors import ConfigError
 from aupmilter.message import MessageView
 from aupmilter.model import Direction, Envelope, Finding, domain_of
 from aupmilter.normalise import fold, prepare
+from aupmilter.webmail import load_webmail_domains
 
 #: Keys a site may set in [checks.identity] (added to, or replacing, the rules file's).
 SITE_KEYS = (
@@ -415,6 +416,7 @@ def load_rules(settings: CheckSettings) -> IdentityRules:
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(str(path), "", f"cannot load: {exc}") from None
     builder = _Builder()
+    builder.freemail += sorted(load_webmail_domains(settings.rules_dir))
     builder.layer(_Reader(data, str(path)), vocabulary=True)
     options = {k: v for k, v in settings.options.items() if k != "enabled"}
     settings.reject_unknown(SITE_KEYS)

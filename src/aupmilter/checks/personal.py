@@ -42,6 +42,7 @@ from aupmilter.config import School, WorkingHours
 from aupmilter.errors import ConfigError
 from aupmilter.message import MessageView
 from aupmilter.model import Direction, Envelope, Finding, domain_of
+from aupmilter.webmail import load_webmail_domains
 
 _PREFIXES = r"(?:(?:re|fw|fwd|aw|wg|sv|vs|tr)\s*(?:\[\d+\])?\s*:\s*)*"
 _WORD = r"(?P<label>personal|private)"
@@ -96,10 +97,10 @@ class PersonalCheck:
             data = tomllib.loads(path.read_text())
         except (OSError, tomllib.TOMLDecodeError) as exc:
             raise ConfigError(str(path), "", f"cannot load: {exc}") from None
-        unknown = set(data) - {"webmail_domains", "business_cues"}
+        unknown = set(data) - {"business_cues"}
         if unknown:
             raise ConfigError(str(path), sorted(unknown)[0], "unknown key")
-        self.webmail_domains = frozenset(d.lower() for d in data.get("webmail_domains", []))
+        self.webmail_domains = load_webmail_domains(settings.rules_dir)
         cues = [regex.escape(c) for c in data.get("business_cues", [])]
         self.business_cues = regex.compile(r"\b(?:" + "|".join(cues) + r")\b", regex.IGNORECASE) if cues else None
 
