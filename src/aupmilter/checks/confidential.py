@@ -58,6 +58,7 @@ import tomllib
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -667,14 +668,20 @@ _ACCOUNT_RE = re.compile(r"(?<![\d./-])\d{8}(?!\d|[./-]\d)")
 
 @dataclass(frozen=True)
 class Source:
+    """One text to scan.  Its line index is built only when a match asks for its block's header
+    line (NHS context): most texts have no identifier at all and never need it."""
+
     location: str
     text: str
-    _lines: list[int] = field(default_factory=list, compare=False)
-    _blocks: list[int] = field(default_factory=list, compare=False)
 
     @staticmethod
     def of(location: str, text: str) -> Source:
-        """Precompute line starts and, per line, the first line of its block (no blank line between)."""
+        return Source(location, text)
+
+    @cached_property
+    def _index(self) -> tuple[list[int], list[int]]:
+        """Line starts and, per line, the first line of its block (no blank line between)."""
+        text = self.text
         starts = [0, *(m.end() for m in re.finditer(r"\n", text))]
         blocks: list[int] = []
         block = 0
@@ -683,14 +690,15 @@ class Source:
             if not text[s:end].strip():
                 block = i + 1
             blocks.append(min(block, i))
-        return Source(location, text, starts, blocks)
+        return starts, blocks
 
     def header_of(self, pos: int) -> str:
         """The first line of the table-like block containing ``pos`` (a CSV's header row)."""
-        line = bisect.bisect_right(self._lines, pos) - 1
-        first = self._blocks[line]
-        start = self._lines[first]
-        end = self._lines[first + 1] if first + 1 < len(self._lines) else len(self.text)
+        lines, blocks = self._index
+        line = bisect.bisect_right(lines, pos) - 1
+        first = blocks[line]
+        start = lines[first]
+        end = lines[first + 1] if first + 1 < len(lines) else len(self.text)
         return self.text[start : min(end, start + 2000)]
 
 
