@@ -170,12 +170,12 @@ def test_sealed_personal_mail_is_not_read() -> None:
 
 
 def _full_scan(text: str) -> list[str]:
-    original = CHECK._clearly_clean  # type: ignore[attr-defined]
-    CHECK._clearly_clean = lambda t: False  # type: ignore[attr-defined]
+    original = CHECK.lexicon._clearly_clean  # type: ignore[attr-defined]
+    CHECK.lexicon._clearly_clean = lambda t: False  # type: ignore[attr-defined]
     try:
         return found(text)
     finally:
-        CHECK._clearly_clean = original  # type: ignore[attr-defined]
+        CHECK.lexicon._clearly_clean = original  # type: ignore[attr-defined]
 
 
 def test_fast_path_never_hides_a_hit(shared_data: Path) -> None:
@@ -185,7 +185,7 @@ def test_fast_path_never_hides_a_hit(shared_data: Path) -> None:
     with (shared_data / "offensive-dev" / "olid-training-v1.0.tsv").open(encoding="utf-8") as fh:
         texts = [row[1] for row in list(csv.reader(fh, delimiter="\t"))[1:]]
     texts += [p.read_text() for p in CLEAN]
-    skipped = [t for t in texts if CHECK._clearly_clean(t)]  # type: ignore[attr-defined]
+    skipped = [t for t in texts if CHECK.lexicon._clearly_clean(t)]  # type: ignore[attr-defined]
     assert [t for t in skipped if _full_scan(t)] == []
-    clean_fast = [p.name for p in CLEAN if CHECK._clearly_clean(p.read_text())]  # type: ignore[attr-defined]
+    clean_fast = [p.name for p in CLEAN if CHECK.lexicon._clearly_clean(p.read_text())]  # type: ignore[attr-defined]
     assert len(clean_fast) >= len(CLEAN) // 2  # ordinary school mail takes the fast path

@@ -1,22 +1,12 @@
-"""Offensive language: abusive, obscene, discriminatory and harassing text, hard to fool and
-free of Scunthorpe-style false positives.
+"""Word and phrase lists (profanity, insults, sexual terms, slurs, harassment phrases), hard to
+fool and free of Scunthorpe-style false positives.
 
-Policy 004: "Offensive Language is not permitted and emails containing offensive language will
-be blocked and reported"; 000/001/002/003 forbid "abusive, obscene, discriminatory, racist,
-harassing, derogatory" messages.  A gateway that blocks a parent's e-mail for mentioning
-Scunthorpe or Dick Whittington is useless; one that misses ``b!tch`` or ``f u c k`` is too.
-
-How: text is normalised (:mod:`aupmilter.normalise`) and split into own/quoted/forwarded text
-(:mod:`aupmilter.quoting`); single words are looked up *whole* in a hash set (with leetspeak,
-look-alike letters, spacing and repeated letters seen through, plus common suffixes for listed
-stems), phrases with one compiled alternation over the token stream, after allow-listed phrases
-are blanked out.  One pass per text; lookups are O(1).
-
-Findings: ``offensive.<list>`` for the sender's own words; ``offensive_quoted.<list>`` for text
-in quoted replies or forwarded messages, so policy can treat forwarding (000/002: "should not be
-forwarded") and receiving (004 §2.2.1) differently.  Score = list score x occurrences (with
-diminishing weight) x location (subject counts 1.5x).  Evidence is the masked term and where it
-was (``f**k in body``), never the sentence.
+Text is normalised (:mod:`aupmilter.normalise`); single words are looked up *whole* in a hash
+set (leetspeak, look-alike letters, spacing and repeated letters seen through, plus common
+suffixes for listed stems — but never when the written word is itself a real English word such
+as "Mongers" or "dumbbell"), phrases with one compiled alternation over the token stream, after
+allow-listed phrases are blanked out.  Identifiers (``PORN_GALLERIES``, ``dumb_terminal``,
+``fooBar``), URLs and e-mail addresses are not words people say and are skipped.
 """
 
 from __future__ import annotations
@@ -24,21 +14,14 @@ from __future__ import annotations
 import bisect
 import re
 import tomllib
-from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
 
 import regex
 
-from aupmilter.checks import CheckSettings
 from aupmilter.errors import ConfigError
-from aupmilter.message import MessageView
-from aupmilter.model import Envelope, Finding
 from aupmilter.normalise import Token, normalise_text, prepare, tokens, variants
-from aupmilter.quoting import FORWARDED, OWN, QUOTED, split_quoted
-from aupmilter.textmodel import LinearModel
+from aupmilter.quoting import FORWARDED, QUOTED
 
 SUFFIXES = (
     "s",
@@ -87,7 +70,11 @@ _SPACED_FAST = re.compile(r"(?<![a-z0-9])(?:[a-z0-9][ .\-_~/]{1,2}){2,}[a-z0-9](
 _ASCII_WORD = re.compile(r"[a-z]+")
 _DOUBLE = re.compile(r"([a-z])\1")
 _DOUBLE_RUN = re.compile(r"([a-z])\1+")
-LOCATION_WEIGHT = {"subject": 1.5, "body": 1.0, "attachment-name": 1.0}
+#: Not words a person says: URLs, addresses, identifiers (SpamAssassin's PORN_GALLERIES, a
+#: variable dumb_terminal, a rule XXX.SEX, camelCase names).
+_IDENTIFIERS = re.compile(
+    r"\b(?:https?://|www\.)\S+|\S+@\S+\.\w+|\b\w{2,}(?:_\w{2,})+\b|\b[a-z]+[A-Z]\w*\b|\b\w{2,}(?:\.\w{2,}){2,}\b"
+)
 
 
 @dataclass(frozen=True)
@@ -95,6 +82,7 @@ class Term:
     rule: str
     score: float
     display: str  # the canonical term, for masking
+    cap: float = 1000.0  # most the list can add up to in one location
 
 
 def mask(term: str) -> str:
@@ -118,16 +106,14 @@ def _proper_noun(token: Token, text: str) -> bool:
     return bool(before) and before[-1] not in ".!?:;\n\"'(>-"
 
 
-class OffensiveCheck:
-    name: ClassVar[str] = "offensive"
-    reads_content: ClassVar[bool] = True
+class Lexicon:
+    """The compiled word lists of ``lexicon.toml``."""
 
-    def __init__(self, settings: CheckSettings) -> None:
-        settings.reject_unknown(())
+    def __init__(self, directory: Path, real_words: frozenset[str] = frozenset()) -> None:
+        self.real_words = real_words
         self.words: dict[str, Term] = {}
         self.stems: dict[str, Term] = {}
         phrases: dict[str, Term] = {}
-        directory = settings.rules_dir / "lexicon"
         index_path = directory / "lexicon.toml"
         try:
             index = tomllib.loads(index_path.read_text())
@@ -137,18 +123,22 @@ class OffensiveCheck:
         if unknown:
             raise ConfigError(str(index_path), sorted(unknown)[0], "unknown key")
         for i, entry in enumerate(index.get("list", [])):
-            extra = set(entry) - {"file", "rule", "score", "compounds"}
+            extra = set(entry) - {"file", "rule", "score", "compounds", "cap"}
             if extra or not {"file", "rule", "score"} <= set(entry):
                 raise ConfigError(
                     str(index_path),
                     f"list[{i}]",
-                    "needs file, rule, score (and optional compounds)",
+                    "needs file, rule, score (and optional compounds, cap)",
                 )
             for line in _lines(directory / entry["file"]):
                 key = _phrase_key(line)
                 if not key:
                     continue
-                term = Term(entry["rule"], float(entry["score"]), line.lower())
+                score = entry["score"]
+                cap = entry.get("cap", 1000.0)
+                if not isinstance(score, int | float) or not isinstance(cap, int | float):
+                    raise ConfigError(str(index_path), f"list[{i}].score", "score and cap must be numbers")
+                term = Term(entry["rule"], float(score), line.lower(), float(cap))
                 if " " in key:
                     phrases[key] = term
                 else:
@@ -163,18 +153,6 @@ class OffensiveCheck:
         # Each phrase's longest word: a phrase cannot be present unless that word is.
         self.phrase_keys = frozenset(max(p.split(), key=len) for p in phrases)
         self._memo: dict[str, Term | None] = {}
-        self.model: LinearModel | None = None
-        model_cfg = index.get("model", {})
-        extra = set(model_cfg) - {"enabled", "file", "threshold", "rule", "score"}
-        if extra:
-            raise ConfigError(str(index_path), f"model.{sorted(extra)[0]}", "unknown key")
-        if model_cfg.get("enabled", False):
-            try:
-                self.model = LinearModel.load(directory / model_cfg.get("file", "model.json"))
-            except (OSError, ValueError, KeyError) as exc:
-                raise ConfigError(str(index_path), "model.file", f"cannot load model: {exc}") from None
-            self.model_threshold = float(model_cfg.get("threshold", 0.85))
-            self.model_term = Term(model_cfg.get("rule", "offensive.model"), float(model_cfg.get("score", 1.0)), "")
 
     # --- matching -------------------------------------------------------------------------------
 
@@ -203,7 +181,7 @@ class OffensiveCheck:
         """Every listed term in ``text`` (already one location), in order of kind."""
         if self._clearly_clean(text):
             return []
-        prepared = prepare(text)
+        prepared = prepare(_IDENTIFIERS.sub(" ", text))
         toks = tokens(prepared)
         if not toks:
             return []
@@ -260,7 +238,7 @@ class OffensiveCheck:
             term = self.words.get(candidate)
             if term is not None:
                 return term
-            if len(candidate) > 5 and candidate[:4] in self.stem_prefixes:
+            if len(candidate) > 5 and candidate[:4] in self.stem_prefixes and candidate not in self.real_words:
                 for cut in range(4, len(candidate)):
                     stem = self.stems.get(candidate[:cut])
                     if stem is not None and candidate[cut:] in SUFFIX_SET:
@@ -290,45 +268,6 @@ class OffensiveCheck:
         matches = [t for w, t in table.items() if len(w) == len(word) and pattern.match(w)]
         return max(matches, key=lambda t: t.score) if matches else None
 
-    # --- per message ----------------------------------------------------------------------------
-
-    def run(self, envelope: Envelope, message: MessageView) -> Iterable[Finding]:
-        totals: dict[tuple[str, str], list[Term]] = defaultdict(list)
-        if message.subject:
-            for term in self.scan(message.subject):
-                totals[(term.rule, "subject")].append(term)
-        for part in message.text_parts:
-            base = "body" if part.location == "body" else part.location
-            for kind, text in split_quoted(part.text):
-                where = base if kind == OWN else f"{kind}:{base}"
-                hits = self.scan(text)
-                for term in hits:
-                    rule = term.rule if kind == OWN else term.rule.replace("offensive.", "offensive_quoted.", 1)
-                    totals[(rule, where)].append(term)
-                if kind == OWN and not hits and self.model is not None:
-                    p = self.model.max_sentence_probability(text)
-                    if p >= self.model_threshold:
-                        totals[(self.model_term.rule, where)].append(
-                            Term(self.model_term.rule, self.model_term.score, f"model p={p:.2f}")
-                        )
-        for attachment in message.attachments:
-            if attachment.filename:
-                for term in self.scan(attachment.filename.rsplit(".", 1)[0]):
-                    totals[(term.rule, "attachment-name")].append(term)
-        findings = []
-        for (rule, where), terms in totals.items():
-            base_weight = LOCATION_WEIGHT.get(where.split(":")[-1], 1.0)
-            score = sum(t.score * (1.0 if i == 0 else 0.5) for i, t in enumerate(terms)) * base_weight
-            category = ".".join(rule.split(".")[:2])
-            shown = ", ".join(
-                dict.fromkeys(
-                    mask(t.display) if t.display and not t.display.startswith("model ") else t.display for t in terms
-                )
-            )
-            count = f" x{len(terms)}" if len(terms) > 1 else ""
-            findings.append(Finding(rule, category, round(score, 2), f"{shown}{count} in {where}", where))
-        return findings
-
 
 def _lines(path: Path) -> list[str]:
     try:
@@ -346,4 +285,4 @@ def _alternation(items: list[str]) -> regex.Pattern[str] | None:
 
 
 # Quoted kinds are part of the public vocabulary of locations.
-__all__ = ["FORWARDED", "QUOTED", "OffensiveCheck", "mask"]
+__all__ = ["FORWARDED", "QUOTED", "Lexicon", "Term", "mask"]

@@ -1,0 +1,192 @@
+"""Offensive language: abusive, obscene, discriminatory, racist, harassing and threatening text.
+
+Policy 004: "Offensive Language is not permitted and emails containing offensive language will
+be blocked and reported"; 000/001/002/003 forbid "abusive, obscene, discriminatory, racist,
+harassing, derogatory" messages.  Three kinds of evidence, each explainable:
+
+* :mod:`.hate` — targeted abuse, hate and threats: *who* a sentence is about (a protected
+  characteristic or an individual) and *what* it says of them (derogation, dehumanisation,
+  threats, negated positives), with negation and counter-speech (quoting, reporting,
+  condemning) taken into account.  Findings ``offensive.hate.<characteristic>``,
+  ``offensive.threat.<characteristic|individual>``, ``offensive.abuse.personal``.
+* :mod:`.lexicon` — listed words and phrases (profanity, sexual terms, slurs, harassment).
+* a small linear model (:mod:`aupmilter.textmodel`) — the statistical second opinion for what no
+  list names; alone it only ever tags (``offensive.model``).
+
+Scores say how sure and how serious: a mild word 1 (a list never adds up past its ``cap``, so
+five "dumb"s are still one weak hit), all weak evidence together never more than
+:data:`WEAK_CEILING` (below the quarantine tier), a strong swear word 4.5, a slur 6-8, targeted
+hate or a threat 10.  The policy (rules/policy.d/offensive.toml) maps tiers to actions.
+Findings on quoted or forwarded text are ``offensive_quoted.*`` so forwarding and receiving can
+be treated differently (000/002: "should not be forwarded"; 004 §2.2.1).
+
+Evidence names the frame, the target and the masked words (``threat against religion: k**l …
+m****ms in body``), never the sentence.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+from aupmilter.checks import CheckSettings
+from aupmilter.checks.offensive.hate import HateDetector, Hit
+from aupmilter.checks.offensive.lexicon import Lexicon, Term, mask
+from aupmilter.checks.offensive.spelling import load_real_words
+from aupmilter.errors import ConfigError
+from aupmilter.message import MessageView
+from aupmilter.model import Envelope, Finding
+from aupmilter.quoting import OWN, split_quoted
+from aupmilter.textmodel import LinearModel
+
+LOCATION_WEIGHT = {"subject": 1.5, "body": 1.0, "attachment-name": 1.0}
+#: Rules whose evidence is weak or ambiguous ("crap", "dumb", "porn", the model alone): together
+#: they never reach the quarantine tier (4) of the shipped policy.
+WEAK_RULES = ("offensive.profanity.mild", "offensive.insult", "offensive.sexual", "offensive.model")
+WEAK_CEILING = 3.5
+#: Score of each frame kind (see module docstring).
+FRAME_SCORE = {"threat": 10.0, "hate": 10.0, "exclusion": 8.0, "abuse": 5.0}
+
+
+@dataclass(frozen=True)
+class _ModelSettings:
+    model: LinearModel
+    threshold: float
+    rule: str
+    score: float
+
+
+class OffensiveCheck:
+    name: ClassVar[str] = "offensive"
+    reads_content: ClassVar[bool] = True
+
+    def __init__(self, settings: CheckSettings) -> None:
+        settings.reject_unknown(())
+        directory = settings.rules_dir / "lexicon"
+        real_words = load_real_words(directory / "realwords.txt")
+        self.lexicon = Lexicon(directory, real_words)
+        self.hate = HateDetector(directory)
+        self.model = _load_model(directory)
+
+    # --- compatibility: the lexicon's scan is the word-level API tests and benchmarks use --------
+
+    def scan(self, text: str) -> list[Term]:
+        return self.lexicon.scan(text)
+
+    def hits(self, text: str) -> list[Hit]:
+        return self.hate.scan(text)
+
+    def flags(self, text: str) -> bool:
+        """Would this text (as a message body of the sender's own) get any offensive finding?"""
+        if self.lexicon.scan(text) or self.hate.scan(text):
+            return True
+        return self.model is not None and self.model.model.max_sentence_probability(text) >= self.model.threshold
+
+    # --- per message ----------------------------------------------------------------------------
+
+    def run(self, envelope: Envelope, message: MessageView) -> Iterable[Finding]:
+        terms: dict[tuple[str, str], list[Term]] = defaultdict(list)
+        frames: dict[tuple[str, str], list[Hit]] = defaultdict(list)
+
+        def read(text: str, where: str, quoted: bool, with_model: bool) -> None:
+            words = self.lexicon.scan(text)
+            hits = self.hate.scan(text)
+            for term in words:
+                terms[(_quoted(term.rule, quoted), where)].append(term)
+            for hit in hits:
+                frames[(_quoted(_rule_of(hit), quoted), where)].append(hit)
+            if with_model and not words and not hits and self.model is not None:
+                p = self.model.model.max_sentence_probability(text)
+                if p >= self.model.threshold:
+                    term = Term(self.model.rule, self.model.score, f"model p={p:.2f}")
+                    terms[(self.model.rule, where)].append(term)
+
+        if message.subject:
+            read(message.subject, "subject", quoted=False, with_model=True)
+        for part in message.text_parts:
+            base = "body" if part.location == "body" else part.location
+            for kind, text in split_quoted(part.text):
+                read(text, base if kind == OWN else f"{kind}:{base}", quoted=kind != OWN, with_model=kind == OWN)
+        for attachment in message.attachments:
+            if attachment.filename:
+                for term in self.lexicon.scan(attachment.filename.rsplit(".", 1)[0]):
+                    terms[(term.rule, "attachment-name")].append(term)
+
+        findings = [_term_finding(rule, where, found) for (rule, where), found in terms.items()]
+        findings += [_frame_finding(rule, where, found, self.hate.labels) for (rule, where), found in frames.items()]
+        return _weak_ceiling(findings)
+
+
+def _quoted(rule: str, quoted: bool) -> str:
+    return rule.replace("offensive.", "offensive_quoted.", 1) if quoted else rule
+
+
+def _rule_of(hit: Hit) -> str:
+    if hit.kind == "abuse":
+        return "offensive.abuse.personal"
+    if hit.kind == "threat":
+        return f"offensive.threat.{hit.target}"
+    return f"offensive.hate.{hit.target}"
+
+
+def _weight(where: str) -> float:
+    return LOCATION_WEIGHT.get(where.split(":")[-1], 1.0)
+
+
+def _term_finding(rule: str, where: str, terms: list[Term]) -> Finding:
+    score = sum(t.score * (1.0 if i == 0 else 0.5) for i, t in enumerate(terms))
+    score = min(score, terms[0].cap) * _weight(where)
+    shown = ", ".join(dict.fromkeys(t.display if t.display.startswith("model ") else mask(t.display) for t in terms))
+    count = f" x{len(terms)}" if len(terms) > 1 else ""
+    return Finding(rule, ".".join(rule.split(".")[:2]), round(score, 2), f"{shown}{count} in {where}", where)
+
+
+def _frame_finding(rule: str, where: str, hits: list[Hit], labels: dict[str, str]) -> Finding:
+    kinds = {("exclusion" if h.frame == "exclusion" else h.kind) for h in hits}
+    score = max(FRAME_SCORE[k] for k in kinds) * _weight(where)
+    shown = "; ".join(
+        dict.fromkeys(
+            f"{h.frame} against {labels.get(h.target, h.target)}: {' '.join(mask(w) for w in h.words)}" for h in hits
+        )
+    )
+    return Finding(rule, ".".join(rule.split(".")[:2]), round(score, 2), f"{shown} in {where}", where)
+
+
+def _weak_ceiling(findings: list[Finding]) -> list[Finding]:
+    """Weak evidence together stays below the quarantine tier: many mild words are still mild."""
+    weak = [f for f in findings if f.rule.startswith(WEAK_RULES)]
+    total = sum(f.score for f in weak)
+    if total <= WEAK_CEILING:
+        return findings
+    factor = WEAK_CEILING / total
+    return [
+        Finding(f.rule, f.category, round(f.score * factor, 2), f.evidence, f.location) if f in weak else f
+        for f in findings
+    ]
+
+
+def _load_model(directory: Path) -> _ModelSettings | None:
+    index_path = directory / "lexicon.toml"
+    try:
+        index = tomllib.loads(index_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(str(index_path), "", f"cannot load: {exc}") from None
+    cfg = index.get("model", {})
+    extra = set(cfg) - {"enabled", "file", "threshold", "rule", "score"}
+    if extra:
+        raise ConfigError(str(index_path), f"model.{sorted(extra)[0]}", "unknown key")
+    if not cfg.get("enabled", False):
+        return None
+    try:
+        model = LinearModel.load(directory / str(cfg.get("file", "model.json")))
+    except (OSError, ValueError, KeyError) as exc:
+        raise ConfigError(str(index_path), "model.file", f"cannot load model: {exc}") from None
+    threshold = cfg.get("threshold", 0.85)
+    score = cfg.get("score", 2.0)
+    if not isinstance(threshold, int | float) or not isinstance(score, int | float):
+        raise ConfigError(str(index_path), "model.threshold", "threshold and score must be numbers")
+    return _ModelSettings(model, float(threshold), str(cfg.get("rule", "offensive.model")), float(score))

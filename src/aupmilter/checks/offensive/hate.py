@@ -1,0 +1,577 @@
+"""Targeted abuse, hate and threats: *who* a statement is about and *what* it says of them.
+
+A word list catches "f**k"; it cannot catch "I want to kill all Muslims", "women belong in the
+kitchen" or "I have no respect for any of them" — ordinary words that are hateful because of
+who they are aimed at — and it flags "I don't hate anyone" or "she told me he called her a ...".
+This module reads each sentence as a sequence of word *classes* and matches sentence frames:
+
+=========================  ==============================================================
+frame                      example
+=========================  ==============================================================
+derogation (emotion)       I (really) hate / can't stand / am sick of <group>
+derogation (attribute)     <group> are (so) disgusting · I find <group> disgusting ·
+                           filthy <group> · why are <group> so lazy?
+dehumanisation             <group> are vermin / a plague / animals
+implicit derogation        <group> belong in a zoo · have no place in · should know their place
+negated positive           I have no respect for any <group> · <group> lives don't matter ·
+                           <group> can't be trusted · I don't think <group> are human
+threat (direct)            I'm going to kill <group/you> · the next <group> I see I will shoot
+threat (normative)         <group> should all be shot / deserve to die / should be deported
+                           · death to <group> · kill all <group>
+profane abuse              f*** all <group> · <group> can f*** off
+=========================  ==============================================================
+
+Targets are the Equality Act 2010's protected characteristics (``rules/lexicon/targets.toml``)
+and, for threats and harassment, individuals ("you", "him", "her").  A later "they/them/every
+one of them" refers back to a group named in the same or one of the two previous sentences.
+
+Context that stops a frame from counting (mention is not use):
+
+* negation in the clause ("I don't hate ...", "<group> are not disgusting"), reaching into the
+  next clause after a belief verb ("I don't think that ...", "no one should say that ...");
+* counter-speech: the frame is inside quotation marks, is reported ("he called her ...", "if you
+  say ...", "statements like ...") by someone other than the sender, or the sentence condemns
+  it ("... is racist", "hate speech", "bigot") — except the apologist "I'm not racist, but ...".
+
+Spelling variation is handled by :mod:`aupmilter.normalise` (leet, look-alikes, spacing,
+repeats) and :mod:`.spelling` (one swapped or missing letter, words run together).
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import regex
+
+from aupmilter.checks.offensive.spelling import Speller, load_real_words
+from aupmilter.errors import ConfigError
+from aupmilter.normalise import fold, prepare, variants
+
+# --- word classes -------------------------------------------------------------------------------
+# One character per class; frames are regular expressions over the class string of a sentence.
+GROUP = "G"  # a protected group ("muslims", "disabled people", "the elderly")
+THEY = "T"  # they/them/those people: a group when one was named just before
+YOU = "Y"  # the addressee
+THIRD = "H"  # he/him/she/her: an individual
+SELF = "I"  # i/we: the speaker
+EMOTION = "V"
+VIOLENCE = "K"
+CALL = "M"  # "death to", "down with": a call against a group
+EXCLUSION = "J"
+ATTRIBUTE = "X"
+STRONG = "W"  # an attribute that also derogates before the noun ("filthy ...")
+IMPLICIT = "Z"
+REGARD = "R"  # respect/trust/like: negated, derogates
+WORTH = "O"  # human/equal/welcome/matter: negated, derogates
+INTENT = "F"
+NORM = "S"
+BELIEF = "B"
+PROFANE = "U"
+NEG = "N"
+FILLER = "d"  # determiners, quantifiers, intensifiers, auxiliaries
+COPULA = "A"
+BE = "E"
+BOUNDARY = "|"
+OTHER = "."
+
+_NEGATIONS = {
+    "not", "no", "never", "nobody", "none", "noone", "neither", "nor", "without", "hardly", "nothing",
+    "no one", "nowhere", "cannot",
+}  # fmt: skip
+_FILLERS = {
+    "all", "every", "each", "any", "the", "a", "an", "some", "most", "many", "such", "so", "really", "just",
+    "totally", "completely", "absolutely", "truly", "literally", "simply", "genuinely", "honestly", "actually",
+    "bloody", "damn", "more", "very", "too", "quite", "pretty", "extremely", "utterly", "rather", "always",
+    "only", "still", "also", "even", "of", "for", "at", "about", "do", "does", "did", "have", "has", "had",
+    "can", "to", "ever", "one", "single", "certain", "basically", "frankly", "personally", "seriously", "lot",
+    "lots", "bunch", "kind", "sort", "type", "next", "other", "and", "or", "lives", "life", "kinds", "types",
+    "these", "those", "fucking", "effing", "freaking", "frigging", "deeply", "mostly", "generally", "usually",
+    "clearly", "obviously", "definitely", "surely", "probably", "nothing but", "by", "with", "like", "it",
+    "whole", "entire", "last", "bit", "little", "own", "up",
+}  # fmt: skip
+_COPULAS = {"are", "is", "was", "were", "am", "r", "being", "been", "seem", "seems", "look", "looks", "become", "act"}
+_BE = {"be", "get", "got", "gets", "getting", "be all", "all be"}
+_SELF = {"i", "we", "me and", "us"}
+_YOU = {"you", "u", "ya", "ye", "yourself", "yourselves", "youre"}
+_THIRD = {"he", "him", "she", "her", "himself", "herself"}
+_THEY = {
+    "they", "them", "those people", "these people", "such people", "people like that", "people like them",
+    "their kind", "every one of them", "each of them", "all of them", "every single one of them",
+    "one of them", "any of them", "the lot of them", "that lot", "this lot", "their lot", "those",
+    "these", "theyre",
+}  # fmt: skip
+_GROUP_ANY = {"you people", "your kind", "your lot", "people like you"}
+_BOUNDARY_WORDS = {
+    "but", "because", "although", "though", "while", "whereas", "if", "when", "unless", "until", "since",
+    "who", "which", "that", "whether", "where", "however", "then", "cos", "cause",
+}  # fmt: skip
+# Function words a run-together token may contain ("ihate", "killall", "womenare").
+_JOINABLE = (
+    _NEGATIONS | _FILLERS | _COPULAS | _BE | _SELF | _YOU | _THIRD | {"they", "them", "should", "will", "must"}
+)
+_CONTRACTIONS = [
+    (r"\b(can)[’']t\b", r"\1 not"),
+    (r"\bwon[’']t\b", "will not"),
+    (r"\bshan[’']t\b", "shall not"),
+    (r"\b(\w+)n[’']t\b", r"\1 not"),
+    (r"\b(i)[’']m\b", r"\1 am"),
+    (r"\b(\w+)[’']ll\b", r"\1 will"),
+    (r"\b(\w+)[’']re\b", r"\1 are"),
+    (r"\b(\w+)[’']ve\b", r"\1 have"),
+    (r"\b(i|you|he|she|we|they)[’']d\b", r"\1 would"),
+    (r"\b(it|that|he|she|there|what|who)[’']s\b", r"\1 is"),
+    (r"\bgonna\b", "going to"),
+    (r"\bwanna\b", "want to"),
+    (r"\bgotta\b", "got to"),
+    (r"\bim\b", "i am"),
+    (r"\bdont\b", "do not"),
+    (r"\bdoesnt\b", "does not"),
+    (r"\bdidnt\b", "did not"),
+    (r"\bcant\b", "can not"),
+    (r"\bwont\b", "will not"),
+    (r"\bisnt\b", "is not"),
+    (r"\barent\b", "are not"),
+    (r"\bshouldnt\b", "should not"),
+    (r"\bill\b(?=\s+(?:kill|shoot|murder|stab|hurt|find|get|end|make|smash|burn|come|be|never|not))", "i will"),
+]
+_BARE_CONTRACTION = re.compile(r"(?i)\b(?:gonna|wanna|gotta|im|ill|dont|cant|wont|isnt|arent|doesnt|didnt|shouldnt)\b")
+_CONTRACTION_RES = [(re.compile(p, re.IGNORECASE), r) for p, r in _CONTRACTIONS]
+_TOKEN = regex.compile(r"[\p{L}\p{N}@$*|+€£]+(?:!+[\p{L}\p{N}]+)*|[\"“”«»„]|[‘’']|[,;:()\[\]?!.…—–]|-(?=\s)")
+_SENTENCE_END = frozenset(".?!…")
+_QUOTE_MARKS = frozenset("\"“”«»„")
+_SINGLE_QUOTES = frozenset("‘’'")
+_LEADING = "!*|"
+
+#: Frames: (name, kind, pattern).  ``t`` names the target; ``p`` the predicate.
+_FRAMES: list[tuple[str, str, str]] = [
+    ("derogation", "hate", r"I d*(?:A d*)?(?P<p>V)d*(?P<t>[GT])"),
+    ("derogation", "hate", r"(?P<t>G)\|?d*I d*(?:A d*)?(?P<p>V)d*(?![GTYH.])"),
+    ("derogation", "hate", r"(?P<t>[GT])d*(?:A d*)?(?P<p>[XW])"),
+    ("derogation", "hate", r"(?P<p>W)d{0,2}(?P<t>G)"),
+    ("derogation", "hate", r"A d*(?P<t>[GT])d*(?P<p>[XW])"),
+    ("implicit derogation", "hate", r"(?P<t>[GT])d*(?:A d*)?(?P<p>Z)"),
+    ("negated positive", "hate", r"I d*(?:A d*)?(?:[FS]d*)?N d*(?:E d*)?(?P<p>R)d*(?P<t>[GT])"),
+    ("negated positive", "hate", r"(?P<t>[GT])d*(?:[AFS]d*)?N d*(?:[EA]d*)?(?P<p>[OR])(?!d*[GTYH])"),
+    ("negated positive", "hate", r"N d*B d*(?P<t>[GT])d*A d*(?P<p>O)"),
+    ("threat", "threat", r"I d*(?:A d*)?[FS]d*(?:E d*)?(?P<p>K)d*(?P<t>[GTYH])"),
+    ("threat", "threat", r"(?P<t>[GY])[.d|]{0,5}I d*(?:A d*)?[FS]d*(?P<p>K)"),
+    ("threat", "threat", r"(?P<t>[GTY])d*(?:A d*)?[SF]d*(?:E d*)?(?P<p>[KJ])"),
+    ("threat", "threat", r"(?:^|[|S])d*(?P<p>K)d*(?P<t>[GT])"),
+    ("threat", "threat", r"(?P<p>M)d*(?P<t>[GT])"),
+    ("profane abuse", "hate", r"(?P<p>U)d*(?P<t>[GT])"),
+    ("profane abuse", "hate", r"(?P<t>[GT])d*(?:[FS]d*)?(?P<p>U)"),
+]
+_COMPILED = [(name, kind, re.compile(pattern.replace(" ", ""))) for name, kind, pattern in _FRAMES]
+_DEHUMANISING = "dehumanisation"
+
+
+@dataclass(frozen=True, slots=True)
+class Word:
+    """One token of a sentence after normalisation (``text``) with where it came from."""
+
+    text: str
+    raw: str
+    quoted: bool
+
+
+@dataclass(slots=True)
+class Symbol:
+    cls: str
+    words: tuple[str, ...]
+    quoted: bool
+    category: str = ""  # the group's protected characteristic, for G
+    dehumanising: bool = False
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One frame matched: what kind, against whom, on which words (already normalised)."""
+
+    frame: str  # "derogation", "dehumanisation", "threat", ...
+    kind: str  # "hate" | "threat" | "abuse"
+    target: str  # a protected characteristic (see targets.toml) or "individual"
+    words: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class _Entry:
+    cls: str
+    category: str = ""
+    dehumanising: bool = False
+
+
+class HateDetector:
+    """Built once per configuration load from ``hate.toml`` and ``targets.toml``."""
+
+    def __init__(self, directory: Path) -> None:
+        classes = _read_toml(directory / "hate.toml")
+        targets = _read_toml(directory / "targets.toml")
+        self.labels: dict[str, str] = {}
+        table: dict[tuple[str, ...], _Entry] = {}
+
+        def add(phrase: str, entry: _Entry, *, replace: bool = False) -> None:
+            key = tuple(self._fold_phrase(phrase))
+            if key and (replace or key not in table):
+                table[key] = entry
+
+        # Lowest priority first; later classes replace earlier ones for the same phrase.
+        for word in _FILLERS:
+            add(word, _Entry(FILLER))
+        for word in _BOUNDARY_WORDS:
+            add(word, _Entry(BOUNDARY))
+        simple = {
+            "belief": BELIEF,
+            "intent": INTENT,
+            "normative": NORM,
+            "positive": REGARD,
+            "attribute": ATTRIBUTE,
+            "strong_attribute": STRONG,
+            "dehumanising": ATTRIBUTE,
+            "exclusion": EXCLUSION,
+            "violence": VIOLENCE,
+            "emotion": EMOTION,
+            "implicit": IMPLICIT,
+            "profane": PROFANE,
+        }
+        expected = set(simple) | {"report", "condemn", "personal_threat", "personal_abuse"}
+        unknown = set(classes) - expected
+        if unknown:
+            raise ConfigError(str(directory / "hate.toml"), sorted(unknown)[0], "unknown key")
+        for key, cls in simple.items():
+            for phrase in _strings(classes, key, directory / "hate.toml"):
+                add(phrase, _Entry(cls, dehumanising=key == "dehumanising"), replace=True)
+        for word in ("human", "humans", "equal", "equals", "real", "normal", "capable", "welcome", "matter", "matters"):
+            add(word, _Entry(WORTH), replace=True)
+        for phrase in [p for p in _strings(classes, "positive", directory / "hate.toml") if " " in p]:
+            if phrase.split()[0] in {"deserve", "be", "belong", "worth", "welcome", "real", "care"}:
+                add(phrase, _Entry(WORTH), replace=True)
+        for word in ("death to", "down with", "kill all", "gas all", "shoot all", "hang all", "nuke all"):
+            add(word, _Entry(CALL), replace=True)
+        for words, cls in (
+            (_NEGATIONS, NEG),
+            (_COPULAS, COPULA),
+            (_BE, BE),
+            (_SELF, SELF),
+            (_YOU, YOU),
+            (_THIRD, THIRD),
+            (_THEY, THEY),
+        ):
+            for word in words:
+                add(word, _Entry(cls), replace=True)
+        person_nouns = _strings(targets, "person_nouns", directory / "targets.toml")
+        groups = targets.get("groups", {})
+        if not isinstance(groups, dict):
+            raise ConfigError(str(directory / "targets.toml"), "groups", "must be a table of groups")
+        targets_path = str(directory / "targets.toml")
+        for category, spec in groups.items():
+            if not isinstance(spec, dict) or set(spec) - {"label", "nouns", "adjectives"}:
+                raise ConfigError(targets_path, f"groups.{category}", "needs label, nouns, adjectives")
+            self.labels[category] = str(spec.get("label", category))
+            for noun in _strings(spec, "nouns", directory / "targets.toml"):
+                add(noun, _Entry(GROUP, category), replace=True)
+            for adjective in _strings(spec, "adjectives", directory / "targets.toml"):
+                add(f"the {adjective}", _Entry(GROUP, category))
+                for person in person_nouns:
+                    add(f"{adjective} {person}", _Entry(GROUP, category), replace=True)
+        for phrase in _GROUP_ANY:
+            add(phrase, _Entry(GROUP, "unspecified"), replace=True)
+        self.labels["unspecified"] = "a group"
+        self.labels["individual"] = "an individual"
+        self.table = table
+        self.max_len = max(len(k) for k in table)
+        self.first_words = frozenset(k[0] for k in table)
+        hate_path = directory / "hate.toml"
+        self.report = frozenset(tuple(self._fold_phrase(p)) for p in _strings(classes, "report", hate_path))
+        self.condemn = frozenset(
+            tuple(self._fold_phrase(p)) for p in _strings(classes, "condemn", directory / "hate.toml")
+        )
+        self.personal_threat = _phrase_pattern(
+            [" ".join(self._fold_phrase(p)) for p in _strings(classes, "personal_threat", directory / "hate.toml")]
+        )
+        self.personal_abuse = _phrase_pattern(
+            [" ".join(self._fold_phrase(p)) for p in _strings(classes, "personal_abuse", directory / "hate.toml")]
+        )
+        vocabulary = {w for key in table for w in key if len(w) >= 3} - _JOINABLE
+        self.speller = Speller(vocabulary, _JOINABLE, load_real_words(directory / "realwords.txt"))
+        self._memo: dict[str, tuple[str, ...]] = {}
+
+    @staticmethod
+    def _fold_phrase(phrase: str) -> list[str]:
+        return [fold(w) for w in _expand(phrase.lower()).replace("-", " ").split()]
+
+    # --- text → sentences of words -------------------------------------------------------------
+
+    def _resolve(self, token: str) -> tuple[str, ...]:
+        """A folded token as the vocabulary words it stands for (cached: mail repeats words)."""
+        cached = self._memo.get(token)
+        if cached is not None:
+            return cached
+        if len(self._memo) > 100_000:
+            self._memo.clear()
+        out: tuple[str, ...] = (token,)
+        if token not in self.first_words:
+            for candidate in variants(token)[1:]:
+                if candidate in self.first_words:
+                    out = (candidate,)
+                    break
+            else:
+                fixed = self.speller.correct(token)
+                if fixed is not None:
+                    out = (fixed,)
+                else:
+                    pieces = self.speller.split(token)
+                    if pieces is not None:
+                        out = tuple(pieces)
+        self._memo[token] = out
+        return out
+
+    def sentences(self, text: str) -> list[list[Word]]:
+        """Sentences of normalised words; punctuation kept as boundary words, quotes tracked."""
+        text = prepare(_expand(text))
+        out: list[list[Word]] = [[]]
+        in_double = False
+        in_single = False
+        previous_end = -1
+        for m in _TOKEN.finditer(text):
+            raw = m.group()
+            if "\n" in text[previous_end + 1 : m.start()] and out[-1]:
+                out.append([])  # a line break ends a sentence (lists, signatures, headings)
+                in_single = False
+            previous_end = m.end() - 1
+            if raw in _QUOTE_MARKS:
+                in_double = not in_double if raw in "\"„" else raw in "“«„"
+                continue
+            if raw in _SINGLE_QUOTES:
+                before = text[m.start() - 1] if m.start() else " "
+                after = text[m.end()] if m.end() < len(text) else " "
+                if before.isalnum() and not after.isalnum() and not in_single:
+                    continue  # possessive "girls' team": not a quote
+                if not before.isalnum() and after.isalnum():
+                    in_single = True
+                elif before.isalnum() or before in ".?!,":
+                    in_single = False
+                continue
+            if (len(raw) == 1 and raw in _SENTENCE_END) or raw == "?":
+                out[-1].append(Word("|", raw, in_double or in_single))
+                if out[-1]:
+                    out.append([])
+                continue
+            if not raw[0].isalnum() and raw[0] not in "@$" and len(raw) == 1:
+                out[-1].append(Word("|", raw, in_double or in_single))
+                continue
+            core = raw.strip(_LEADING)
+            if not core or core.isdigit():
+                continue
+            folded = fold(core)
+            quoted = in_double or in_single
+            for piece in self._resolve(folded):
+                out[-1].append(Word(piece, core, quoted))
+        return [s for s in out if any(w.text != "|" for w in s)]
+
+    # --- words → symbols ------------------------------------------------------------------------
+
+    def symbols(self, words: Sequence[Word]) -> list[Symbol]:
+        out: list[Symbol] = []
+        i = 0
+        n = len(words)
+        while i < n:
+            if words[i].text == "|":
+                out.append(Symbol(BOUNDARY, ("|",), words[i].quoted))
+                i += 1
+                continue
+            match: _Entry | None = None
+            length = 0
+            if words[i].text in self.first_words:
+                for size in range(min(self.max_len, n - i), 0, -1):
+                    key = tuple(w.text for w in words[i : i + size])
+                    entry = self.table.get(key)
+                    if entry is not None:
+                        match, length = entry, size
+                        break
+            if match is None:
+                out.append(Symbol(OTHER, (words[i].text,), words[i].quoted))
+                i += 1
+                continue
+            span = words[i : i + length]
+            out.append(
+                Symbol(
+                    match.cls,
+                    tuple(w.text for w in span),
+                    any(w.quoted for w in span),
+                    match.category,
+                    match.dehumanising,
+                )
+            )
+            i += length
+        # Context-dependent readings.
+        for k, sym in enumerate(out):
+            nxt = out[k + 1].cls if k + 1 < len(out) else ""
+            if sym.cls == THEY and sym.words[0] in {"those", "these"} and nxt in {GROUP, OTHER}:
+                sym.cls = FILLER  # "those immigrants": a determiner
+            elif (
+                sym.cls == BOUNDARY
+                and sym.words == ("that",)
+                and nxt == GROUP
+                and k > 0
+                and out[k - 1].cls in {EMOTION, VIOLENCE, REGARD, PROFANE, FILLER, INTENT, NORM}
+            ):
+                sym.cls = FILLER  # "I hate that woman" (not "it is obvious that women ...")
+            elif sym.cls == REGARD and sym.words == ("like",) and (k == 0 or out[k - 1].cls not in {NEG, FILLER}):
+                sym.cls = FILLER  # "people like you", not "I don't like ..."
+        return out
+
+    # --- frames -------------------------------------------------------------------------------------
+
+    def scan(self, text: str) -> list[Hit]:
+        """Every targeted-abuse frame in ``text`` (one location), context applied."""
+        hits: list[Hit] = []
+        recent: list[str] = []  # group categories named in the last sentences
+        flat_sentences = self.sentences(text)
+        for words in flat_sentences:
+            flat = " ".join(w.text for w in words if w.text != "|")
+            for kind, pattern in (("threat", self.personal_threat), ("abuse", self.personal_abuse)):
+                if pattern is None:
+                    continue
+                for m in pattern.finditer(flat):
+                    if not self._reported_text(flat, m.start()):
+                        hits.append(Hit("personal " + kind, kind, "individual", tuple(m.group().split())))
+            syms = self.symbols(words)
+            named = [s.category for s in syms if s.cls == GROUP]
+            context = named[-1] if named else (recent[-1] if recent else "")
+            for s in syms:
+                if s.cls == THEY and context:
+                    s.cls, s.category = GROUP, context
+                elif s.cls == GROUP and s.category == "unspecified" and context:
+                    s.category = context
+            recent = (recent + named)[-3:] if named else recent[-2:]
+            if not any(s.cls == GROUP or s.cls in {YOU, THIRD} for s in syms):
+                continue
+            classes = "".join(s.cls for s in syms)
+            for frame, kind, pattern in _COMPILED:
+                for m in pattern.finditer(classes):
+                    target = syms[m.start("t")]
+                    predicate = syms[m.start("p")]
+                    if target.cls in {YOU, THIRD} and kind != "threat":
+                        continue
+                    if kind == "threat" and predicate.cls == EXCLUSION and target.cls in {YOU, THIRD}:
+                        continue
+                    if self._negated(syms, classes, m.start(), m.start("p"), frame):
+                        continue
+                    if self._counter_speech(syms, m.start(), m.end()):
+                        continue
+                    name = frame
+                    if frame == "derogation" and predicate.dehumanising:
+                        name = _DEHUMANISING
+                    if kind == "threat" and predicate.cls == EXCLUSION:
+                        name, kind_ = "exclusion", "hate"
+                    else:
+                        kind_ = kind
+                    category = target.category if target.cls == GROUP else "individual"
+                    hits.append(Hit(name, kind_, category, (*predicate.words, *target.words)))
+        return _dedupe(hits)
+
+    @staticmethod
+    def _negated(syms: Sequence[Symbol], classes: str, start: int, predicate: int, frame: str) -> bool:
+        """A negation before the predicate in its clause (frames that are negations themselves
+        excepted), or a negated belief verb in the clause before ("I don't think that ...")."""
+        if frame == "negated positive":
+            return classes.count(NEG, start, predicate + 1) >= 2
+        clause_start = classes.rfind(BOUNDARY, 0, start) + 1
+        if NEG in classes[clause_start:predicate]:
+            return True
+        before = classes[:clause_start]
+        previous_clause = before[before.rfind(BOUNDARY, 0, max(0, len(before) - 1)) + 1 :]
+        return bool(re.search(r"N d*(?:[FS]d*)?B".replace(" ", ""), previous_clause + classes[clause_start:start]))
+
+    def _counter_speech(self, syms: Sequence[Symbol], start: int, end: int) -> bool:
+        """Quoted, reported by someone else, or condemned in the same sentence."""
+        span = syms[start:end]
+        if any(s.quoted for s in span):
+            return True
+        words = [s.words for s in syms]
+        flat: list[str] = [w for group in words for w in group]
+        # index of the first word of the span in ``flat``
+        first = sum(len(g) for g in words[:start])
+        last = first + sum(len(g) for g in words[start:end])
+        for size in (3, 2, 1):
+            for k in range(len(flat) - size + 1):
+                gram = tuple(flat[k : k + size])
+                if first <= k < last:
+                    continue
+                if gram in self.condemn and not _negated_word(flat, k):
+                    return True
+                if gram in self.report and not _own_speech(flat, k, first):
+                    return True
+        return False
+
+    def _reported_text(self, flat: str, position: int) -> bool:
+        words = flat.split()
+        index = flat[:position].count(" ")
+        for k, word in enumerate(words[:index]):
+            if (word,) in self.report and not _own_speech(words, k, index):
+                return True
+        return any(w in {"if", "when"} for w in words[max(0, index - 3) : index])
+
+
+_OWN_SPEECH = {"said", "say", "says", "wrote", "posted", "called", "shouted", "told", "texted", "messaged", "call"}
+
+
+def _own_speech(flat: Sequence[str], k: int, first: int) -> bool:
+    """``I said <...>``: the sender's own words, still theirs.  Reports *before* the frame by
+    "I"/"we" with a speech verb are own speech; "I heard", "I was told" are not."""
+    if k > first:
+        # a report verb after the frame: "..., he said" — counter-speech unless the sender
+        return k >= 1 and flat[k - 1] in {"i", "we"}
+    subject = flat[k - 1] if k >= 1 else ""
+    if subject in {"not", "never"}:
+        subject = flat[k - 2] if k >= 2 else ""
+    if subject in {"i", "we", "and", "also", "just", "always", "often", "really", "have", "had"}:
+        return flat[k] in _OWN_SPEECH
+    return False
+
+
+def _negated_word(flat: Sequence[str], k: int) -> bool:
+    """"not racist", "I am not being racist but": the apologist's disclaimer, not condemnation."""
+    window = flat[max(0, k - 3) : k]
+    return any(w in {"not", "never", "no"} for w in window)
+
+
+def _dedupe(hits: Iterable[Hit]) -> list[Hit]:
+    seen: dict[tuple[str, str, str], Hit] = {}
+    for hit in hits:
+        seen.setdefault((hit.frame, hit.kind, hit.target), hit)
+    return list(seen.values())
+
+
+def _expand(text: str) -> str:
+    """Contractions written out, so negation and person are plain words ("can't" → "can not")."""
+    if "'" not in text and "’" not in text and not _BARE_CONTRACTION.search(text):
+        return text
+    for pattern, replacement in _CONTRACTION_RES:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def _phrase_pattern(phrases: list[str]) -> re.Pattern[str] | None:
+    phrases = sorted({p for p in phrases if p}, key=len, reverse=True)
+    if not phrases:
+        return None
+    return re.compile(r"(?<![a-z0-9])(?:" + "|".join(re.escape(p) for p in phrases) + r")(?![a-z0-9])")
+
+
+def _read_toml(path: Path) -> dict[str, object]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(str(path), "", f"cannot load: {exc}") from None
+
+
+def _strings(table: dict[str, object], key: str, path: Path) -> list[str]:
+    value = table.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(str(path), key, "must be a list of strings")
+    return [v.lower() for v in value]
