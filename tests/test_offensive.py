@@ -130,7 +130,7 @@ def test_outbound_strong_language_is_blocked_with_clause_and_no_word_echoed() ->
     d = evaluate(OUT, MessageView(mail("You are a f*cking idiot.")), RULESET)
     assert d.action is Action.BLOCK
     reply = str(d.smtp_reply)
-    assert reply.startswith("550 5.7.1") and "offensive language is not permitted" in reply
+    assert reply.startswith("550 5.7.1") and "strictly forbidden" in reply
     assert "fuck" not in reply.lower() and "idiot" not in reply.lower()
     ev = [f.evidence for f in d.findings if f.rule.startswith("offensive.")]
     assert any(e.startswith("f**k in body") for e in ev)
@@ -154,7 +154,7 @@ def test_forwarded_offensive_text_is_its_own_category() -> None:
     body = "Please see below, I think this needs reporting.\n\n---------- Forwarded message ---------\nFrom: x\n\nyou are a fucking c*nt"
     d = evaluate(OUT, MessageView(mail(body)), RULESET)
     rules = {f.rule for f in d.findings}
-    assert rules == {"offensive_quoted.profanity.strong"}
+    assert rules == {"offensive_quoted.profanity.strong", "offensive_quoted.abuse.personal"}
     assert d.action is Action.QUARANTINE
     assert all(f.location.startswith("forwarded:") for f in d.findings)
 

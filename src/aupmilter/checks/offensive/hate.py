@@ -162,6 +162,7 @@ _FRAMES: list[tuple[str, str, str]] = [
     ("threat", "threat", r"(?P<t>[GTY])d*(?:A d*)?[SF]d*(?:E d*)?(?P<p>[KJ])"),
     ("threat", "threat", r"(?:^|[|S])d*(?P<p>K)d*(?P<t>[GT])"),
     ("threat", "threat", r"(?P<p>M)d*(?P<t>[GT])"),
+    ("personal abuse", "abuse", r"(?P<t>Y)d*A d*(?P<p>[XW])"),
     ("profane abuse", "hate", r"(?P<p>U)d*(?P<t>[GT])"),
     ("profane abuse", "hate", r"(?P<t>[GT])d*(?:[FS]d*)?(?P<p>U)"),
 ]
@@ -313,7 +314,12 @@ class HateDetector:
         if len(self._memo) > 100_000:
             self._memo.clear()
         out: tuple[str, ...] = (token,)
-        if token not in self.first_words:
+        if "*" in token and len(token.replace("*", "")) >= 2:
+            # "f*cking", "k*ll": asterisks stand for letters; only an unambiguous reading counts
+            shape = re.compile(re.escape(token).replace(r"\*", "[a-z]") + r"\Z")
+            readings = [w for w in self.first_words if len(w) == len(token) and shape.match(w)]
+            out = (readings[0],) if len(readings) == 1 else (token,)
+        elif token not in self.first_words:
             for candidate in variants(token)[1:]:
                 if candidate in self.first_words:
                     out = (candidate,)
@@ -420,6 +426,8 @@ class HateDetector:
                 and out[k - 1].cls in {EMOTION, VIOLENCE, REGARD, PROFANE, FILLER, INTENT, NORM}
             ):
                 sym.cls = FILLER  # "I hate that woman" (not "it is obvious that women ...")
+            elif sym.cls == PROFANE and nxt in {ATTRIBUTE, STRONG, EMOTION, VIOLENCE, REGARD}:
+                sym.cls = FILLER  # "a fucking idiot", "I fucking hate": an intensifier
             elif sym.cls == REGARD and sym.words == ("like",) and (k == 0 or out[k - 1].cls not in {NEG, FILLER}):
                 sym.cls = FILLER  # "people like you", not "I don't like ..."
         return out
@@ -455,7 +463,7 @@ class HateDetector:
                 for m in pattern.finditer(classes):
                     target = syms[m.start("t")]
                     predicate = syms[m.start("p")]
-                    if target.cls in {YOU, THIRD} and kind != "threat":
+                    if target.cls in {YOU, THIRD} and kind not in {"threat", "abuse"}:
                         continue
                     if kind == "threat" and predicate.cls == EXCLUSION and target.cls in {YOU, THIRD}:
                         continue
