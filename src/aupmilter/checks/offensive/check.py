@@ -82,7 +82,7 @@ class OffensiveCheck:
 
     def flags(self, text: str) -> bool:
         """Would this text (as a message body of the sender's own) get any offensive finding?"""
-        if self.lexicon.scan(text) or self.hate.scan(text):
+        if self.lexicon.scan(self.hate.unmentioned(text)) or self.hate.scan(text):
             return True
         return self.model is not None and self.model.model.max_sentence_probability(text) >= self.model.threshold
 
@@ -93,7 +93,7 @@ class OffensiveCheck:
         frames: dict[tuple[str, str], list[Hit]] = defaultdict(list)
 
         def read(text: str, where: str, quoted: bool, with_model: bool) -> None:
-            words = self.lexicon.scan(text)
+            words = self.lexicon.scan(self.hate.unmentioned(text))
             hits = self.hate.scan(text)
             for term in words:
                 terms[(_quoted(term.rule, quoted), where)].append(term)

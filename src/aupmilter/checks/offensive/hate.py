@@ -516,6 +516,44 @@ class HateDetector:
                     return True
         return False
 
+    def unmentioned(self, text: str) -> str:
+        """``text`` with words that are *mentioned*, not used, blanked out (for the word lists).
+
+        Mention: a quoted word in a sentence that reports or condemns ("he called her a '…'",
+        "words like '…' are unacceptable"), and whatever follows a report by someone else
+        ("a pupil shouted … at him").  The sender's own quoted speech still counts.
+        """
+        if not _MENTION_HINT.search(text):
+            return text
+        chars = list(text)
+        for start, end in _sentence_spans(text):
+            sentence = text[start:end]
+            words = [fold(w) for w in _WORD.findall(_expand(sentence).lower())]
+            report_at = self._report_position(words)
+            condemned = any(
+                tuple(words[k : k + size]) in self.condemn and not _negated_word(words, k)
+                for size in (1, 2, 3)
+                for k in range(len(words) - size + 1)
+            )
+            if report_at is None and not condemned:
+                continue
+            for m in _QUOTED_SPAN.finditer(sentence):
+                for k in range(start + m.start(), start + m.end()):
+                    chars[k] = " "
+            if report_at is not None:
+                cue = _nth_word_end(sentence, report_at)
+                for k in range(start + cue, end):
+                    chars[k] = " "
+        return "".join(chars)
+
+    def _report_position(self, words: Sequence[str]) -> int | None:
+        """Index of the first report cue whose subject is not the sender (None if there is none)."""
+        for size in (3, 2, 1):
+            for k in range(len(words) - size + 1):
+                if tuple(words[k : k + size]) in self.report and not _own_speech(words, k, len(words)):
+                    return k
+        return None
+
     def _reported_text(self, flat: str, position: int) -> bool:
         words = flat.split()
         index = flat[:position].count(" ")
@@ -523,6 +561,30 @@ class HateDetector:
             if (word,) in self.report and not _own_speech(words, k, index):
                 return True
         return any(w in {"if", "when"} for w in words[max(0, index - 3) : index])
+
+
+_WORD = re.compile(r"[^\W_]+")
+_MENTION_HINT = re.compile(r"[\"“”‘’']|(?i:call|said|say|shout|told|word|like|wrote|post|report|yell|scream|chant)")
+_QUOTED_SPAN = re.compile(r"\"[^\"\n]{1,200}\"|“[^”\n]{1,200}”|‘[^’\n]{1,200}’|(?<![\w])'[^'\n]{1,200}'(?![\w])|«[^»\n]{1,200}»")
+_SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+|\n+")
+
+
+def _sentence_spans(text: str) -> list[tuple[int, int]]:
+    spans = []
+    start = 0
+    for m in _SENTENCE_BREAK.finditer(text):
+        spans.append((start, m.start()))
+        start = m.end()
+    spans.append((start, len(text)))
+    return [(a, b) for a, b in spans if b > a]
+
+
+def _nth_word_end(sentence: str, n: int) -> int:
+    """Offset in ``sentence`` just after its n-th word (0-based), as :data:`_WORD` counts words."""
+    for i, m in enumerate(_WORD.finditer(_expand(sentence))):
+        if i == n:
+            return min(m.end(), len(sentence))
+    return len(sentence)
 
 
 _OWN_SPEECH = {"said", "say", "says", "wrote", "posted", "called", "shouted", "told", "texted", "messaged", "call"}

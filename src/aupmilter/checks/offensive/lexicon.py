@@ -150,6 +150,7 @@ class Lexicon:
         self.phrases = phrases
         self.phrase_re = _alternation(list(phrases))
         self.stem_prefixes = frozenset(stem[:4] for stem in self.stems)
+        self.homonyms = _homonyms(directory / "homonyms.toml")
         # Each phrase's longest word: a phrase cannot be present unless that word is.
         self.phrase_keys = frozenset(max(p.split(), key=len) for p in phrases)
         self._memo: dict[str, Term | None] = {}
@@ -213,6 +214,11 @@ class Lexicon:
                 continue
             if term.rule.endswith(".mild") and _proper_noun(t, prepared):
                 continue  # "Dick Whittington", "the Cock and Bull": names, not words
+            context = self.homonyms.get(term.display)
+            if context and any(w.text in context for w in toks[max(0, i - HOMONYM_WINDOW) : i + HOMONYM_WINDOW + 1]):
+                continue  # "a dyke along the river", "our spaniel bitch", "a dumb terminal"
+            if term.rule.endswith(".mild") and _name_at_start(toks, i):
+                continue  # "Dick will be covering my duty"
             hits.append(term)
         return hits
 
@@ -267,6 +273,34 @@ class Lexicon:
         pattern = regex.compile("^" + regex.escape(word).replace(r"\*", "[a-z]") + "$")
         matches = [t for w, t in table.items() if len(w) == len(word) and pattern.match(w)]
         return max(matches, key=lambda t: t.score) if matches else None
+
+
+HOMONYM_WINDOW = 6
+_AUXILIARIES = frozenset({"will", "is", "was", "has", "had", "and", "said", "says", "can", "could", "would", "should"})
+
+
+def _name_at_start(toks: list[Token], i: int) -> bool:
+    """A capitalised word opening a sentence and followed by a verb is a name ("Dick will ...")."""
+    raw = toks[i].raw
+    return raw[:1].isupper() and not raw.isupper() and i + 1 < len(toks) and toks[i + 1].text in _AUXILIARIES
+
+
+def _homonyms(path: Path) -> dict[str, frozenset[str]]:
+    """``homonyms.toml``: listed word -> context words that mark its innocent sense."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(str(path), "", f"cannot load: {exc}") from None
+    if set(data) - {"context"}:
+        raise ConfigError(str(path), sorted(set(data) - {"context"})[0], "unknown key")
+    out: dict[str, frozenset[str]] = {}
+    for word, context in data.get("context", {}).items():
+        if not isinstance(context, list) or not all(isinstance(c, str) for c in context):
+            raise ConfigError(str(path), f"context.{word}", "must be a list of strings")
+        out[word.lower()] = frozenset(normalise_text(c) for c in context)
+    return out
 
 
 def _lines(path: Path) -> list[str]:
