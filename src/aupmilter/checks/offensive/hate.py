@@ -67,6 +67,7 @@ STRONG = "W"  # an attribute that also derogates before the noun ("filthy ...")
 IMPLICIT = "Z"
 REGARD = "R"  # respect/trust/like: negated, derogates
 WORTH = "O"  # human/equal/welcome/matter: negated, derogates
+PERMIT = "L"  # allowed/hired/let in: negated for a group, excludes it
 INTENT = "F"
 NORM = "S"
 BELIEF = "B"
@@ -80,7 +81,7 @@ OTHER = "."
 
 _NEGATIONS = {
     "not", "no", "never", "nobody", "none", "noone", "neither", "nor", "without", "hardly", "nothing",
-    "no one", "nowhere", "cannot",
+    "no one", "nowhere", "cannot", "zero", "refuse to", "refuses to",
 }  # fmt: skip
 _FILLERS = {
     "all", "every", "each", "any", "the", "a", "an", "some", "most", "many", "such", "so", "really", "just",
@@ -104,6 +105,18 @@ _THEY = {
     "one of them", "any of them", "the lot of them", "that lot", "this lot", "their lot", "those",
     "these", "theyre",
 }  # fmt: skip
+#: Text-speak and deliberate misspellings no edit distance reaches.
+_SLANG: dict[str, tuple[str, ...]] = {
+    "ppl": ("people",), "peeps": ("people",), "h8": ("hate",), "h8e": ("hate",), "h8ers": ("haters",),
+    "b": ("be",), "gona": ("going", "to"), "imma": ("i", "am", "going", "to"), "ima": ("i", "am", "going", "to"),
+    "cant": ("can", "not"), "dont": ("do", "not"), "wont": ("will", "not"), "shud": ("should",),
+    "shld": ("should",), "wud": ("would",), "kil": ("kill",), "hte": ("hate",), "ur": ("you", "are"),
+    "deserv": ("deserve",), "dnt": ("do", "not"), "gtfo": ("get", "out"),
+}  # fmt: skip
+PERMISSIONS = (
+    "allowed", "permitted", "let in", "hired", "employed", "promoted", "let near", "allowed near",
+    "allowed to", "given jobs", "employ", "hire", "let", "tolerated",
+)  # fmt: skip
 _GROUP_ANY = {"you people", "your kind", "your lot", "people like you"}
 _BOUNDARY_WORDS = {
     "but", "because", "although", "though", "while", "whereas", "if", "when", "unless", "until", "since",
@@ -139,6 +152,7 @@ _CONTRACTIONS = [
     (r"\bill\b(?=\s+(?:kill|shoot|murder|stab|hurt|find|get|end|make|smash|burn|come|be|never|not))", "i will"),
 ]
 _BARE_CONTRACTION = re.compile(r"(?i)\b(?:gonna|wanna|gotta|im|ill|dont|cant|wont|isnt|arent|doesnt|didnt|shouldnt)\b")
+_RESPELL_Z = re.compile(r"z(?=$)|(?<=[aeiou])z(?=[aeiou])")
 _CONTRACTION_RES = [(re.compile(p, re.IGNORECASE), r) for p, r in _CONTRACTIONS]
 _TOKEN = regex.compile(r"[\p{L}\p{N}@$*|+€£]+(?:!+[\p{L}\p{N}]+)*|[\"“”«»„]|[‘’']|[,;:()\[\]?!.…—–]|-(?=\s)")
 _SENTENCE_END = frozenset(".?!…")
@@ -157,10 +171,14 @@ _FRAMES: list[tuple[str, str, str]] = [
     ("negated positive", "hate", r"I d*(?:A d*)?(?:[FS]d*)?N d*(?:E d*)?(?P<p>R)d*(?P<t>[GT])"),
     ("negated positive", "hate", r"(?P<t>[GT])d*(?:[AFS]d*)?N d*(?:[EA]d*)?(?P<p>[OR])(?!d*[GTYH])"),
     ("negated positive", "hate", r"N d*B d*(?P<t>[GT])d*A d*(?P<p>O)"),
+    ("negated positive", "hate", r"N [.d]{0,4}(?P<p>O)d*(?P<t>G)"),
+    ("negated positive", "hate", r"N d*(?P<t>G)d*(?:[AFS]d*)+(?P<p>O)"),
+    ("exclusion", "hate", r"(?P<t>[GT])d*(?:[AFS]d*)*N d*(?:[EA]d*)*(?P<p>L)"),
+    ("exclusion", "hate", r"N d*(?:[FS]d*)?(?:E d*)?(?P<p>L)d*(?P<t>G)"),
     ("threat", "threat", r"I d*(?:A d*)?[FS]d*(?:E d*)?(?P<p>K)d*(?P<t>[GTYH])"),
     ("threat", "threat", r"(?P<t>[GY])[.d|]{0,5}I d*(?:A d*)?[FS]d*(?P<p>K)"),
     ("threat", "threat", r"(?P<t>[GTY])d*(?:A d*)?[SF]d*(?:E d*)?(?P<p>[KJ])"),
-    ("threat", "threat", r"(?:^|[|S])d*(?P<p>K)d*(?P<t>[GT])"),
+    ("threat", "threat", r"(?:^|[|S])d*(?P<p>[KJ])d*(?P<t>[GT])"),
     ("threat", "threat", r"(?P<p>M)d*(?P<t>[GT])"),
     ("personal abuse", "abuse", r"(?P<t>Y)d*A d*(?P<p>[XW])"),
     ("profane abuse", "hate", r"(?P<p>U)d*(?P<t>[GT])"),
@@ -245,11 +263,16 @@ class HateDetector:
         for key, cls in simple.items():
             for phrase in _strings(classes, key, directory / "hate.toml"):
                 add(phrase, _Entry(cls, dehumanising=key == "dehumanising"), replace=True)
-        for word in ("human", "humans", "equal", "equals", "real", "normal", "capable", "welcome", "matter", "matters"):
+        for word in (
+            "human", "humans", "equal", "equals", "real", "normal", "capable", "welcome", "matter", "matters",
+            "belong", "belongs", "decent", "honest", "good", "trustworthy", "british", "english", "loyal",
+        ):
             add(word, _Entry(WORTH), replace=True)
         for phrase in [p for p in _strings(classes, "positive", directory / "hate.toml") if " " in p]:
             if phrase.split()[0] in {"deserve", "be", "belong", "worth", "welcome", "real", "care"}:
                 add(phrase, _Entry(WORTH), replace=True)
+        for word in PERMISSIONS:
+            add(word, _Entry(PERMIT), replace=True)
         for word in ("death to", "down with", "kill all", "gas all", "shoot all", "hang all", "nuke all"):
             add(word, _Entry(CALL), replace=True)
         for words, cls in (
@@ -273,7 +296,8 @@ class HateDetector:
                 raise ConfigError(targets_path, f"groups.{category}", "needs label, nouns, adjectives")
             self.labels[category] = str(spec.get("label", category))
             for noun in _strings(spec, "nouns", directory / "targets.toml"):
-                add(noun, _Entry(GROUP, category), replace=True)
+                for form in _number_forms(noun):
+                    add(form, _Entry(GROUP, category), replace=True)
             for adjective in _strings(spec, "adjectives", directory / "targets.toml"):
                 add(f"the {adjective}", _Entry(GROUP, category))
                 for person in person_nouns:
@@ -314,7 +338,10 @@ class HateDetector:
         if len(self._memo) > 100_000:
             self._memo.clear()
         out: tuple[str, ...] = (token,)
-        if "*" in token and len(token.replace("*", "")) >= 2:
+        slang = _SLANG.get(token)
+        if slang is not None:
+            out = slang
+        elif "*" in token and len(token.replace("*", "")) >= 2:
             # "f*cking", "k*ll": asterisks stand for letters; only an unambiguous reading counts
             shape = re.compile(re.escape(token).replace(r"\*", "[a-z]") + r"\Z")
             readings = [w for w in self.first_words if len(w) == len(token) and shape.match(w)]
@@ -326,6 +353,10 @@ class HateDetector:
                     break
             else:
                 fixed = self.speller.correct(token)
+                if fixed is None:
+                    respelt = _RESPELL_Z.sub("s", token).replace("ph", "f").replace("kk", "k")
+                    if respelt != token:
+                        fixed = respelt if respelt in self.first_words else self.speller.correct(respelt)
                 if fixed is not None:
                     out = (fixed,)
                 else:
@@ -608,6 +639,19 @@ def _negated_word(flat: Sequence[str], k: int) -> bool:
     """"not racist", "I am not being racist but": the apologist's disclaimer, not condemnation."""
     window = flat[max(0, k - 3) : k]
     return any(w in {"not", "never", "no"} for w in window)
+
+
+def _number_forms(noun: str) -> list[str]:
+    """A group noun in singular and plural ("muslims" ↔ "muslim", "gypsies" ↔ "gypsy")."""
+    if " " in noun or len(noun) < 4:
+        return [noun]
+    if noun.endswith("ies"):
+        return [noun, noun[:-3] + "y"]
+    if noun.endswith("y"):
+        return [noun, noun[:-1] + "ies"]
+    if noun.endswith("s") and not noun.endswith("ss"):
+        return [noun, noun[:-1]]
+    return [noun, noun + "s"]
 
 
 def _dedupe(hits: Iterable[Hit]) -> list[Hit]:

@@ -20,9 +20,11 @@ from pathlib import Path
 #: Variants are generated for words at least this long (a swap) ...
 MIN_SWAP = 4
 #: ... and for a missing letter only on longer words: deletions of short words are real words.
-MIN_DELETION = 5
+MIN_DELETION = 4
 #: Run-together tokens shorter than this are not split.
 MIN_SPLIT = 5
+#: ... and longer ones neither (a URL fragment or a hash is not a sentence run together).
+MAX_SPLIT = 24
 
 
 def swaps(word: str) -> set[str]:
@@ -88,7 +90,9 @@ class Speller:
         """
         if len(token) < MIN_SPLIT or token in self.joinable or token in self.real_words or not token.isalpha():
             return None
-        best = self._split(token, 3)
+        if len(token) > MAX_SPLIT:
+            return None
+        best = self._split(token, 5)
         if best is None or not any(piece in self.vocabulary for piece in best):
             return None
         return best
