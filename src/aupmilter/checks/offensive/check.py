@@ -10,7 +10,7 @@ harassing, derogatory" messages.  Three kinds of evidence, each explainable:
   condemning) taken into account.  Findings ``offensive.hate.<characteristic>``,
   ``offensive.threat.<characteristic|individual>``, ``offensive.abuse.personal``.
 * :mod:`.lexicon` — listed words and phrases (profanity, sexual terms, slurs, harassment).
-* a small linear model (:mod:`aupmilter.textmodel`) — the statistical second opinion for what no
+* a small linear model (:mod:`.model`) — the statistical second opinion for what no
   list names; alone it only ever tags (``offensive.model``).
 
 Scores say how sure and how serious: a mild word 1 (a list never adds up past its ``cap``, so
@@ -36,12 +36,12 @@ from typing import ClassVar
 from aupmilter.checks import CheckSettings
 from aupmilter.checks.offensive.hate import HateDetector, Hit
 from aupmilter.checks.offensive.lexicon import Lexicon, Term, mask
+from aupmilter.checks.offensive.model import OffensiveModel
 from aupmilter.checks.offensive.spelling import load_real_words
 from aupmilter.errors import ConfigError
 from aupmilter.message import MessageView
 from aupmilter.model import Envelope, Finding
 from aupmilter.quoting import OWN, split_quoted
-from aupmilter.textmodel import LinearModel
 
 LOCATION_WEIGHT = {"subject": 1.5, "body": 1.0, "attachment-name": 1.0}
 #: Rules whose evidence is weak or ambiguous ("crap", "dumb", "porn", the model alone): together
@@ -54,7 +54,7 @@ FRAME_SCORE = {"threat": 10.0, "hate": 10.0, "exclusion": 8.0, "abuse": 5.0}
 
 @dataclass(frozen=True)
 class _ModelSettings:
-    model: LinearModel
+    model: OffensiveModel
     threshold: float
     rule: str
     score: float
@@ -70,7 +70,7 @@ class OffensiveCheck:
         real_words = load_real_words(directory / "realwords.txt")
         self.lexicon = Lexicon(directory, real_words)
         self.hate = HateDetector(directory)
-        self.model = _load_model(directory)
+        self.model = _load_model(directory, self.hate)
 
     # --- compatibility: the lexicon's scan is the word-level API tests and benchmarks use --------
 
@@ -169,7 +169,7 @@ def _weak_ceiling(findings: list[Finding]) -> list[Finding]:
     ]
 
 
-def _load_model(directory: Path) -> _ModelSettings | None:
+def _load_model(directory: Path, detector: HateDetector) -> _ModelSettings | None:
     index_path = directory / "lexicon.toml"
     try:
         index = tomllib.loads(index_path.read_text(encoding="utf-8"))
@@ -182,7 +182,7 @@ def _load_model(directory: Path) -> _ModelSettings | None:
     if not cfg.get("enabled", False):
         return None
     try:
-        model = LinearModel.load(directory / str(cfg.get("file", "model.json")))
+        model = OffensiveModel.load(directory / str(cfg.get("file", "offensive-model.json")), detector)
     except (OSError, ValueError, KeyError) as exc:
         raise ConfigError(str(index_path), "model.file", f"cannot load model: {exc}") from None
     threshold = cfg.get("threshold", 0.85)

@@ -123,9 +123,7 @@ _BOUNDARY_WORDS = {
     "who", "which", "that", "whether", "where", "however", "then", "cos", "cause",
 }  # fmt: skip
 # Function words a run-together token may contain ("ihate", "killall", "womenare").
-_JOINABLE = (
-    _NEGATIONS | _FILLERS | _COPULAS | _BE | _SELF | _YOU | _THIRD | {"they", "them", "should", "will", "must"}
-)
+_JOINABLE = _NEGATIONS | _FILLERS | _COPULAS | _BE | _SELF | _YOU | _THIRD | {"they", "them", "should", "will", "must"}
 _CONTRACTIONS = [
     (r"\b(can)[’']t\b", r"\1 not"),
     (r"\bwon[’']t\b", "will not"),
@@ -156,7 +154,7 @@ _RESPELL_Z = re.compile(r"z(?=$)|(?<=[aeiou])z(?=[aeiou])")
 _CONTRACTION_RES = [(re.compile(p, re.IGNORECASE), r) for p, r in _CONTRACTIONS]
 _TOKEN = regex.compile(r"[\p{L}\p{N}@$*|+€£]+(?:!+[\p{L}\p{N}]+)*|[\"“”«»„]|[‘’']|[,;:()\[\]?!.…—–]|-(?=\s)")
 _SENTENCE_END = frozenset(".?!…")
-_QUOTE_MARKS = frozenset("\"“”«»„")
+_QUOTE_MARKS = frozenset('"“”«»„')
 _SINGLE_QUOTES = frozenset("‘’'")
 _LEADING = "!*|"
 
@@ -177,7 +175,8 @@ _FRAMES: list[tuple[str, str, str]] = [
     ("exclusion", "hate", r"N d*(?:[FS]d*)?(?:E d*)?(?P<p>L)d*(?P<t>G)"),
     ("threat", "threat", r"I d*(?:A d*)?[FS]d*(?:E d*)?(?P<p>K)d*(?P<t>[GTYH])"),
     ("threat", "threat", r"(?P<t>[GY])[.d|]{0,5}I d*(?:A d*)?[FS]d*(?P<p>K)"),
-    ("threat", "threat", r"(?P<t>[GTY])d*(?:A d*)?[SF]d*(?:E d*)?(?P<p>[KJ])"),
+    ("threat", "threat", r"(?P<t>[GTY])d*(?:A d*)?[SF]d*E d*(?P<p>[KJ])"),
+    ("threat", "threat", r"(?P<t>[GTY])d*(?:A d*)?[SF]d*(?P<p>K)(?!d*[GTYH.])"),
     ("threat", "threat", r"(?:^|[|S])d*(?P<p>[KJ])d*(?P<t>[GT])"),
     ("threat", "threat", r"(?P<p>M)d*(?P<t>[GT])"),
     ("personal abuse", "abuse", r"(?P<t>Y)d*A d*(?P<p>[XW])"),
@@ -264,8 +263,25 @@ class HateDetector:
             for phrase in _strings(classes, key, directory / "hate.toml"):
                 add(phrase, _Entry(cls, dehumanising=key == "dehumanising"), replace=True)
         for word in (
-            "human", "humans", "equal", "equals", "real", "normal", "capable", "welcome", "matter", "matters",
-            "belong", "belongs", "decent", "honest", "good", "trustworthy", "british", "english", "loyal",
+            "human",
+            "humans",
+            "equal",
+            "equals",
+            "real",
+            "normal",
+            "capable",
+            "welcome",
+            "matter",
+            "matters",
+            "belong",
+            "belongs",
+            "decent",
+            "honest",
+            "good",
+            "trustworthy",
+            "british",
+            "english",
+            "loyal",
         ):
             add(word, _Entry(WORTH), replace=True)
         for phrase in [p for p in _strings(classes, "positive", directory / "hate.toml") if " " in p]:
@@ -380,7 +396,7 @@ class HateDetector:
                 in_single = False
             previous_end = m.end() - 1
             if raw in _QUOTE_MARKS:
-                in_double = not in_double if raw in "\"„" else raw in "“«„"
+                in_double = not in_double if raw in '"„' else raw in "“«„"
                 continue
             if raw in _SINGLE_QUOTES:
                 before = text[m.start() - 1] if m.start() else " "
@@ -498,6 +514,15 @@ class HateDetector:
                         continue
                     if kind == "threat" and predicate.cls == EXCLUSION and target.cls in {YOU, THIRD}:
                         continue
+                    if (
+                        predicate.cls == VIOLENCE
+                        and m.start("t") < m.start("p")
+                        and BE not in classes[m.start("t") : m.start("p")]
+                        and predicate.words[0] not in _INTRANSITIVE
+                        and kind == "threat"
+                        and SELF not in classes[m.start("t") : m.start("p")]
+                    ):
+                        continue  # "you should kill this process": the target is the agent
                     if self._negated(syms, classes, m.start(), m.start("p"), frame):
                         continue
                     if self._counter_speech(syms, m.start(), m.end()):
@@ -594,9 +619,13 @@ class HateDetector:
         return any(w in {"if", "when"} for w in words[max(0, index - 3) : index])
 
 
+#: Violence words that need no object: "<group> should die" is a threat, "<group> should kill" is not.
+_INTRANSITIVE = frozenset({"die", "drown", "burn", "hang", "rot", "suffer", "perish"})
 _WORD = re.compile(r"[^\W_]+")
 _MENTION_HINT = re.compile(r"[\"“”‘’']|(?i:call|said|say|shout|told|word|like|wrote|post|report|yell|scream|chant)")
-_QUOTED_SPAN = re.compile(r"\"[^\"\n]{1,200}\"|“[^”\n]{1,200}”|‘[^’\n]{1,200}’|(?<![\w])'[^'\n]{1,200}'(?![\w])|«[^»\n]{1,200}»")
+_QUOTED_SPAN = re.compile(
+    r"\"[^\"\n]{1,200}\"|“[^”\n]{1,200}”|‘[^’\n]{1,200}’|(?<![\w])'[^'\n]{1,200}'(?![\w])|«[^»\n]{1,200}»"
+)
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+|\n+")
 
 
@@ -636,7 +665,7 @@ def _own_speech(flat: Sequence[str], k: int, first: int) -> bool:
 
 
 def _negated_word(flat: Sequence[str], k: int) -> bool:
-    """"not racist", "I am not being racist but": the apologist's disclaimer, not condemnation."""
+    """ "not racist", "I am not being racist but": the apologist's disclaimer, not condemnation."""
     window = flat[max(0, k - 3) : k]
     return any(w in {"not", "never", "no"} for w in window)
 

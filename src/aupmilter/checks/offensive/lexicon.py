@@ -217,6 +217,8 @@ class Lexicon:
             context = self.homonyms.get(term.display)
             if context and any(w.text in context for w in toks[max(0, i - HOMONYM_WINDOW) : i + HOMONYM_WINDOW + 1]):
                 continue  # "a dyke along the river", "our spaniel bitch", "a dumb terminal"
+            if _surname(toks, i, prepared):
+                continue  # "Aditya Pakki", "Jonathan Cockburn": a capitalised name after a first name
             if term.rule.endswith(".mild") and _name_at_start(toks, i):
                 continue  # "Dick will be covering my duty"
             hits.append(term)
@@ -283,6 +285,15 @@ def _name_at_start(toks: list[Token], i: int) -> bool:
     """A capitalised word opening a sentence and followed by a verb is a name ("Dick will ...")."""
     raw = toks[i].raw
     return raw[:1].isupper() and not raw.isupper() and i + 1 < len(toks) and toks[i + 1].text in _AUXILIARIES
+
+
+def _surname(toks: list[Token], i: int, text: str) -> bool:
+    """Capitalised (not shouted) and right after another capitalised word on the same line."""
+    raw, previous = toks[i].raw, toks[i - 1] if i else None
+    if previous is None or not raw[:1].isupper() or raw.isupper():
+        return False
+    between = text[previous.start + len(previous.raw) : toks[i].start]
+    return previous.raw[:1].isupper() and not previous.raw.isupper() and between in {" ", "-"}
 
 
 def _homonyms(path: Path) -> dict[str, frozenset[str]]:
