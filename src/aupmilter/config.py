@@ -374,6 +374,8 @@ def parse_config(data: dict[str, Any], source: str, base_dir: Path | None = None
     )
     if milter.failure_action not in FAILURE_ACTIONS:
         raise ConfigError(source, "milter.failure_action", f"must be one of {', '.join(FAILURE_ACTIONS)}")
+    if not (len(milter.socket_mode) in (3, 4) and all(c in "01234567" for c in milter.socket_mode)):
+        raise ConfigError(source, "milter.socket_mode", f"must be octal like '0660', not {milter.socket_mode!r}")
     if milter.log_format not in ("text", "json"):
         raise ConfigError(source, "milter.log_format", "must be 'text' or 'json'")
     if not (milter.socket.startswith("unix:") or milter.socket.startswith("inet:")):

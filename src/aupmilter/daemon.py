@@ -25,16 +25,20 @@ from aupmilter import metrics
 from aupmilter.config import Config, load_config
 from aupmilter.engine import Ruleset, build_ruleset
 from aupmilter.errors import ConfigError
+from aupmilter.fsmodes import describe, make_dirs, unusable_folder
 from aupmilter.milter import FLAGS, AupMilter, MilterState, current_state, install_state
 
 log = logging.getLogger("aupmilter.daemon")
 
 
 def libmilter_socket(spec: str) -> str:
-    """Our ``unix:PATH`` / ``inet:PORT@HOST`` (libmilter syntax) with relative paths resolved."""
+    """Our ``unix:PATH`` / ``inet:PORT@HOST`` (libmilter syntax) with relative paths resolved.
+
+    A socket folder we have to create gets 0750; one that exists (the deployed setgid-postfix
+    folder from aupmilter.tmpfiles) is left as its admin made it."""
     if spec.startswith("unix:"):
         path = Path(spec[5:]).expanduser().resolve()
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_dirs(path.parent)
         return f"unix:{path}"
     if spec.startswith("inet:"):
         rest = spec[5:]
@@ -71,19 +75,44 @@ def _nodelay_on_listener(port: int) -> bool:
     return done
 
 
-def _install_nodelay_hook(socket_spec: str) -> None:
-    if not socket_spec.startswith("inet"):
-        return
-    port = int(socket_spec.split(":", 1)[1].split("@", 1)[0])
+def _install_open_hook(socket_spec: str, mode: int, nodelay: bool) -> None:
+    """Run our set-up right after libmilter binds its listener, before the first accept.
+
+    A unix socket gets ``milter.socket_mode`` by chmod after bind: the process umask is the
+    admin's (systemd ``UMask=``) and is never changed, so whatever mode bind() gave the socket
+    is only ever narrower than the one we then set."""
     original = libmilter.opensocket
+    unix_path = Path(socket_spec[5:]) if socket_spec.startswith("unix:") else None
+    port = int(socket_spec.split(":", 1)[1].split("@", 1)[0]) if socket_spec.startswith("inet") else None
 
     def opensocket(rmsock: bool) -> object:
         result = original(rmsock)
-        if not _nodelay_on_listener(port):
+        if unix_path is not None:
+            os.chmod(unix_path, mode)
+        if port is not None and nodelay and not _nodelay_on_listener(port):
             log.warning("could not set TCP_NODELAY on the milter listener (port %d)", port)
         return result
 
     libmilter.opensocket = opensocket
+
+
+def _check_store_folders(config: Config) -> str | None:
+    """Why the file store cannot take this month's quarantine, or None when it can.
+
+    Checked at start-up so the admin reads it in the log before the first message is held,
+    naming the exact folder, its owner and mode (nothing is repaired: it may not be ours)."""
+    if config.quarantine.mode == "hold" or config.quarantine.database.startswith(("postgres://", "postgresql://")):
+        return None
+    root = Path(config.quarantine.path).resolve()
+    now = time.gmtime()
+    month = root / f"{now.tm_year:04d}" / f"{now.tm_mon:02d}"
+    for folder in (month, month.parent, root):
+        if folder.exists() or folder == root:
+            blocked = unusable_folder(folder)
+            if blocked is not None:
+                return f"quarantine folder not writable: {describe(blocked)}"
+            break
+    return None
 
 
 def _open_store(config: Config) -> object:
@@ -151,7 +180,17 @@ def serve(config_path: str | None, socket_override: str | None = None) -> int:
     except ConfigError as exc:
         print(f"aupmilter: refusing to start: config error: {exc}", file=sys.stderr)
         return 2
-    store = _open_store(ruleset.config)
+    mode = int(ruleset.config.milter.socket_mode, 8)  # validated by the config loader
+    problem = _check_store_folders(ruleset.config)
+    if problem is not None:
+        log.error("refusing to start: %s", problem)
+        return 1
+    try:
+        store = _open_store(ruleset.config)
+    except OSError as exc:
+        where = Path(exc.filename) if exc.filename else Path(ruleset.config.quarantine.path)
+        log.error("refusing to start: cannot open the quarantine store: %s: %s", describe(where), exc.strerror)
+        return 1
     from aupmilter.notify import Notifier
 
     try:
@@ -170,8 +209,7 @@ def serve(config_path: str | None, socket_override: str | None = None) -> int:
 
     Milter.factory = AupMilter
     Milter.set_flags(FLAGS)
-    if ruleset.config.milter.tcp_nodelay:
-        _install_nodelay_hook(socket_spec)
+    _install_open_hook(socket_spec, mode, ruleset.config.milter.tcp_nodelay)
     stopping = threading.Event()
 
     def on_term(signum: int, frame: FrameType | None) -> None:
@@ -189,13 +227,11 @@ def serve(config_path: str | None, socket_override: str | None = None) -> int:
     errors: list[BaseException] = []
 
     def run_libmilter() -> None:
-        old_umask = os.umask(0o117)  # socket 0660: Postfix's group, nobody else
         try:
             Milter.runmilter("aupmilter", socket_spec, timeout=300)
         except BaseException as exc:
             errors.append(exc)
         finally:
-            os.umask(old_umask)
             stopping.set()
 
     worker = threading.Thread(target=run_libmilter, name="libmilter", daemon=True)

@@ -224,12 +224,17 @@ class AupMilter(Milter.Base):  # type: ignore[misc]
             self.quarantine(f"aupmilter: {', '.join(decision.rule_ids)}"[:200])
             metrics.QUARANTINED.labels(category=category).inc()
             return Milter.ACCEPT  # type: ignore[no-any-return]
-        from aupmilter.quarantine import QuarantineRecord
+        from aupmilter.quarantine import QuarantineRecord, StoreError
 
         state = current_state()
         record = QuarantineRecord.from_decision(envelope, message, decision, dt.datetime.now(dt.UTC))
         try:
             item_id = state.store.put(message.raw, record)  # durable before we answer
+        except StoreError as exc:
+            # Names the folder, its owner and mode: what the admin has to fix (no traceback).
+            log.error("queue_id=%s stage=quarantine store write failed: %s", envelope.queue_id, exc)
+            metrics.ERRORS.labels(stage="quarantine").inc()
+            return self._failure()
         except Exception:
             log.exception("queue_id=%s stage=quarantine store write failed", envelope.queue_id)
             metrics.ERRORS.labels(stage="quarantine").inc()

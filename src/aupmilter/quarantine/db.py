@@ -12,6 +12,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
+from aupmilter.fsmodes import FILE_MODE, create_file, make_dirs
+
 #: Ordered migrations.  ``{BLOB}`` becomes BLOB (SQLite) or BYTEA (PostgreSQL).
 MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
     (
@@ -114,12 +116,15 @@ class SqliteDatabase:
     dialect = "sqlite"
 
     def __init__(self, path: Path) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        make_dirs(path.parent)
+        if not path.exists():
+            # Created 0640 before SQLite opens it (its -wal/-shm files copy this mode); an
+            # existing database keeps the mode its owner gave it.
+            create_file(path, b"", FILE_MODE, exist_ok=True)
         self._conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=FULL")  # durable before we answer Postfix
         self._lock = threading.Lock()
-        path.chmod(0o640)
         migrate(self)
 
     @contextmanager

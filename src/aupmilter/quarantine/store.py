@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from aupmilter.config import QuarantineSettings
+from aupmilter.fsmodes import FILE_MODE, describe, make_dirs, unusable_folder
 from aupmilter.quarantine.access import Role, require
 from aupmilter.quarantine.db import PostgresDatabase, SqliteDatabase, Tx
 from aupmilter.quarantine.record import QuarantineRecord
@@ -108,8 +109,7 @@ class QuarantineStore:
             self.db: SqliteDatabase | PostgresDatabase = PostgresDatabase(url)
             self.blobs_in_db = True
         else:
-            self.root.mkdir(parents=True, exist_ok=True)
-            os.chmod(self.root, 0o750)
+            make_dirs(self.root)  # 0750 if we create it; an existing folder is the admin's
             path = Path(url.removeprefix("sqlite:///")) if url else self.root / "quarantine.db"
             self.db = SqliteDatabase(path)
             self.blobs_in_db = False
@@ -158,7 +158,14 @@ class QuarantineStore:
     def _write_file(self, item_id: str, when: dt.datetime, raw: bytes, record: QuarantineRecord) -> str:
         rel = Path(f"{when:%Y}") / f"{when:%m}" / f"{item_id}.eml"
         target = self.root / rel
-        target.parent.mkdir(parents=True, exist_ok=True, mode=0o750)
+        try:
+            make_dirs(target.parent)  # year/month 0750 whatever the umask: never without search bit
+        except OSError as exc:
+            where = unusable_folder(target.parent) or Path(exc.filename or target.parent)
+            raise StoreError(f"cannot create quarantine folder: {describe(where)}: {exc.strerror}") from exc
+        blocked = unusable_folder(target.parent)
+        if blocked is not None:
+            raise StoreError(f"cannot write quarantine folder: {describe(blocked)}")
         for data, path in (
             (raw, target),
             (json.dumps(record.to_json()).encode(), target.with_suffix(".json")),
@@ -169,7 +176,7 @@ class QuarantineStore:
                     fh.write(data)
                     fh.flush()
                     os.fsync(fh.fileno())
-                os.chmod(tmp, 0o640)
+                os.chmod(tmp, FILE_MODE)
                 os.replace(tmp, path)
             except BaseException:
                 Path(tmp).unlink(missing_ok=True)

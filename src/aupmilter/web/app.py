@@ -37,6 +37,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from aupmilter.config import Config
+from aupmilter.fsmodes import create_file, make_dirs
 from aupmilter.message import MessageView
 from aupmilter.policy import effective_entries
 from aupmilter.quarantine import (
@@ -85,9 +86,9 @@ class LoginLimiter:
 def secret_key(config: Config) -> str:
     path = Path(config.web.secret_key_file)
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(48))
-        path.chmod(0o600)
+        make_dirs(path.parent)
+        # Never readable by others, not even briefly; a second UI process may have written it first.
+        create_file(path, secrets.token_urlsafe(48).encode(), 0o600, exist_ok=True)
     return path.read_text().strip()
 
 
