@@ -33,6 +33,7 @@ def make_gateway() -> Iterator[Callable[..., Gateway]]:
         quarantine_mode: str = "store",
         quarantine_database: str = "",
         store_size: str | None = None,
+        deployed: bool = False,
     ) -> Gateway:
         # Short, traversable path: unix socket paths are limited to ~108 bytes, and Postfix's
         # unprivileged processes must reach data_directory (pytest's tmp dirs are 0700).
@@ -45,6 +46,7 @@ def make_gateway() -> Iterator[Callable[..., Gateway]]:
             quarantine_mode,
             quarantine_database=quarantine_database,
             store_size=store_size,
+            deployed=deployed,
         )
         started.append(gw)
         gw.start()

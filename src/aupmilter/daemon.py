@@ -96,23 +96,27 @@ def _install_open_hook(socket_spec: str, mode: int, nodelay: bool) -> None:
     libmilter.opensocket = opensocket
 
 
-def _check_store_folders(config: Config) -> str | None:
-    """Why the file store cannot take this month's quarantine, or None when it can.
+def _check_store_folders(config: Config) -> tuple[str | None, str | None]:
+    """(fatal, warning): why the file store cannot work at all, or cannot take this month's mail.
 
     Checked at start-up so the admin reads it in the log before the first message is held,
-    naming the exact folder, its owner and mode (nothing is repaired: it may not be ours)."""
+    naming the exact folder, its owner and mode; nothing is repaired (it may not be ours).  An
+    unusable store folder is fatal; an unusable year/month folder only tempfails the messages
+    that would be quarantined, so clean mail keeps flowing while the admin fixes it."""
     if config.quarantine.mode == "hold" or config.quarantine.database.startswith(("postgres://", "postgresql://")):
-        return None
+        return None, None
     root = Path(config.quarantine.path).resolve()
+    blocked = unusable_folder(root)
+    if blocked is not None:
+        return f"quarantine folder not writable: {describe(blocked)}", None
     now = time.gmtime()
     month = root / f"{now.tm_year:04d}" / f"{now.tm_mon:02d}"
-    for folder in (month, month.parent, root):
-        if folder.exists() or folder == root:
-            blocked = unusable_folder(folder)
-            if blocked is not None:
-                return f"quarantine folder not writable: {describe(blocked)}"
-            break
-    return None
+    # The deepest folder that exists must take a write (a new file, or the next folder down).
+    deepest = next((f for f in (month, month.parent) if f.exists()), None)
+    blocked = unusable_folder(deepest) if deepest is not None else None
+    if blocked is not None:
+        return None, f"quarantine folder not writable: {describe(blocked)}; quarantined mail will be tempfailed"
+    return None, None
 
 
 def _open_store(config: Config) -> object:
@@ -181,10 +185,12 @@ def serve(config_path: str | None, socket_override: str | None = None) -> int:
         print(f"aupmilter: refusing to start: config error: {exc}", file=sys.stderr)
         return 2
     mode = int(ruleset.config.milter.socket_mode, 8)  # validated by the config loader
-    problem = _check_store_folders(ruleset.config)
-    if problem is not None:
-        log.error("refusing to start: %s", problem)
+    fatal, warning = _check_store_folders(ruleset.config)
+    if fatal is not None:
+        log.error("refusing to start: %s", fatal)
         return 1
+    if warning is not None:
+        log.error("%s", warning)
     try:
         store = _open_store(ruleset.config)
     except OSError as exc:

@@ -113,13 +113,20 @@ class Gateway:
         quarantine_database: str = "",
         store_size: str | None = None,
         external_milter: str | None = None,
+        deployed: bool = False,
     ) -> None:
         """``with_milter=False``: plain Postfix (the benchmark baseline); ``fast_sink``: Postfix's
         own smtp-sink instead of aiosmtpd (throughput runs; messages are not kept);
         ``milter_prefix``: e.g. ("taskset", "-c", "0") to pin the milter to one core;
         ``external_milter``: a Postfix milter address (``inet:127.0.0.1:11332``) of a milter
         someone else runs, instead of ours: the benchmark's Rspamd peer, behind the same
-        Postfix milter settings as aupmilter."""
+        Postfix milter settings as aupmilter; ``deployed``: the milter (and :meth:`start_web`,
+        :meth:`cli`) run as an unprivileged system user with umask 0027 from a non-editable
+        install, as docs/install.md deploys them (tests/harness/deployed.py)."""
+        self.deployed = deployed
+        self.venv: Path | None = None
+        self.web: subprocess.Popen[bytes] | None = None
+        self.web_port = free_port()
         self.external_milter = external_milter
         self.quarantine_database = quarantine_database
         self.store_size = store_size  # e.g. "256k": the store lives on a tiny tmpfs (disk-full tests)
@@ -148,6 +155,14 @@ class Gateway:
         self.sasl_dir = self.conf_dir / "sasl"
         self.sasl_db = root / "sasldb2"
         self.config_path = root / "aupmilter.toml"
+        self.state_dir = root / "state"  # the service user's own folder (/var/lib/aupmilter)
+        if deployed:
+            from tests.harness.deployed import deployed_venv, ensure_service_user, owned_folder
+
+            ensure_service_user()
+            self.venv = deployed_venv()
+            owned_folder(self.state_dir)
+            self.store_dir = self.state_dir / "quarantine"
         self.config_path.write_text(self._site_config(config_text or DEFAULT_CONFIG))
 
     # --- configuration ----------------------------------------------------------------------
@@ -167,6 +182,15 @@ listen = "127.0.0.1:{self.metrics_port}"
 """
         if "[quarantine]" in text or "[metrics]" in text:
             raise ValueError("the harness owns [quarantine] and [metrics]; use gw attributes")
+        if self.deployed:
+            if "[web]" in text:
+                raise ValueError("a deployed gateway's harness owns [web]")
+            extra += f"""
+[web]
+listen = "127.0.0.1:{self.web_port}"
+secret_key_file = "{self.state_dir}/web-secret"
+secure_cookies = false
+"""
         return text + extra
 
     @property
@@ -301,27 +325,36 @@ postlog   unix-dgram n  -       n       -       1       postlogd
         wait_for(lambda: port_open(self.smtp_port), 30, "postfix smtpd")
         wait_for(lambda: port_open(self.release_port), 30, "postfix release listener")
 
+    def command(self, *args: str) -> tuple[list[str], dict[str, str]]:
+        """argv and environment for ``aupmilter ARGS``: as root from the checkout, or as deployed."""
+        if self.venv is not None:
+            from tests.harness.deployed import as_service_user, service_env
+
+            return as_service_user([str(self.venv / "bin" / "aupmilter"), *args]), service_env()
+        # PYTHONPATH: site-local test plugins (tests.harness.*) must be importable by the daemon.
+        env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONPATH=str(REPO))
+        return [sys.executable, "-m", "aupmilter.cli", *args], env
+
+    def cli(self, *args: str, input_text: str | None = None) -> subprocess.CompletedProcess[str]:
+        """Run one ``aupmilter`` command the way the gateway runs (same user, same install)."""
+        argv, env = self.command(*args)
+        return subprocess.run(argv, input=input_text, capture_output=True, text=True, env=env, cwd=self.root)
+
     def start_milter(self) -> None:
         # As deployed: a setgid directory of group postfix, so the 0660 socket the milter creates
         # belongs to Postfix's group and nobody else can talk to the milter.
-        self.milter_socket.parent.mkdir(parents=True, exist_ok=True)
-        os.chown(self.milter_socket.parent, 0, grp.getgrnam("postfix").gr_gid)
-        os.chmod(self.milter_socket.parent, 0o2750)
+        if self.deployed:
+            from tests.harness.deployed import owned_folder
+
+            owned_folder(self.milter_socket.parent, 0o2750, group="postfix")
+        else:
+            self.milter_socket.parent.mkdir(parents=True, exist_ok=True)
+            os.chown(self.milter_socket.parent, 0, grp.getgrnam("postfix").gr_gid)
+            os.chmod(self.milter_socket.parent, 0o2750)
         log = self.milter_log.open("ab")
-        # PYTHONPATH: site-local test plugins (tests.harness.*) must be importable by the daemon.
-        env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONPATH=str(REPO))
+        argv, env = self.command("run", "--config", str(self.config_path), "--socket", self.milter_spec)
         self.milter = subprocess.Popen(
-            [
-                *self.milter_prefix,
-                sys.executable,
-                "-m",
-                "aupmilter.cli",
-                "run",
-                "--config",
-                str(self.config_path),
-                "--socket",
-                self.milter_spec,
-            ],
+            [*self.milter_prefix, *argv],
             stdout=log,
             stderr=subprocess.STDOUT,
             env=env,
@@ -336,6 +369,20 @@ postlog   unix-dgram n  -       n       -       1       postlogd
             return unix_socket_open(self.milter_socket)
 
         wait_for(ready, 30, "milter socket")
+
+    def start_web(self) -> str:
+        """The review UI as its own process (``aupmilter web``); returns its base URL."""
+        argv, env = self.command("web", "--config", str(self.config_path))
+        log = (self.root / "web.log").open("ab")
+        self.web = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=self.root)
+
+        def ready() -> bool:
+            if self.web is not None and self.web.poll() is not None:
+                raise RuntimeError(f"web UI exited early:\n{(self.root / 'web.log').read_text()[-3000:]}")
+            return port_open(self.web_port)
+
+        wait_for(ready, 60, "web UI")
+        return f"http://127.0.0.1:{self.web_port}"
 
     def kill_milter(self) -> None:
         """SIGKILL, as a crash would: no cleanup runs."""
@@ -353,6 +400,12 @@ postlog   unix-dgram n  -       n       -       1       postlogd
 
     def stop(self) -> None:
         subprocess.run([POSTFIX, "-c", str(self.conf_dir), "stop"], capture_output=True)
+        if self.web is not None:
+            self.web.terminate()
+            try:
+                self.web.wait(10)
+            except subprocess.TimeoutExpired:
+                self.web.kill()
         if self.sink_process is not None:
             self.sink_process.terminate()
             self.sink_process.wait(10)

@@ -162,10 +162,10 @@ class QuarantineStore:
             make_dirs(target.parent)  # year/month 0750 whatever the umask: never without search bit
         except OSError as exc:
             where = unusable_folder(target.parent) or Path(exc.filename or target.parent)
-            raise StoreError(f"cannot create quarantine folder: {describe(where)}: {exc.strerror}") from exc
+            raise StoreError(f"quarantine folder not writable: {describe(where)}: {exc.strerror}") from exc
         blocked = unusable_folder(target.parent)
         if blocked is not None:
-            raise StoreError(f"cannot write quarantine folder: {describe(blocked)}")
+            raise StoreError(f"quarantine folder not writable: {describe(blocked)}")
         for data, path in (
             (raw, target),
             (json.dumps(record.to_json()).encode(), target.with_suffix(".json")),
