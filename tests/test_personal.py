@@ -150,8 +150,8 @@ def test_unknown_personal_option_is_a_config_error() -> None:
         ruleset(checks={"personal": {"coach_unlabeled": True}})
 
 
-def test_sealed_message_skips_content_checks() -> None:
-    """A labelled message is sealed: checks that read content are not run on it at all."""
+def test_sealed_message_still_goes_through_content_checks() -> None:
+    """A labelled message is sealed from people, not from checks that read content (issue 17)."""
     from collections.abc import Iterable
     from typing import ClassVar
 
@@ -170,6 +170,6 @@ def test_sealed_message_skips_content_checks() -> None:
     rs = ruleset()
     rs.checks.append(ReadsBody())
     d = decide("[Private] medical", "t@oak.example", "f@gmail.com", None, rs)
-    assert d.sealed and calls == []
+    assert d.sealed and calls == ["[Private] medical"]
     decide("Staff meeting", "t@oak.example", "f@gmail.com", None, rs)
-    assert calls == ["Staff meeting"]
+    assert calls == ["[Private] medical", "Staff meeting"]

@@ -32,6 +32,7 @@ from aupmilter.model import (
 )
 from aupmilter.policy import Verdict, decide
 from aupmilter.render import raw_header_value
+from aupmilter.sealing import is_sealed, redact
 
 VERDICT_HEADER = "X-AUP-Verdict"
 FINDINGS_HEADER = "X-AUP-Findings"
@@ -99,11 +100,6 @@ def schools_involved(config: Config, envelope: Envelope, direction: Direction) -
     return schools
 
 
-def _is_sealed(findings: Sequence[Finding], schools: Sequence[School]) -> bool:
-    labelled = any(f.rule == "personal.label" for f in findings)
-    return labelled and any(s.seal_personal for s in schools)
-
-
 def _defect_findings(message: MessageView) -> list[Finding]:
     defects = sorted(set(message.defects))
     if not defects:
@@ -128,14 +124,14 @@ def evaluate(
         envelope = dataclasses.replace(envelope, direction=direction)
     schools = schools_involved(config, envelope, direction)
     findings: list[Finding] = []
-    for check in (c for c in ruleset.checks if not c.reads_content):
-        _run(check, envelope, message, findings, timer)
-    sealed = _is_sealed(findings, schools)
-    for check in (c for c in ruleset.checks if c.reads_content):
-        if sealed:
-            continue
+    # Every check runs on every message: a Personal label seals mail from people, not from the
+    # gateway (aupmilter.sealing).  Sealed findings then lose their content-derived evidence.
+    for check in ruleset.checks:
         _run(check, envelope, message, findings, timer)
     findings.extend(_defect_findings(message))
+    sealed = is_sealed(findings, schools)
+    if sealed:
+        findings = redact(findings)
 
     verdicts = [decide(findings, direction, config, s) for s in schools] or [decide(findings, direction, config, None)]
     verdict = max(verdicts, key=lambda v: v.action)

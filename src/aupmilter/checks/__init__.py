@@ -3,8 +3,10 @@
 A check is built once per configuration load (lexicons compiled, rule files parsed) and then
 called once per message with the envelope and the parsed :class:`~aupmilter.message.MessageView`.
 It returns findings; it never decides an action (that is the policy's job) and never touches the
-milter.  ``reads_content`` says whether it reads bodies and subjects: on a *sealed* message
-(labelled Personal/Private where the school's policy protects them) only content-blind checks run.
+milter.  ``reads_content`` says whether it reads bodies and subjects (documentation for privacy
+reviews); every check runs on every message, including *sealed* ones (labelled Personal/Private):
+sealing hides a message from people, and strips content-derived evidence from its findings
+(:mod:`aupmilter.sealing`), but never switches a check off.
 """
 
 from __future__ import annotations

@@ -1,0 +1,49 @@
+"""Sealing: Personal/Private-labelled mail is closed to *people*, never to the gateway's checks.
+
+The seeds' privacy clause (002: "avoid opening emails marked Private or Personal"; 004 §5.4) is
+about staff opening personal mail.  A label that switched the automated checks off would be a
+way round the whole policy: ``Sensitivity: Personal`` on a list of pupil UPNs sent to webmail
+was delivered (issue 17).  So every check runs on sealed mail and the policy decides as for any
+other mail; what sealing changes is what a human can see afterwards:
+
+* findings keep their rule, category and score (the policy and the reports need them) but their
+  evidence is reduced to type and count — no words, no file names, no excerpts — and their
+  location to its kind (``attachment``, not ``attachment:payslip.pdf``);
+* the quarantine hides the subject and the content (a DPO unseals with a written reason).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import Counter
+from collections.abc import Sequence
+
+from aupmilter.config import School
+from aupmilter.model import Finding
+
+LABEL_RULE = "personal.label"
+
+
+def is_sealed(findings: Sequence[Finding], schools: Sequence[School]) -> bool:
+    """Labelled Personal/Private, and a school involved protects labelled mail."""
+    labelled = any(f.rule == LABEL_RULE for f in findings)
+    return labelled and any(s.seal_personal for s in schools)
+
+
+def redact(findings: Sequence[Finding]) -> list[Finding]:
+    """The findings of a sealed message with nothing derived from its content left in them."""
+    counts = Counter(f.rule for f in findings)
+    return [
+        dataclasses.replace(
+            f,
+            evidence=f"sealed: {counts[f.rule]} × {f.category}",
+            location=_kind(f.location),
+        )
+        for f in findings
+    ]
+
+
+def _kind(location: str) -> str:
+    """``attachment:payslip.pdf`` -> ``attachment``; a header *name* is not content and stays."""
+    kind, _, detail = location.partition(":")
+    return location if kind == "header" and detail.replace("-", "").isalnum() else kind
