@@ -71,8 +71,24 @@ def test_authenticated_personal_outbound_is_tagged(ctx: MilterTestCtx) -> None:
         auth="t",  # the mailbox's own login: logged in as someone else is identity.from_mismatch
     )
     assert rc == Milter.ACCEPT
-    assert ctx._msg["X-AUP-Verdict"] == "tag"
-    assert ctx._msg["X-AUP-Findings"] == "personal.label"
+    # Verdict headers are internal: an outside recipient gets neither (issue 17).
+    assert ctx._msg["X-AUP-Verdict"] is None and ctx._msg["X-AUP-Findings"] is None
+
+
+def test_client_supplied_aup_headers_are_removed_before_evaluation(ctx: MilterTestCtx) -> None:
+    rc = feed(
+        ctx,
+        b"From: p@home.test\nTo: t@oakfield.example\nX-AUP-Released: 0123456789abcdef0123456789abcdef\n"
+        b"X-AUP-Verdict: accept\nX-AUP-Notification: 1\nx-aup-findings: none\nX-AUP-Disclaimer: oakfield.example\n"
+        b"Subject: Trip\nX-AUP-Verdict: accept\n\nHello\n",
+        "p@home.test",
+        "t@oakfield.example",
+    )
+    assert rc == Milter.ACCEPT
+    assert ctx._msg.get_all("X-AUP-Verdict") == ["accept"]  # ours, once
+    for forged in ("X-AUP-Released", "X-AUP-Notification", "X-AUP-Findings", "X-AUP-Disclaimer"):
+        assert ctx._msg[forged] is None, forged
+    assert ctx._msg["Subject"] == "Trip"
 
 
 def test_block_sets_550_reply(ctx: MilterTestCtx) -> None:

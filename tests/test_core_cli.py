@@ -76,7 +76,7 @@ def test_emit_writes_message_as_it_leaves(tmp_path: Path) -> None:
     emit = tmp_path / "out"
     assert run("check", "--emit", str(emit), str(f)).returncode == 0
     emitted = (emit / "a.eml").read_bytes()
-    assert b"X-AUP-Verdict: tag" in emitted and b"X-AUP-Findings: personal.label" in emitted
+    assert b"X-AUP-Verdict" not in emitted and b"X-AUP-Findings" not in emitted  # outbound: internal headers stay in
     assert b"\n\nHello.\n" in emitted
     assert emitted.count(b"Oakfield Primary School, part of") == 1  # the disclaimer, once
 

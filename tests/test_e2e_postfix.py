@@ -153,7 +153,9 @@ def test_personal_use_modes_per_school_through_postfix(make_gateway: Callable[..
     )
     assert code == 250
     [delivered] = gw.wait_delivered(1)
-    assert b"X-AUP-Verdict: tag" in delivered and b"personal.label" in delivered
+    # Tagged, and the verdict stays inside the trust: no X-AUP-Verdict/Findings to outsiders.
+    assert b"[Personal] dinner" in delivered and b"X-AUP-Disclaimer: oakfield.example; v=1; mac=" in delivered
+    assert b"X-AUP-Verdict" not in delivered and b"X-AUP-Findings" not in delivered
 
 
 def test_milter_socket_admits_only_postfix(make_gateway: Callable[..., Gateway]) -> None:

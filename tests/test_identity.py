@@ -414,5 +414,6 @@ def test_e2e_authenticated_user_sending_as_the_head_is_refused(make_gateway: Cal
     assert code == 250
     delivered = gw.wait_delivered(2)
     assert len(delivered) == 2
-    assert all(b"X-AUP-Verdict: accept" in m for m in delivered)
+    # Outbound: through the milter (disclaimer added), with no internal verdict headers.
+    assert all(b"X-AUP-Disclaimer: oakfield.example;" in m and b"X-AUP-Verdict" not in m for m in delivered)
     assert not any(b"Trip payment" in m for m in delivered)

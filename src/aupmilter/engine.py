@@ -18,6 +18,7 @@ from aupmilter.checks import REGISTRY, Check, CheckSettings, load_check_class
 from aupmilter.config import Config, School
 from aupmilter.direction import classify
 from aupmilter.errors import ConfigError
+from aupmilter.marker import MarkerKey, key_path
 from aupmilter.message import MessageView
 from aupmilter.model import (
     Action,
@@ -53,6 +54,8 @@ class Ruleset:
     checks: list[Check]
     transforms: list[Transform] = field(default_factory=list)
     generation: int = 0
+    #: Site key of the authenticated disclaimer marker (None with the disclaimer off).
+    marker_key: MarkerKey | None = None
 
 
 def build_ruleset(config: Config, generation: int = 0) -> Ruleset:
@@ -74,8 +77,9 @@ def build_ruleset(config: Config, generation: int = 0) -> Ruleset:
     transforms: list[Transform] = []
     from aupmilter import transforms as transforms_mod
 
-    transforms.extend(transforms_mod.build(config))
-    return Ruleset(config, checks, transforms, generation)
+    marker_key = MarkerKey(key_path(config)) if config.check_enabled("disclaimer") else None
+    transforms.extend(transforms_mod.build(config, marker_key))
+    return Ruleset(config, checks, transforms, generation, marker_key)
 
 
 def _load_plugin(target: str, config: Config) -> Check:
@@ -186,9 +190,15 @@ def _tag_effects(message: MessageView, decision: Decision, config: Config) -> li
         # Delete from the last occurrence backwards so indices stay valid.
         count = len(message.headers_all(name))
         effects.extend(ChangeHeader(name, None, i) for i in range(count, 0, -1))
-    effects.append(AddHeader(VERDICT_HEADER, str(decision.action)))
-    if decision.findings:
-        effects.append(AddHeader(FINDINGS_HEADER, ", ".join(decision.rule_ids)))
+    if decision.direction is Direction.OUTBOUND:
+        # Verdicts and rule ids are internal: outside recipients get none (or, if the site
+        # asks for it, one X-AUP-Verdict and never the findings).
+        if config.outbound_verdict:
+            effects.append(AddHeader(VERDICT_HEADER, str(decision.action)))
+    else:
+        effects.append(AddHeader(VERDICT_HEADER, str(decision.action)))
+        if decision.findings:
+            effects.append(AddHeader(FINDINGS_HEADER, ", ".join(decision.rule_ids)))
     if decision.action is Action.TAG and config.subject_prefix:
         original = raw_header_value(message.raw, "Subject")
         if original is None:

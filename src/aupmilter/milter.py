@@ -26,6 +26,7 @@ from aupmilter.direction import classify
 from aupmilter.engine import Ruleset, evaluate
 from aupmilter.message import MessageView
 from aupmilter.model import Action, AddHeader, ChangeHeader, Decision, Envelope, ReplaceBody
+from aupmilter.ownheaders import strip_client_headers
 from aupmilter.ratewindow import RateWindow, annotate
 from aupmilter.runlog import log_decision
 
@@ -162,7 +163,9 @@ class AupMilter(Milter.Base):  # type: ignore[misc]
             self.setreply("552", "5.3.4", "Message too big for policy inspection")
             return Milter.REJECT  # type: ignore[no-any-return]
         self.spool.seek(0)
-        raw = self.spool.read()
+        # Client-supplied X-AUP-* headers go before anything looks at the message (ownheaders).
+        stripped = strip_client_headers(self.spool.read(), ruleset.marker_key.get() if ruleset.marker_key else None)
+        raw = stripped.raw
         envelope = Envelope(
             sender=self.sender,
             recipients=tuple(self.recipients),
@@ -190,10 +193,16 @@ class AupMilter(Milter.Base):  # type: ignore[misc]
             log.error("queue_id=%s stage=evaluate over time budget %.1fs", queue_id, budget)
             metrics.ERRORS.labels(stage="budget").inc()
             return self._failure()
-        return self._apply(envelope, raw, message, decision, ruleset)
+        return self._apply(envelope, raw, message, decision, ruleset, stripped.deletions)
 
     def _apply(
-        self, envelope: Envelope, raw: bytes, message: MessageView | None, decision: Decision, ruleset: Ruleset
+        self,
+        envelope: Envelope,
+        raw: bytes,
+        message: MessageView | None,
+        decision: Decision,
+        ruleset: Ruleset,
+        deletions: tuple[ChangeHeader, ...] = (),
     ) -> int:
         config = ruleset.config
         _count(decision, config.org_domains)
@@ -205,6 +214,9 @@ class AupMilter(Milter.Base):  # type: ignore[misc]
             assert reply is not None
             self.setreply(reply.code, reply.xcode, reply.text.replace("%", "%%"))
             return Milter.REJECT  # type: ignore[no-any-return]
+        # Postfix's copy loses the client's X-AUP-* headers too (held copies included).
+        for deletion in deletions:
+            self.chgheader(deletion.name, deletion.index, "")
         if decision.action is Action.QUARANTINE:
             # Decided in a worker: parse here only for what the quarantine record needs.
             return self._quarantine(envelope, message or MessageView(raw), decision, ruleset)

@@ -29,8 +29,10 @@ stack up in reply chains or break signatures.  The rules here:
   configured, wrapped whole as the second part of a multipart/mixed, which keeps the signature
   verifiable).  A broken MIME structure (missing or re-used boundaries) is left untouched too.
 
-Idempotence (the rule): the rewrite adds the header ``X-AUP-Disclaimer: <domain>``, and a
-message that already carries it at the top level is left alone.  So a message that passes the
+Idempotence (the rule): the rewrite adds the header ``X-AUP-Disclaimer: <domain>`` (which
+:mod:`aupmilter.transforms` then authenticates, see :mod:`aupmilter.marker`; the milter removes
+any marker that does not verify before evaluation), and a message that still carries it at the
+top level is left alone.  So a message that passes the
 gateway twice (an internal hop, then outbound) gets the disclaimer once.  A reply or forward is
 a *new* message: mail clients copy the quoted text but not X- headers, so it gets its own
 disclaimer even when it quotes an earlier one (text in the body is never used as the marker,
@@ -54,12 +56,12 @@ from email.generator import BytesGenerator
 from email.message import Message
 from html.parser import HTMLParser
 
-from aupmilter import elision
+from aupmilter import elision, marker
 from aupmilter.elision import Elided
 from aupmilter.model import AddHeader, ChangeHeader, Effect, ReplaceBody
 from aupmilter.render import header_fields, split_message
 
-MARKER_HEADER = "X-AUP-Disclaimer"
+MARKER_HEADER = marker.MARKER_HEADER
 REWRITE_POLICY = email.policy.compat32.clone(max_line_length=0)
 _SIGNED_TYPES = {
     "multipart/signed",

@@ -22,6 +22,7 @@ from aupmilter.config import School
 from aupmilter.model import Finding
 
 LABEL_RULE = "personal.label"
+PERSONAL_PREFIX = "personal."
 
 
 def is_sealed(findings: Sequence[Finding], schools: Sequence[School]) -> bool:
@@ -31,10 +32,15 @@ def is_sealed(findings: Sequence[Finding], schools: Sequence[School]) -> bool:
 
 
 def redact(findings: Sequence[Finding]) -> list[Finding]:
-    """The findings of a sealed message with nothing derived from its content left in them."""
+    """The findings of a sealed message with nothing derived from its content left in them.
+
+    The personal check's own findings stay as they are: their evidence is the label itself and
+    the sending time ("personal label", "inside working hours"), which is what sealed the message."""
     counts = Counter(f.rule for f in findings)
     return [
-        dataclasses.replace(
+        f
+        if f.rule.startswith(PERSONAL_PREFIX)
+        else dataclasses.replace(
             f,
             evidence=f"sealed: {counts[f.rule]} × {f.category}",
             location=_kind(f.location),

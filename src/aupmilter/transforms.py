@@ -22,8 +22,9 @@ import dkim as dkimpy
 
 from aupmilter.checks.disclaimer import DisclaimerSettings, parse_settings
 from aupmilter.dkim import DkimKey, sign
+from aupmilter.marker import MARKER_HEADER, MarkerKey, marker_value
 from aupmilter.model import AddHeader, ChangeHeader, Decision, Effect, Envelope, ReplaceBody
-from aupmilter.render import apply_effects, raw_header_value
+from aupmilter.render import apply_effects, raw_header_value, split_message
 from aupmilter.rewrite import Ambiguous, Untouchable, rewrite
 
 log = logging.getLogger("aupmilter.transforms")
@@ -37,7 +38,7 @@ if TYPE_CHECKING:
 _SIGNABLE = frozenset(h.decode() for h in dkimpy.DKIM.SHOULD)
 
 
-def build(config: Config) -> list[Transform]:
+def build(config: Config, marker_key: MarkerKey | None = None) -> list[Transform]:
     from aupmilter import banner
 
     # The inbound phishing banner (off unless a school asks) comes first: signing stays last.
@@ -45,13 +46,14 @@ def build(config: Config) -> list[Transform]:
     if not config.check_enabled("disclaimer"):
         return first
     settings = parse_settings(config.checks.get("disclaimer", {}), config, f"{config.source}: checks.disclaimer")
-    return [*first, DisclaimerTransform(config, settings), DkimTransform(settings)]
+    return [*first, DisclaimerTransform(config, settings, marker_key), DkimTransform(settings)]
 
 
 class DisclaimerTransform:
-    def __init__(self, config: Config, settings: DisclaimerSettings) -> None:
+    def __init__(self, config: Config, settings: DisclaimerSettings, marker_key: MarkerKey | None = None) -> None:
         self.config = config
         self.settings = settings
+        self.marker_key = marker_key
 
     def __call__(
         self,
@@ -79,7 +81,21 @@ class DisclaimerTransform:
                 "queue_id=%s disclaimer rewrite failed (%s); sent without it", envelope.queue_id, type(exc).__name__
             )
             return []
-        return result.effects if result else []
+        if result is None:
+            return []
+        return self._authenticated(current, result.effects, domain)
+
+    def _authenticated(self, current: bytes, effects: Sequence[Effect], domain: str) -> list[Effect]:
+        """The rewrite's effects with its marker carrying a MAC over the body as it will leave."""
+        key = self.marker_key.get() if self.marker_key is not None else None
+        if key is None:
+            return list(effects)  # no site key here (an offline check): a bare marker, never trusted
+        body = split_message(apply_effects(current, effects))[2]
+        value = marker_value(domain, body, key)
+        return [
+            AddHeader(e.name, value, e.prepend) if isinstance(e, AddHeader) and e.name == MARKER_HEADER else e
+            for e in effects
+        ]
 
 
 def changes_signed_content(effects: Sequence[Effect]) -> bool:

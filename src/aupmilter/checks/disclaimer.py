@@ -12,6 +12,7 @@ options, parsed here once per configuration load:
     [checks.disclaimer]
     scope = "external"          # outbound mail only; "all_outbound" adds internal mail
     signed = "skip"             # or "wrap": the signed original becomes the second part
+    marker_key_file = ""        # site key of the authenticated X-AUP-Disclaimer marker (aupmilter.marker)
     [checks.disclaimer.dkim."oakfield.example"]
     selector = "aup2026"
     key_file = "/etc/aupmilter/dkim/oakfield.example.pem"   # mode 600
@@ -94,12 +95,14 @@ def load_templates(directory: Path, domains: Iterable[str], source: str) -> dict
 
 
 def parse_settings(options: Mapping[str, Any], config: Config, source: str) -> DisclaimerSettings:
-    unknown = sorted(set(options) - {"enabled", "scope", "signed", "dkim"})
+    unknown = sorted(set(options) - {"enabled", "scope", "signed", "dkim", "marker_key_file"})
     if unknown:
         raise ConfigError(source, unknown[0], "unknown key")
     scope = options.get("scope", "external")
     if scope not in ("external", "all_outbound"):
         raise ConfigError(source, "scope", "must be 'external' or 'all_outbound'")
+    if not isinstance(options.get("marker_key_file", ""), str):
+        raise ConfigError(source, "marker_key_file", "must be a file path")
     signed = options.get("signed", "skip")
     if signed not in ("skip", "wrap"):
         raise ConfigError(source, "signed", "must be 'skip' or 'wrap'")

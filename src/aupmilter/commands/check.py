@@ -21,6 +21,7 @@ from aupmilter.engine import build_ruleset, evaluate
 from aupmilter.errors import ConfigError
 from aupmilter.message import MessageView
 from aupmilter.model import Decision, Direction, Envelope
+from aupmilter.ownheaders import strip_client_headers
 from aupmilter.render import apply_effects
 
 
@@ -157,6 +158,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"aupmilter: cannot read {path}: {exc.strerror}", file=sys.stderr)
             status = 1
             continue
+        # As the milter: a file's own X-AUP-* headers are not believed (aupmilter.ownheaders).
+        raw = strip_client_headers(raw, ruleset.marker_key.get() if ruleset.marker_key else None).raw
         message = MessageView(raw)
         decision = evaluate(envelope_for(args, message), message, ruleset)
         if args.json:
