@@ -40,8 +40,12 @@ def dkim_key(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, bytes]:
 
 
 def ruleset_with(extra: dict[str, object]) -> Ruleset:
+    """``extra``: [checks.disclaimer] options; a "dkim" entry goes to its own [dkim] section."""
     base = tomllib.loads(Path(load_config(None).source).read_text())
-    base["checks"] = {"disclaimer": extra}
+    options = dict(extra)
+    if "dkim" in options:
+        base["dkim"] = options.pop("dkim")
+    base["checks"] = {"disclaimer": options}
     return build_ruleset(parse_config(base, "test.toml"))
 
 

@@ -32,7 +32,7 @@ def test_outbound_disclaimer_and_dkim_through_postfix(make_gateway: Callable[...
         + f"""
 [checks.disclaimer]
 scope = "external"
-[checks.disclaimer.dkim."oakfield.example"]
+[dkim."oakfield.example"]
 selector = "aup"
 key_file = "{key}"
 """

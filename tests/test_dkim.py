@@ -54,7 +54,8 @@ def dns_for(record: bytes, selector: bytes = b"s1") -> Callable[..., bytes | Non
 
 def ruleset(dkim: dict[str, object], **options: object) -> Ruleset:
     base = tomllib.loads(Path(load_config(None).source).read_text())
-    base["checks"] = {"disclaimer": {"dkim": dkim, **options}}
+    base["checks"] = {"disclaimer": {**options}}
+    base["dkim"] = dkim
     return build_ruleset(parse_config(base, "test.toml"))
 
 
@@ -179,7 +180,7 @@ def test_cli_emit_with_a_dkim_key_config(tmp_path: Path, keypair: tuple[Path, by
     config = tmp_path / "aupmilter.toml"
     config.write_text(
         Path(load_config(None).source).read_text()
-        + f'\n[checks.disclaimer]\n[checks.disclaimer.dkim."oakfield.example"]\nselector = "s1"\nkey_file = "{key}"\n'
+        + f'\n[dkim."oakfield.example"]\nselector = "s1"\nkey_file = "{key}"\n'
     )
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "trip.eml").write_bytes(RAW)
@@ -206,3 +207,26 @@ def test_cli_emit_with_a_dkim_key_config(tmp_path: Path, keypair: tuple[Path, by
     finally:
         key.chmod(0o600)
     assert bad.returncode == 2 and "readable by others" in bad.stderr
+
+
+def test_dkim_is_its_own_section_and_signs_without_a_disclaimer(keypair: tuple[Path, bytes]) -> None:
+    """Issue 17: turning the disclaimer off used to turn signing off (it lived in its section)."""
+    key, record = keypair
+    base = tomllib.loads(Path(load_config(None).source).read_text())
+    base["checks"] = {"disclaimer": {"enabled": False}}
+    base["dkim"] = {"sign": "all", **with_key(key)}
+    rs = build_ruleset(parse_config(base, "test.toml"))
+    out = apply_effects(RAW, evaluate(OUT, MessageView(RAW), rs).effects)
+    assert b"Oakfield Primary School, part of" not in out
+    assert out.startswith(b"DKIM-Signature:") and dkimpy.verify(out, dnsfunc=dns_for(record))
+    # With sign = "changed" (the default), a tagged subject is a change worth a signature.
+    base["dkim"] = with_key(key)
+    base["tagging"] = {"subject_prefix": "[AUP]"}
+    rs = build_ruleset(parse_config(base, "test.toml"))
+    tagged_raw = RAW.replace(b"Subject: Trip", b"Subject: [Personal] Trip")
+    tagged = apply_effects(tagged_raw, evaluate(OUT, MessageView(tagged_raw), rs).effects)
+    assert b"[AUP]" in tagged and dkimpy.verify(tagged, dnsfunc=dns_for(record))
+    # The old place is refused with a pointer to the new one, not silently ignored.
+    base["checks"] = {"disclaimer": {"dkim": with_key(key)}}
+    with pytest.raises(ConfigError, match=r"own section now: \[dkim"):
+        build_ruleset(parse_config(base, "test.toml"))

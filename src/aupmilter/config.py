@@ -128,6 +128,18 @@ LOG_TARGETS = ("stderr", "syslog", "file")
 
 
 @dataclass(frozen=True)
+class DkimSettings:
+    """``[dkim]``: signing is the gateway's last step, on its own, whatever else is configured.
+
+    ``domains`` maps a school domain to (selector, key file); the keys are read and test-signed
+    when the transforms are built (:func:`aupmilter.dkim.load_keys`)."""
+
+    scope: str = "external"  # external: outbound mail; all_outbound: also internal mail
+    sign: str = "changed"  # changed: mail the gateway changed; all: every message from a keyed domain
+    domains: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class LoggingSettings:
     """Where the daemons log: stderr (systemd's journal), syslog (mail facility, like Postfix),
     or a file (for a box without either)."""
@@ -161,6 +173,7 @@ class Config:
     web: WebSettings = field(default_factory=WebSettings)
     #: Outbound mail keeps one ``X-AUP-Verdict`` header (never the findings); off by default.
     outbound_verdict: bool = False
+    dkim: DkimSettings = field(default_factory=DkimSettings)
     logging: LoggingSettings = field(default_factory=lambda: LoggingSettings())
 
     @property
@@ -293,6 +306,29 @@ def _parse_working_hours(t: _Table) -> WorkingHours:
     if start >= end:
         raise ConfigError(t.source, t.key("end"), "working hours must end after they start")
     return WorkingHours(tuple(days), start, end, tz, tuple(str(h) for h in holidays), tuple(breaks))
+
+
+def _parse_dkim(t: _Table, schools: tuple[School, ...]) -> DkimSettings:
+    scope = t.take("scope", str, "external")
+    if scope not in ("external", "all_outbound"):
+        raise ConfigError(t.source, t.key("scope"), "must be 'external' or 'all_outbound'")
+    sign = t.take("sign", str, "changed")
+    if sign not in ("changed", "all"):
+        raise ConfigError(t.source, t.key("sign"), "must be 'changed' or 'all'")
+    own = {d for s in schools for d in s.domains}
+    domains: dict[str, tuple[str, str]] = {}
+    for domain in list(t.data):
+        spec = t.take_table(domain)
+        selector = spec.take("selector", str, "")
+        key_file = spec.take("key_file", str, "")
+        spec.done()
+        if not selector or not key_file:
+            raise ConfigError(t.source, spec.path, "needs exactly selector and key_file")
+        name = domain.lower()
+        if not any(name == d or name.endswith("." + d) for d in own):
+            raise ConfigError(t.source, spec.path, "not a school domain of this trust")
+        domains[name] = (selector, key_file)
+    return DkimSettings(scope, sign, domains)
 
 
 def _parse_logging(t: _Table) -> LoggingSettings:
@@ -452,6 +488,7 @@ def parse_config(data: dict[str, Any], source: str, base_dir: Path | None = None
     outbound_verdict = tag.take("outbound_verdict", bool, False)
     tag.done()
     logging_settings = _parse_logging(root.take_table("logging"))
+    dkim_table = root.take_table("dkim")
 
     schools_raw = root.data.pop("schools", [])
     if not isinstance(schools_raw, list):
@@ -497,5 +534,6 @@ def parse_config(data: dict[str, Any], source: str, base_dir: Path | None = None
         web=web,
         raw=data,
         outbound_verdict=outbound_verdict,
+        dkim=_parse_dkim(dkim_table, schools),
         logging=logging_settings,
     )

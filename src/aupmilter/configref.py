@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from aupmilter.config import MilterSettings, QuarantineSettings, School, WebSettings, WorkingHours
+from aupmilter.config import LoggingSettings, MilterSettings, QuarantineSettings, School, WebSettings, WorkingHours
 
 DESCRIPTIONS: dict[str, str] = {
     "organisation.name": "The trust's name, used in disclaimers and rejection texts.",
@@ -25,7 +25,7 @@ DESCRIPTIONS: dict[str, str] = {
     "milter.time_budget_seconds": "Per-message decision budget; over it, the failure action applies.",
     "milter.spool_memory_bytes": "Message bytes held in memory before spilling to a private temp file.",
     "milter.max_message_bytes": "Larger messages are refused with 552 5.3.4 (keep Postfix's message_size_limit lower).",
-    "milter.socket_mode": "Documented mode of the unix socket (the daemon creates it 0660).",
+    "milter.socket_mode": "Mode the unix socket gets by chmod right after bind (the process umask is never changed).",
     "milter.log_format": "One line per message as text or json.",
     "milter.tcp_nodelay": "Disable Nagle's algorithm on inet milter connections (tiny milter replies otherwise stall).",
     "milter.workers": "Worker processes deciding messages (-1: one per CPU; 0: in the milter process).",
@@ -70,7 +70,16 @@ DESCRIPTIONS: dict[str, str] = {
     "checks.personal.coach_unlabelled": "Tag outbound mail to personal webmail that looks personal but is unlabelled.",
     "checks.disclaimer.scope": "external: outbound mail; all_outbound: also internal mail.",
     "checks.disclaimer.signed": "skip (default): signed/encrypted mail untouched; wrap: wrapped whole after the disclaimer.",
-    "checks.disclaimer.dkim": "Table domain = {selector, key_file}: sign after the disclaimer; key files mode 600.",
+    "checks.disclaimer.marker_key_file": "Site key authenticating the X-AUP-Disclaimer marker; empty = disclaimer-marker.key beside the quarantine folder, created 0600 by aupmilter run. Gateways that relay to each other share it.",
+    "tagging.outbound_verdict": "Keep one X-AUP-Verdict header on mail to outside recipients (never the findings); off by default.",
+    "dkim.scope": "external: sign outbound mail; all_outbound: also internal mail.",
+    "dkim.sign": "changed (default): mail the gateway changed (disclaimer, subject tag, release); all: every message from a keyed domain.",
+    'dkim."<domain>"': "Table selector, key_file (mode 600, owned by the service user): signs mail From that domain and its subdomains, after every other transform, with or without a disclaimer.",
+    "logging.target": "stderr (systemd's journal), syslog (facility below, like Postfix) or file.",
+    "logging.file": "Log file for target = file (the service user must be able to write it; rotate with copytruncate or SIGHUP-free logrotate).",
+    "logging.syslog_socket": "Syslog socket for target = syslog.",
+    "logging.facility": "Syslog facility: mail (default, Postfix's), daemon, user or local0..local7.",
+    "logging.level": "debug, info (default), warning or error.",
     "checks.phishing.directions": 'Directions the phishing cues read (default ["inbound"]): IT\'s own reminders are genuine.',
     "checks.phishing.banner_schools": 'School domains (or "*") whose tagged inbound phishing gets a visible warning first in the body; breaks the sender\'s DKIM.',
     "checks.phishing.lookalike_allow": "Genuine domains that resemble a school's (a neighbour, a supplier): never look-alikes.",
@@ -94,6 +103,7 @@ _SECTIONS: list[tuple[str, Any]] = [
     ("milter", MilterSettings),
     ("quarantine", QuarantineSettings),
     ("web", WebSettings),
+    ("logging", LoggingSettings),
     ("schools[]", School),
     ("schools[].working_hours", WorkingHours),
 ]

@@ -20,10 +20,14 @@ import re
 import stat
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import dkim as dkimpy
 
 from aupmilter.errors import ConfigError
+
+if TYPE_CHECKING:
+    from aupmilter.config import Config
 
 #: Present fields signed one extra time, so an added duplicate breaks the signature.
 OVERSIGNED = (b"from", b"to", b"cc", b"subject", b"reply-to")
@@ -42,9 +46,10 @@ class DkimKey:
 def load_key(domain: str, selector: str, key_file: str, source: str) -> DkimKey:
     """Read and validate a signing key at start-up (see module docstring)."""
     path = Path(key_file)
-    key = f"dkim.{domain}.key_file"
+    key = f'dkim."{domain}".key_file'
+
     if not isinstance(selector, str) or not _SELECTOR.match(selector):
-        raise ConfigError(source, f"dkim.{domain}.selector", "must be a DNS label, e.g. 's2026'")
+        raise ConfigError(source, f'dkim."{domain}".selector', "must be a DNS label, e.g. 's2026'")
     try:
         st = path.stat()
     except OSError as exc:
@@ -68,6 +73,15 @@ def load_key(domain: str, selector: str, key_file: str, source: str) -> DkimKey:
     except Exception as exc:  # dkimpy raises several types for a bad key; any of them is fatal
         raise ConfigError(source, key, f"DKIM key {path} cannot sign ({type(exc).__name__})") from None
     return loaded
+
+
+def load_keys(config: Config) -> dict[str, DkimKey]:
+    """Every ``[dkim.<domain>]`` key, read and test-signed (a bad key is a start-up error)."""
+    source = f"{config.source}: dkim"
+    return {
+        domain: load_key(domain, selector, key_file, source)
+        for domain, (selector, key_file) in config.dkim.domains.items()
+    }
 
 
 def sign(message: bytes, key: DkimKey) -> str:

@@ -21,16 +21,16 @@ from typing import TYPE_CHECKING
 import dkim as dkimpy
 
 from aupmilter.checks.disclaimer import DisclaimerSettings, parse_settings
-from aupmilter.dkim import DkimKey, sign
+from aupmilter.dkim import DkimKey, load_keys, sign
 from aupmilter.marker import MARKER_HEADER, MarkerKey, marker_value
-from aupmilter.model import AddHeader, ChangeHeader, Decision, Effect, Envelope, ReplaceBody
+from aupmilter.model import AddHeader, ChangeHeader, Decision, Direction, Effect, Envelope, ReplaceBody
 from aupmilter.render import apply_effects, raw_header_value, split_message
 from aupmilter.rewrite import Ambiguous, Untouchable, rewrite
 
 log = logging.getLogger("aupmilter.transforms")
 
 if TYPE_CHECKING:
-    from aupmilter.config import Config
+    from aupmilter.config import Config, DkimSettings
     from aupmilter.engine import Transform
     from aupmilter.message import MessageView
 
@@ -42,11 +42,14 @@ def build(config: Config, marker_key: MarkerKey | None = None) -> list[Transform
     from aupmilter import banner
 
     # The inbound phishing banner (off unless a school asks) comes first: signing stays last.
-    first = banner.build(config)
-    if not config.check_enabled("disclaimer"):
-        return first
-    settings = parse_settings(config.checks.get("disclaimer", {}), config, f"{config.source}: checks.disclaimer")
-    return [*first, DisclaimerTransform(config, settings, marker_key), DkimTransform(settings)]
+    built: list[Transform] = list(banner.build(config))
+    if config.check_enabled("disclaimer"):
+        settings = parse_settings(config.checks.get("disclaimer", {}), config, f"{config.source}: checks.disclaimer")
+        built.append(DisclaimerTransform(config, settings, marker_key))
+    keys = load_keys(config)
+    if keys:
+        built.append(DkimTransform(config.dkim, keys))  # always last: it signs what every other one made
+    return built
 
 
 class DisclaimerTransform:
@@ -120,8 +123,14 @@ def key_for(keys: Mapping[str, DkimKey], *domains: str) -> DkimKey | None:
 
 
 class DkimTransform:
-    def __init__(self, settings: DisclaimerSettings) -> None:
+    def __init__(self, settings: DkimSettings, keys: Mapping[str, DkimKey]) -> None:
         self.settings = settings
+        self.keys = keys
+
+    def applies(self, direction: Direction | None) -> bool:
+        if direction is Direction.OUTBOUND:
+            return True
+        return direction is Direction.INTERNAL and self.settings.scope == "all_outbound"
 
     def __call__(
         self,
@@ -130,9 +139,9 @@ class DkimTransform:
         decision: Decision,
         effects: Sequence[Effect],
     ) -> Sequence[Effect]:
-        if not self.settings.dkim or envelope.direction is None or not self.settings.applies(envelope.direction):
+        if not self.applies(envelope.direction):
             return []
-        if not changes_signed_content(effects):
+        if self.settings.sign == "changed" and not changes_signed_content(effects):
             return []  # we changed nothing an existing signature covers
         final = apply_effects(message.raw, effects)
         from_value = raw_header_value(final, "From")
@@ -142,7 +151,7 @@ class DkimTransform:
         addresses = getaddresses([from_value])
         if addresses and "@" in addresses[0][1]:
             from_domain = addresses[0][1].rpartition("@")[2]
-        key = key_for(self.settings.dkim, from_domain, envelope.sender_domain)
+        key = key_for(self.keys, from_domain, envelope.sender_domain)
         if key is None:
             return []
         try:

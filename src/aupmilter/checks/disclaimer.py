@@ -13,9 +13,9 @@ options, parsed here once per configuration load:
     scope = "external"          # outbound mail only; "all_outbound" adds internal mail
     signed = "skip"             # or "wrap": the signed original becomes the second part
     marker_key_file = ""        # site key of the authenticated X-AUP-Disclaimer marker (aupmilter.marker)
-    [checks.disclaimer.dkim."oakfield.example"]
-    selector = "aup2026"
-    key_file = "/etc/aupmilter/dkim/oakfield.example.pem"   # mode 600
+
+DKIM signing is not a disclaimer option: it has its own ``[dkim]`` section (:mod:`aupmilter.dkim`)
+and signs after every transform, with or without a disclaimer.
 """
 
 from __future__ import annotations
@@ -28,7 +28,6 @@ from typing import Any, ClassVar
 
 from aupmilter.checks import CheckSettings
 from aupmilter.config import Config
-from aupmilter.dkim import DkimKey, load_key
 from aupmilter.errors import ConfigError
 from aupmilter.message import MessageView
 from aupmilter.model import Direction, Envelope, Finding
@@ -42,7 +41,6 @@ class DisclaimerSettings:
     #: (plain, html) template per school domain, and "default": read and validated at load, so
     #: a bad template is a start-up error and no message waits on the disk.
     templates: Mapping[str, tuple[str, str]] = field(default_factory=dict)
-    dkim: Mapping[str, DkimKey] = field(default_factory=dict)
 
     def applies(self, direction: Direction) -> bool:
         if direction is Direction.OUTBOUND:
@@ -95,7 +93,9 @@ def load_templates(directory: Path, domains: Iterable[str], source: str) -> dict
 
 
 def parse_settings(options: Mapping[str, Any], config: Config, source: str) -> DisclaimerSettings:
-    unknown = sorted(set(options) - {"enabled", "scope", "signed", "dkim", "marker_key_file"})
+    if "dkim" in options:
+        raise ConfigError(source, "dkim", 'DKIM has its own section now: [dkim."<domain>"] selector, key_file')
+    unknown = sorted(set(options) - {"enabled", "scope", "signed", "marker_key_file"})
     if unknown:
         raise ConfigError(source, unknown[0], "unknown key")
     scope = options.get("scope", "external")
@@ -106,23 +106,8 @@ def parse_settings(options: Mapping[str, Any], config: Config, source: str) -> D
     signed = options.get("signed", "skip")
     if signed not in ("skip", "wrap"):
         raise ConfigError(source, "signed", "must be 'skip' or 'wrap'")
-    keys: dict[str, DkimKey] = {}
-    dkim_opts = options.get("dkim", {})
-    if not isinstance(dkim_opts, dict):
-        raise ConfigError(source, "dkim", "must be a table of domains")
-    for domain, spec in dkim_opts.items():
-        if (
-            not isinstance(spec, dict)
-            or set(spec) - {"selector", "key_file"}
-            or not {"selector", "key_file"} <= set(spec)
-            or not isinstance(spec["key_file"], str)
-        ):
-            raise ConfigError(source, f"dkim.{domain}", "needs exactly selector and key_file")
-        if not config.is_org_domain(domain):
-            raise ConfigError(source, f"dkim.{domain}", "not a school domain of this trust")
-        keys[domain.lower()] = load_key(domain.lower(), spec["selector"], spec["key_file"], source)
     templates = load_templates(config.rules_dir / "disclaimers", (s.domain for s in config.schools), source)
-    return DisclaimerSettings(scope, signed, templates, keys)
+    return DisclaimerSettings(scope, signed, templates)
 
 
 class DisclaimerCheck:
