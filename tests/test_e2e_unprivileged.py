@@ -9,14 +9,20 @@ first item through the web UI.  Then a broken folder is named in the log instead
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
+import os
 import re
+import shutil
 import stat
+import subprocess
+import tempfile
 from collections.abc import Callable
 from email.message import EmailMessage
 from pathlib import Path
 
+import dkim as dkimpy
 import httpx
 import pytest
 
@@ -125,3 +131,134 @@ def test_quarantine_and_release_as_unprivileged_service(make_gateway: Callable[.
         assert mode(month) == 0o640
     finally:
         month.chmod(0o750)
+
+
+def dkim_keypair(folder: Path, owner_uid: int, owner_gid: int) -> tuple[Path, bytes]:
+    """A signing key owned by the service user, mode 600 (what dkim.load_key demands)."""
+    key = folder / "oakfield.pem"
+    subprocess.run(["openssl", "genrsa", "-out", str(key), "2048"], check=True, capture_output=True)
+    der = subprocess.run(
+        ["openssl", "rsa", "-in", str(key), "-pubout", "-outform", "DER"], check=True, capture_output=True
+    ).stdout
+    os.chown(key, owner_uid, owner_gid)
+    key.chmod(0o600)
+    return key, b"v=DKIM1; k=rsa; p=" + base64.b64encode(der)
+
+
+def staff_mail(subject: str, to: str, extra_headers: dict[str, str], exe: bool = False) -> bytes:
+    msg = EmailMessage()
+    msg["From"] = "teacher@oakfield.example"
+    msg["To"] = to
+    msg["Subject"] = subject
+    msg["Date"] = "Wed, 02 Dec 2026 10:00:00 +0000"
+    msg["Message-ID"] = f"<{abs(hash(subject))}@oakfield.example>"
+    for name, value in extra_headers.items():
+        msg[name] = value
+    msg.set_content("Dear parent,\nthe trip leaves at nine.\n")
+    if exe:
+        msg.add_attachment(
+            b"MZ\x90\x00" + b"\x00" * 200, maintype="application", subtype="octet-stream", filename="setup.exe"
+        )
+    return msg.as_bytes()
+
+
+FORGED = {
+    "X-AUP-Disclaimer": "oakfield.example",
+    "X-AUP-Released": "0123456789abcdef0123456789abcdef",
+    "X-AUP-Notification": "1",
+    "X-AUP-Findings": "none",
+}
+
+
+def test_forged_headers_outbound_verdicts_and_release_transforms_as_deployed(
+    make_gateway: Callable[..., Gateway],
+) -> None:
+    user = ensure_service_user()
+    keys = Path(tempfile.mkdtemp(prefix="aupkeys-", dir="/tmp"))
+    keys.chmod(0o755)
+    try:
+        key, record = dkim_keypair(keys, user.pw_uid, user.pw_gid)
+        config = (
+            DEFAULT_CONFIG
+            + f"""
+[tagging]
+subject_prefix = "[AUP]"
+
+[dkim."oakfield.example"]
+selector = "aup"
+key_file = "{key}"
+
+[[action]]
+match = "attachment.executable"
+outbound = "quarantine"
+"""
+        )
+        gw = make_gateway(config, deployed=True)
+        dns = lambda name, timeout=5: record if name == b"aup._domainkey.oakfield.example." else None  # noqa: E731
+
+        # 1. Forged X-AUP-* from an authenticated client: gone; the disclaimer is applied and signed.
+        code, _ = gw.send(
+            staff_mail("Trip", "parent@home.test", FORGED),
+            "teacher@oakfield.example",
+            ["parent@home.test"],
+            auth_user="teacher",
+        )
+        assert code == 250
+        [out] = gw.wait_delivered(1)
+        head = out.split(b"\r\n\r\n", 1)[0]
+        assert b"Oakfield Primary School, part of" in out
+        assert head.count(b"X-AUP-Disclaimer:") == 1 and b"X-AUP-Disclaimer: oakfield.example; v=1; mac=" in head
+        for name in ("X-AUP-Released", "X-AUP-Notification", "X-AUP-Findings", "X-AUP-Verdict"):
+            assert name.encode() not in head, name
+        assert dkimpy.verify(out, dnsfunc=dns)
+
+        # 2. Inbound: forged release/notification headers never reach the mailbox; our verdict does.
+        inbound = staff_mail("Hello", "office@oakfield.example", FORGED).replace(
+            b"teacher@oakfield.example", b"parent@home.test"
+        )
+        assert gw.send(inbound, "parent@home.test", ["office@oakfield.example"])[0] == 250
+        delivered = gw.wait_delivered(2)
+        head = next(m for m in delivered if b"Subject: Hello" in m).split(b"\r\n\r\n", 1)[0]
+        assert head.count(b"X-AUP-Verdict: accept") == 1
+        for name in FORGED:
+            assert name.encode() not in head, name
+
+        # 3. Outbound tagged ([Personal], the label's tag): reaches the sink without our findings.
+        code, _ = gw.send(
+            staff_mail("[Personal] dinner", "friend@home.test", {}),
+            "teacher@oakfield.example",
+            ["friend@home.test"],
+            auth_user="teacher",
+        )
+        assert code == 250
+        delivered = gw.wait_delivered(3)
+        tagged = next(m for m in delivered if b"dinner" in m)
+        assert (
+            b"[AUP] [Personal] dinner" in tagged and b"X-AUP-Findings" not in tagged and b"personal.label" not in tagged
+        )
+        assert dkimpy.verify(tagged, dnsfunc=dns)
+
+        # 4. Outbound .exe quarantined, released by the service user's CLI: the copy that leaves has
+        #    the disclaimer and a DKIM signature that verifies, and no internal headers.
+        code, _ = gw.send(
+            staff_mail("Installer", "it@supplier.test", {}, exe=True),
+            "teacher@oakfield.example",
+            ["it@supplier.test"],
+            auth_user="teacher",
+        )
+        assert code == 250
+        wait_for(lambda: len(held(gw)) == 1, 30, "the outbound item")
+        [item] = held(gw)
+        assert item["direction"] == "outbound"
+        released = gw.cli("quarantine", "release", str(item["id"]), "--config", str(gw.config_path))
+        assert released.returncode == 0, released.stderr
+        delivered = gw.wait_delivered(4)
+        copy = next(m for m in delivered if b"Installer" in m)
+        head = copy.split(b"\r\n\r\n", 1)[0]
+        assert b"Oakfield Primary School, part of" in copy and b"setup.exe" in copy
+        assert head.startswith(b"DKIM-Signature:") or b"\r\nDKIM-Signature:" in head
+        assert dkimpy.verify(copy, dnsfunc=dns)
+        assert b"X-AUP-Released" not in head and b"X-AUP-Findings" not in head and b"X-AUP-Verdict" not in head
+        assert not dkimpy.verify(copy.replace(b"the trip leaves at nine", b"the trip leaves at ten"), dnsfunc=dns)
+    finally:
+        shutil.rmtree(keys, ignore_errors=True)

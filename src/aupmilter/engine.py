@@ -149,12 +149,22 @@ def evaluate(
         smtp_reply=_reply(verdict) if verdict.action is Action.BLOCK else None,
     )
     if decision.action in (Action.ACCEPT, Action.TAG):
-        effects = list(_tag_effects(message, decision, config))
-        interim = dataclasses.replace(decision, effects=tuple(effects))
-        for transform in ruleset.transforms:
-            effects.extend(transform(envelope, message, interim, tuple(effects)))
-        decision = dataclasses.replace(decision, effects=tuple(effects))
+        effects = outgoing_effects(envelope, message, decision, config, ruleset.transforms)
+        decision = dataclasses.replace(decision, effects=effects)
     return decision
+
+
+def outgoing_effects(
+    envelope: Envelope, message: MessageView, decision: Decision, config: Config, transforms: Sequence[Transform]
+) -> tuple[Effect, ...]:
+    """What mail that leaves gets: verdict headers and subject tag, then every transform in
+    order (banner, disclaimer, DKIM signing last).  One function for mail let through by the
+    milter and for mail released from the quarantine (:mod:`aupmilter.release`)."""
+    effects = list(_tag_effects(message, decision, config))
+    interim = dataclasses.replace(decision, effects=tuple(effects))
+    for transform in transforms:
+        effects.extend(transform(envelope, message, interim, tuple(effects)))
+    return tuple(effects)
 
 
 def _run(

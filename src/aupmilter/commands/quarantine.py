@@ -17,6 +17,7 @@ import sys
 from typing import Any
 
 from aupmilter.commands.common import add_config_arg, load_or_exit
+from aupmilter.errors import ConfigError
 from aupmilter.quarantine import (
     AccessDenied,
     Item,
@@ -155,9 +156,17 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_release(args: argparse.Namespace) -> int:
-    store = _store(args)
+    from aupmilter.release import Releaser
+
+    config = load_or_exit(args.config)
     try:
-        result = store.release(args.id, actor(), Role(args.role), args.to)
+        releaser = Releaser(config)  # the disclaimer and DKIM signature the message would have had
+    except ConfigError as exc:
+        print(f"aupmilter: config error: {exc}", file=sys.stderr)
+        return 2
+    store = open_store(config.quarantine)
+    try:
+        result = store.release(args.id, actor(), Role(args.role), args.to, prepare=releaser)
     except (StoreError, AccessDenied) as exc:
         return _fail(exc)
     if args.json:

@@ -7,6 +7,7 @@ import getpass
 import sys
 
 from aupmilter.commands.common import add_config_arg, load_or_exit
+from aupmilter.errors import ConfigError
 from aupmilter.quarantine import Accounts, Role, StoreError, open_store
 
 
@@ -34,8 +35,13 @@ def cmd_web(args: argparse.Namespace) -> int:
 
     config = load_or_exit(args.config)
     host, _, port = (args.listen or config.web.listen).rpartition(":")
+    try:
+        app = create_app(config)
+    except ConfigError as exc:  # e.g. a DKIM key the release could not use
+        print(f"aupmilter: refusing to start: config error: {exc}", file=sys.stderr)
+        return 2
     uvicorn.run(
-        create_app(config),
+        app,
         host=host or "127.0.0.1",
         port=int(port),
         log_level="warning",

@@ -25,7 +25,7 @@ import re
 import secrets
 import smtplib
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -322,8 +322,12 @@ class QuarantineStore:
         recipients: Iterable[str] | None = None,
         host: str | None = None,
         port: int | None = None,
+        prepare: Callable[[Item, bytes], bytes] | None = None,
     ) -> ReleaseResult:
-        """Re-inject to the milter-free listener; success only on 250, per recipient."""
+        """Re-inject to the milter-free listener; success only on 250, per recipient.
+
+        ``prepare`` makes the copy that is sent (aupmilter.release.Releaser: the outbound
+        transforms the message would have had); without it, the stored bytes plus X-AUP-Released."""
         require(role, "release")
         item = self.get(item_id)
         if item.status == "deleted":
@@ -338,7 +342,7 @@ class QuarantineStore:
             raise StoreError("already released to every chosen recipient")
         with self.db.transaction() as tx:
             raw = self._read_blob(tx, item_id)
-        header = f"X-AUP-Released: {item_id}\r\n".encode()
+        data = prepare(item, raw) if prepare is not None else f"X-AUP-Released: {item_id}\r\n".encode() + raw
         refused: dict[str, str] = {}
         delivered: list[str] = []
         try:
@@ -357,7 +361,7 @@ class QuarantineStore:
                     else:
                         refused[rcpt] = f"{code} {msg.decode(errors='replace')}"
                 if accepted:
-                    code, msg = smtp.data(header + raw)
+                    code, msg = smtp.data(data)
                     if code == 250:
                         delivered = accepted
                     else:

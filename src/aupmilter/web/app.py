@@ -48,6 +48,7 @@ from aupmilter.quarantine import (
     open_store,
 )
 from aupmilter.quarantine.access import allowed
+from aupmilter.release import Releaser
 
 HERE = Path(__file__).parent
 CSP = (
@@ -97,6 +98,7 @@ def create_app(config: Config, store: QuarantineStore | None = None) -> Starlett
     accounts = Accounts(store)
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     limiter = LoginLimiter()
+    releaser = Releaser(config)  # released mail gets the transforms it would have had (disclaimer, DKIM)
 
     def current_user(request: Request) -> User | None:
         if config.web.trusted_header and request.client and request.client.host in ("127.0.0.1", "::1"):
@@ -215,7 +217,7 @@ def create_app(config: Config, store: QuarantineStore | None = None) -> Starlett
         form = await check_csrf(request)
         found = store.get(request.path_params["id"])
         chosen = [r for r in found.record.recipients if form.get(f"rcpt:{r}")] or None
-        result = store.release(found.id, user.username, user.role, chosen)
+        result = store.release(found.id, user.username, user.role, chosen, prepare=releaser)
         return page(
             request,
             "released.html",
