@@ -9,10 +9,13 @@ the milter's notifier thread) and the quarantine itself.
 from __future__ import annotations
 
 import datetime as dt
+import email.policy
+import email.utils
 import html
 import json
 from collections import Counter
 from dataclasses import dataclass, field
+from email.message import EmailMessage
 from typing import Any
 
 from aupmilter.quarantine import QuarantineStore
@@ -91,6 +94,24 @@ def as_text(report: dict[str, Any]) -> str:
 
 def as_html(report: dict[str, Any]) -> str:
     return "<html><body><pre>" + html.escape(as_text(report)) + "</pre></body></html>\n"
+
+
+def as_mail(report: dict[str, Any], to: list[str], sender: str, now: dt.datetime, domain: str) -> bytes:
+    """The digest as a whole message for ``sendmail -t``: From, To, Subject, Date, Message-ID,
+    MIME-Version, a text part and an HTML alternative.  (The timer used to pipe bare text into
+    ``sendmail -t``, which arrived with no Subject and no To.)"""
+    msg = EmailMessage(policy=email.policy.SMTP)
+    msg["From"] = sender
+    msg["To"] = ", ".join(to)
+    period = f"{report['period']['since'][:10]} to {report['period']['until'][:10]}"
+    scope = f" for {report['domain']}" if report["domain"] else ""
+    msg["Subject"] = f"E-mail acceptable use report {period}{scope}"
+    msg["Date"] = email.utils.format_datetime(now)
+    msg["Message-ID"] = email.utils.make_msgid("aupmilter-report", domain=domain)
+    msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies to a robot
+    msg.set_content(as_text(report))
+    msg.add_alternative(as_html(report), subtype="html")
+    return msg.as_bytes()
 
 
 def render(report: dict[str, Any], fmt: str) -> str:

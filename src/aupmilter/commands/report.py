@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import sys
 
 from aupmilter.commands.common import add_config_arg, load_or_exit
 from aupmilter.quarantine import open_store
-from aupmilter.report import build, render
+from aupmilter.report import as_mail, build, render
 
 
 def _duration(text: str) -> dt.timedelta:
@@ -23,11 +24,28 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--since", type=_duration, default=dt.timedelta(days=7))
     p.add_argument("--domain")
     p.add_argument("--format", choices=["text", "html", "json"], default="text")
+    p.add_argument(
+        "--mail-to",
+        action="append",
+        metavar="ADDR",
+        help="write a whole MIME message to this address (repeatable) for `sendmail -t -i`",
+    )
+    p.add_argument("--mail-from", metavar="ADDR", help="its sender (default aupmilter-noreply@<first school>)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     config = load_or_exit(args.config)
-    report = build(open_store(config.quarantine), args.since, dt.datetime.now(dt.UTC), args.domain)
+    now = dt.datetime.now(dt.UTC)
+    report = build(open_store(config.quarantine), args.since, now, args.domain)
+    if args.mail_to:
+        addresses = [a.strip() for a in args.mail_to if a.strip()]
+        if not addresses or any("@" not in a or any(c in a for c in "\r\n,<>") for a in addresses):
+            print("aupmilter: --mail-to needs one plain address each (e.g. head@school.example)", file=sys.stderr)
+            return 2
+        domain = config.schools[0].domain if config.schools else "localhost"
+        sender = args.mail_from or f"aupmilter-noreply@{domain}"
+        sys.stdout.buffer.write(as_mail(report, addresses, sender, now, domain))
+        return 0
     print(render(report, args.format), end="")
     return 0
