@@ -396,14 +396,35 @@ def _load_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(str(path), "", f"cannot read: {exc.strerror}") from None
 
 
+#: Where a deployed gateway keeps its config (docs/install.md); used when nothing else is named.
+SYSTEM_CONFIG = Path("/etc/aupmilter/aupmilter.toml")
+
+
 def resolve_config_path(explicit: str | None) -> Path:
-    """``--config`` beats ``$AUPMILTER_CONFIG`` beats the shipped demo config."""
+    """``--config``, else ``$AUPMILTER_CONFIG``, else ``/etc/aupmilter/aupmilter.toml`` when it
+    exists, else the shipped demo config.  The /etc step is why ``aupmilter quarantine list`` on a
+    gateway reads the gateway's quarantine instead of an empty ``./var`` of the demo."""
     if explicit:
         return Path(explicit)
     env = os.environ.get(ENV_VAR)
     if env:
         return Path(env)
+    if SYSTEM_CONFIG.is_file():
+        return SYSTEM_CONFIG
     return shipped_default_config()
+
+
+def is_demo(config: Config) -> bool:
+    return Path(config.source) == shipped_default_config()
+
+
+def demo_notice(config: Config) -> str:
+    """What a command that touches state says when it runs on the demo config (never silently)."""
+    state = Path(config.quarantine.path).resolve()
+    return (
+        f"aupmilter: using the built-in demo configuration ({config.source}): no --config, no ${ENV_VAR},"
+        f" no {SYSTEM_CONFIG}; quarantine and accounts are under {state}"
+    )
 
 
 def load_config(explicit: str | None = None) -> Config:

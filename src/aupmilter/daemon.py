@@ -22,7 +22,7 @@ import Milter
 import milter as libmilter
 
 from aupmilter import metrics
-from aupmilter.config import Config, load_config
+from aupmilter.config import Config, demo_notice, is_demo, load_config
 from aupmilter.engine import Ruleset, build_ruleset
 from aupmilter.errors import ConfigError
 from aupmilter.fsmodes import describe, make_dirs, unusable_folder
@@ -184,6 +184,9 @@ def serve(config_path: str | None, socket_override: str | None = None) -> int:
     except ConfigError as exc:
         print(f"aupmilter: refusing to start: config error: {exc}", file=sys.stderr)
         return 2
+    log.info("configuration: %s", ruleset.config.source)
+    if is_demo(ruleset.config):
+        log.warning("%s", demo_notice(ruleset.config).removeprefix("aupmilter: "))
     mode = int(ruleset.config.milter.socket_mode, 8)  # validated by the config loader
     if ruleset.marker_key is not None:
         try:

@@ -141,7 +141,7 @@ def to_json(name: str, decision: Decision) -> dict[str, object]:
 
 
 def run(args: argparse.Namespace) -> int:
-    config = load_or_exit(args.config)
+    config = load_or_exit(args.config, touches_state=False)
     try:
         ruleset = build_ruleset(config)
     except ConfigError as exc:

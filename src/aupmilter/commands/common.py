@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from aupmilter.config import Config, load_config
+from aupmilter.config import Config, demo_notice, is_demo, load_config
 from aupmilter.errors import ConfigError
 
 
@@ -17,13 +17,20 @@ def add_config_arg(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--config",
         metavar="FILE",
-        help="site config (default: $AUPMILTER_CONFIG, else the shipped demo config)",
+        help="site config (default: $AUPMILTER_CONFIG, else /etc/aupmilter/aupmilter.toml if it exists,"
+        " else the built-in demo config, with a notice)",
     )
 
 
-def load_or_exit(path: str | None) -> Config:
+def load_or_exit(path: str | None, *, touches_state: bool = True) -> Config:
+    """The config, or exit 2 naming the problem.  A command that reads or writes state (the
+    quarantine, accounts, reports) says so on stderr when it falls back to the demo config:
+    silently writing an account into ./var of the current folder was issue 17."""
     try:
-        return load_config(path)
+        config = load_config(path)
     except ConfigError as exc:
         print(f"aupmilter: config error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
+    if touches_state and is_demo(config):
+        print(demo_notice(config), file=sys.stderr)
+    return config

@@ -19,7 +19,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def lint_cmd(args: argparse.Namespace) -> int:
-    config = load_or_exit(args.config)
+    config = load_or_exit(args.config, touches_state=False)
     try:
         ruleset = build_ruleset(config)
     except ConfigError as exc:
