@@ -21,7 +21,7 @@ from types import FrameType
 import Milter
 import milter as libmilter
 
-from aupmilter import metrics
+from aupmilter import logsetup, metrics
 from aupmilter.config import Config, demo_notice, is_demo, load_config
 from aupmilter.engine import Ruleset, build_ruleset
 from aupmilter.errors import ConfigError
@@ -173,16 +173,17 @@ def reload(config_path: str | None) -> bool:
 
 
 def serve(config_path: str | None, socket_override: str | None = None) -> int:
-    logging.basicConfig(
-        level=logging.INFO,
-        stream=sys.stderr,
-        format="%(asctime)s %(name)s %(levelname)s %(message)s",
-    )
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format=logsetup.FORMAT)
     try:
         ruleset = load_ruleset(config_path, 1)
         socket_spec = libmilter_socket(socket_override or ruleset.config.milter.socket)
     except ConfigError as exc:
         print(f"aupmilter: refusing to start: config error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        logsetup.configure(ruleset.config.logging)  # from here on, lines go where [logging] says
+    except OSError as exc:
+        print(f"aupmilter: refusing to start: cannot log to {ruleset.config.logging.target}: {exc}", file=sys.stderr)
         return 2
     log.info("configuration: %s", ruleset.config.source)
     if is_demo(ruleset.config):

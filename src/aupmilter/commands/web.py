@@ -6,6 +6,7 @@ import argparse
 import getpass
 import sys
 
+from aupmilter import logsetup
 from aupmilter.commands.common import add_config_arg, load_or_exit
 from aupmilter.errors import ConfigError
 from aupmilter.quarantine import Accounts, Role, StoreError, open_store
@@ -36,6 +37,11 @@ def cmd_web(args: argparse.Namespace) -> int:
     config = load_or_exit(args.config)
     host, _, port = (args.listen or config.web.listen).rpartition(":")
     try:
+        logsetup.configure(config.logging)
+    except OSError as exc:
+        print(f"aupmilter: refusing to start: cannot log to {config.logging.target}: {exc}", file=sys.stderr)
+        return 2
+    try:
         app = create_app(config)
     except ConfigError as exc:  # e.g. a DKIM key the release could not use
         print(f"aupmilter: refusing to start: config error: {exc}", file=sys.stderr)
@@ -45,6 +51,7 @@ def cmd_web(args: argparse.Namespace) -> int:
         host=host or "127.0.0.1",
         port=int(port),
         log_level="warning",
+        log_config=None,  # uvicorn's lines go to the [logging] target like ours
         proxy_headers=False,
         server_header=False,
     )
