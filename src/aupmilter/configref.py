@@ -49,7 +49,7 @@ DESCRIPTIONS: dict[str, str] = {
     "schools[].aliases": "Other domains of the same school.",
     "schools[].policy_ref": "Which acceptable use policy document applies (free text, e.g. 000).",
     "schools[].personal_use": "allowed_with_label (default), prohibited (labelled personal mail is refused) or allowed.",
-    "schools[].seal_personal": "Personal/Private-labelled mail is sealed: content checks do not read it.",
+    "schools[].seal_personal": "Personal/Private-labelled mail is sealed from people (subject and content hidden, dpo unseals with a reason); every check still runs, findings keep type and count only.",
     "schools[].working_hours": "Table of working hours (below); personal mail inside them is a finding.",
     "schools[].contacts": "Table role = address(es) for notifications: it, headteacher, dsl.",
     "schools[].actions": "Per-school [[schools.action]] rows overriding the policy (same keys as [[action]]).",

@@ -48,6 +48,15 @@ listen = "127.0.0.1:9851"
 listen = "127.0.0.1:8025"
 secret_key_file = "/var/lib/aupmilter/web-secret"
 base_url = "https://aup.{first}"
+
+[logging]
+target = "stderr"                   # the journal under systemd; without it "syslog" (mail facility) or "file"
+# file = "/var/log/aupmilter/aupmilter.log"
+
+# DKIM signing (after the disclaimer and every other change), one table per school domain:
+# [dkim."{first}"]
+# selector = "aup2026"
+# key_file = "/etc/aupmilter/dkim/{first}.pem"    # mode 600, owned by aupmilter
 """
 
 SCHOOL = """
