@@ -69,15 +69,20 @@ def _source_hash() -> str:
 
 
 def deployed_venv() -> Path:
-    """The venv's folder, with the current sources installed; built when they changed."""
+    """The venv's folder, with the current sources installed; built when they changed.
+
+    One folder per checkout (worktrees test in parallel on one box), holding one venv per
+    source hash; only this checkout's older venvs are removed."""
     key = _source_hash()
-    venv = VENV_PARENT / key
+    parent = VENV_PARENT / hashlib.sha256(str(REPO).encode()).hexdigest()[:12]
+    venv = parent / key
     stamp = venv / ".installed"
     if stamp.exists():
         return venv
-    VENV_PARENT.mkdir(parents=True, exist_ok=True)
-    VENV_PARENT.chmod(0o755)
-    for old in VENV_PARENT.iterdir():
+    parent.mkdir(parents=True, exist_ok=True)
+    for folder in (VENV_PARENT, parent):
+        folder.chmod(0o755)
+    for old in parent.iterdir():
         if old.name != key:
             shutil.rmtree(old, ignore_errors=True)
     shutil.rmtree(venv, ignore_errors=True)
