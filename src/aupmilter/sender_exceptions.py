@@ -84,7 +84,7 @@ def parse(data: dict[str, Any], source: str, school_domains: set[str]) -> tuple[
             raise ConfigError(source, f"{key}.sender", f"expected one e-mail address, got {sender!r}")
         check = row.get("check")
         if not isinstance(check, str) or not _CHECK.match(check):
-            raise ConfigError(source, f"{key}.check", f"expected a check's category such as 'confidential', got {check!r}")
+            raise ConfigError(source, f"{key}.check", f"expected a category such as 'confidential', got {check!r}")
         school = row.get("school")
         if not isinstance(school, str) or school.lower() not in school_domains:
             raise ConfigError(source, f"{key}.school", f"not a configured school domain: {school!r}")

@@ -240,8 +240,7 @@ class QuarantineStore:
         if search:
             needle = f"%{_like(search.lower())}%"
             where.append(
-                "(LOWER(sender) LIKE ? OR LOWER(recipients) LIKE ? OR LOWER(COALESCE(subject, '')) LIKE ?"
-                " OR id LIKE ?)"
+                "(LOWER(sender) LIKE ? OR LOWER(recipients) LIKE ? OR LOWER(COALESCE(subject, '')) LIKE ? OR id LIKE ?)"
             )
             params += [needle, needle, needle, needle]
         # A LIKE pattern's own % and _ are escaped with backslash (same spelling in both dialects).
