@@ -88,6 +88,13 @@ class ReleaseResult:
         return not self.refused and bool(self.delivered)
 
 
+def retention_for(categories: Iterable[str], retention_days: dict[str, int], default_days: int) -> int:
+    """Days an item is kept: the longest retention of its categories (purge and the UI agree)."""
+    return max(
+        [retention_days.get(c.split(".")[0], retention_days.get(c, default_days)) for c in categories] or [default_days]
+    )
+
+
 def _like(text: str) -> str:
     """``text`` as a literal inside a LIKE pattern (``ESCAPE '\\'``)."""
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -472,13 +479,7 @@ class QuarantineStore:
         for item in self.list(status=None, limit=1_000_000):
             if item.status == "deleted":
                 continue
-            days = max(
-                [
-                    retention_days.get(c.split(".")[0], retention_days.get(c, default_days))
-                    for c in item.record.categories
-                ]
-                or [default_days]
-            )
+            days = retention_for(item.record.categories, retention_days, default_days)
             if item.record.received_at < now - dt.timedelta(days=days):
                 self._delete(item, actor, "system", "purge", f"retention {days} days")
                 count += 1
