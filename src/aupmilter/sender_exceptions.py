@@ -166,6 +166,11 @@ def append(path: Path, exc: SenderException, school_domains: set[str]) -> None:
                 fh.flush()
                 os.fsync(fh.fileno())
             os.chmod(tmp, 0o640)
+            if os.geteuid() == 0:
+                # Written by root (a UI started by hand): keep the directory's owner, so the
+                # unprivileged milter can still read it.
+                st = path.parent.stat()
+                os.chown(tmp, st.st_uid, st.st_gid)
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
