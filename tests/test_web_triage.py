@@ -45,7 +45,9 @@ from tests.test_web_ui import ARGS, CHROMIUM, PASSWORD, login
 pytestmark = [pytest.mark.postfix, pytest.mark.browser]
 
 REPO = Path(__file__).resolve().parents[1]
-SHOTS = REPO / "docs" / "img" if os.environ.get("AUPMILTER_DOC_SCREENSHOTS") else Path(tempfile.mkdtemp(prefix="shots-"))
+SHOTS = (
+    REPO / "docs" / "img" if os.environ.get("AUPMILTER_DOC_SCREENSHOTS") else Path(tempfile.mkdtemp(prefix="shots-"))
+)
 PHONE = {"width": 375, "height": 740}
 CONFIG = (
     DEFAULT_CONFIG
@@ -353,7 +355,9 @@ def test_release_and_allow_sender_reaches_the_milter_and_lint(ui: UI, browser: A
     wait_for(lambda: any(i.record.sender == "someone@else.test" for i in ui.store.list()), 30, "other sender held")
 
     # A hand-edited bad row is caught by lint, naming the file and the key.
-    path.write_text(text + '\n[[exception]]\nsender = "x@y.test"\ncheck = "*"\nschool = "oakfield.example"\nexpires = 2027-01-01\n')
+    path.write_text(
+        text + '\n[[exception]]\nsender = "x@y.test"\ncheck = "*"\nschool = "oakfield.example"\nexpires = 2027-01-01\n'
+    )
     bad = subprocess.run(lint, capture_output=True, text=True, cwd=ui.gw.root)
     assert bad.returncode == 2 and "sender-exceptions.toml: exception[1].check" in bad.stderr
 
@@ -403,7 +407,12 @@ def small_targets(page: Any) -> list[str]:
 
 
 def test_phone_layout_targets_contrast_labels(ui: UI, browser: Any) -> None:
-    send_exe(ui, "a-very-long-sender-name-for-wrapping@supplier-with-a-long-domain.test", ["office@oakfield.example", "head@oakfield.example"], "Invoice with a long subject line that must wrap on a phone")
+    send_exe(
+        ui,
+        "a-very-long-sender-name-for-wrapping@supplier-with-a-long-domain.test",
+        ["office@oakfield.example", "head@oakfield.example"],
+        "Invoice with a long subject line that must wrap on a phone",
+    )
     [item] = held(ui, 1)
     for i in range(3):
         put_direct(ui, f"n{i}@supplier.test", f"Setup {i}", dt.datetime.now(dt.UTC) - dt.timedelta(hours=i + 1))
