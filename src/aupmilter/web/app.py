@@ -309,6 +309,7 @@ def create_app(config: Config, store: QuarantineStore | None = None) -> Starlett
 
     @authed
     async def release(request: Request, user: User) -> Response:
+        require(user.role, "release")
         form = await check_csrf(request)
         found = await run_in_threadpool(store.get, request.path_params["id"])
         f = Filters.from_query(str(form.get("back", "")), config)
