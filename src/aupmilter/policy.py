@@ -11,7 +11,7 @@ Selection lives here and only here: the engine asks :func:`decide_for` for the v
 review UI asks the same function (with the stored findings) for the clause of the tier that
 decided, so the words a reviewer reads are the words of the entry that acted.
 
-Sender exceptions (:mod:`aupmilter.exceptions`, written by "Release and allow sender") are
+Sender exceptions (:mod:`aupmilter.sender_exceptions`, written by "Release and allow sender") are
 honoured here too: a finding a live exception covers (same sender, same school, the check's
 category, not expired) takes no part in the decision.
 """
