@@ -239,9 +239,10 @@ def create_app(config: Config, store: QuarantineStore | None = None) -> Starlett
             items = store.list(**kw, limit=paging.size, offset=paging.offset)
             # Each dimension counted with the *other* filters applied: the numbers say what a
             # click on them will show.
+            by_category = store.facets(**{**kw, "category": None})
             facets = {
-                "top": store.facets(**{**kw, "category": None})["top"],
-                "category": store.facets(**{**kw, "category": None})["category"],
+                "top": by_category["top"],
+                "category": by_category["category"],
                 "school": store.facets(**{**kw, "school": None})["school"],
                 "direction": store.facets(**{**kw, "direction": None})["direction"],
             }
