@@ -13,13 +13,16 @@ from __future__ import annotations
 import ipaddress
 import os
 import tomllib
+import zoneinfo
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from aupmilter import sender_exceptions
 from aupmilter.errors import ConfigError
 from aupmilter.model import Action, Direction
+from aupmilter.sender_exceptions import SenderException
 
 ENV_VAR = "AUPMILTER_CONFIG"
 DEFAULT_CONFIG_NAME = "aupmilter.toml"
@@ -113,6 +116,12 @@ class QuarantineSettings:
     #: Days kept, per top-level category (attachment, offensive, ...); others: default.
     retention_days: dict[str, int] = field(default_factory=dict)
     default_retention_days: int = 90
+    #: Per-sender exceptions file (:mod:`aupmilter.sender_exceptions`); "" = beside the store.
+    sender_exceptions: str = ""
+
+    @property
+    def sender_exceptions_path(self) -> Path:
+        return Path(self.sender_exceptions) if self.sender_exceptions else Path(self.path) / "sender-exceptions.toml"
 
 
 @dataclass(frozen=True)
@@ -122,6 +131,10 @@ class WebSettings:
     secure_cookies: bool = True
     trusted_header: str = ""  # e.g. "X-Remote-User" behind an authenticating proxy; "" = off
     base_url: str = "http://127.0.0.1:8025"
+    #: Times in the UI are shown in this zone, with its abbreviation; "today" starts at its midnight.
+    timezone: str = "Europe/London"
+    #: Items per page in the review list.
+    page_size: int = 50
 
 
 LOG_TARGETS = ("stderr", "syslog", "file")
@@ -175,6 +188,7 @@ class Config:
     outbound_verdict: bool = False
     dkim: DkimSettings = field(default_factory=DkimSettings)
     logging: LoggingSettings = field(default_factory=lambda: LoggingSettings())
+    sender_exceptions: tuple[SenderException, ...] = ()
 
     @property
     def org_domains(self) -> tuple[str, ...]:
@@ -486,6 +500,7 @@ def parse_config(data: dict[str, Any], source: str, base_dir: Path | None = None
         release_port=q.take("release_port", int, 10026),
         retention_days=_parse_retention(q.take_table("retention_days")),
         default_retention_days=q.take("default_retention_days", int, 90),
+        sender_exceptions=q.take("sender_exceptions", str, ""),
     )
     if quarantine.mode not in ("store", "hold"):
         raise ConfigError(source, "quarantine.mode", "must be 'store' or 'hold'")
@@ -498,7 +513,15 @@ def parse_config(data: dict[str, Any], source: str, base_dir: Path | None = None
         secure_cookies=w.take("secure_cookies", bool, True),
         trusted_header=w.take("trusted_header", str, ""),
         base_url=w.take("base_url", str, WebSettings.base_url),
+        timezone=w.take("timezone", str, WebSettings.timezone),
+        page_size=w.take("page_size", int, WebSettings.page_size),
     )
+    try:
+        zoneinfo.ZoneInfo(web.timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(source, "web.timezone", f"unknown time zone {web.timezone!r}") from None
+    if not 5 <= web.page_size <= 500:
+        raise ConfigError(source, "web.page_size", "must be between 5 and 500")
     w.done()
 
     met = root.take_table("metrics")
@@ -553,6 +576,7 @@ def parse_config(data: dict[str, Any], source: str, base_dir: Path | None = None
         checks=checks,
         plugins=plugins,
         web=web,
+        sender_exceptions=sender_exceptions.load(quarantine.sender_exceptions_path, set(seen)),
         raw=data,
         outbound_verdict=outbound_verdict,
         dkim=_parse_dkim(dkim_table, schools),

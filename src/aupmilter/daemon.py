@@ -172,6 +172,14 @@ def reload(config_path: str | None) -> bool:
     return True
 
 
+def _stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_mtime_ns, st.st_size)
+
+
 def serve(config_path: str | None, socket_override: str | None = None) -> int:
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format=logsetup.FORMAT)
     try:
@@ -257,8 +265,14 @@ def serve(config_path: str | None, socket_override: str | None = None) -> int:
         socket_spec,
         ", ".join(c.name for c in ruleset.checks),
     )
+    # The review UI's "Release and allow sender" writes the exceptions file: a change to it is
+    # picked up like a SIGHUP (a bad file keeps the old ruleset), so the next message sees it.
+    watched = _stamp(ruleset.config.quarantine.sender_exceptions_path)
     while not stopping.wait(1.0):
-        pass
+        stamp = _stamp(current_state().ruleset.config.quarantine.sender_exceptions_path)
+        if stamp != watched:
+            watched = stamp
+            reload(config_path)
     worker.join(timeout=30)
     if current_state().evaluator is not None:
         current_state().evaluator.shutdown()

@@ -31,7 +31,7 @@ from aupmilter.model import (
     Finding,
     SmtpReply,
 )
-from aupmilter.policy import Verdict, decide
+from aupmilter.policy import Verdict, decide_for
 from aupmilter.render import raw_header_value
 from aupmilter.sealing import is_sealed, redact
 
@@ -137,12 +137,13 @@ def evaluate(
     if sealed:
         findings = redact(findings)
 
-    verdicts = [decide(findings, direction, config, s) for s in schools] or [decide(findings, direction, config, None)]
-    verdict = max(verdicts, key=lambda v: v.action)
+    verdict = decide_for(findings, direction, config, schools, sender=envelope.sender, at=envelope.received_at)
     decision = Decision(
         action=verdict.action,
         findings=tuple(findings),
         reason=_reason(verdict, direction),
+        clause=verdict.clause,
+        notes=_exception_notes(verdict),
         direction=direction,
         schools=tuple(s.domain for s in schools),
         sealed=sealed,
@@ -184,6 +185,12 @@ def _reason(verdict: Verdict, direction: Direction) -> str:
     if verdict.entry is None:
         return "no policy entry matched"
     return f"policy {verdict.entry.match} {direction} -> {verdict.action} ({verdict.entry.source})"
+
+
+def _exception_notes(verdict: Verdict) -> tuple[str, ...]:
+    """Say which findings a sender exception set aside, so the verdict stays traceable."""
+    rules = ", ".join(dict.fromkeys(f.rule for f in verdict.excepted))
+    return (f"sender exception: {rules} not counted",) if rules else ()
 
 
 def _reply(verdict: Verdict) -> SmtpReply:

@@ -163,6 +163,8 @@ class Decision:
     action: Action
     findings: tuple[Finding, ...] = ()
     reason: str = ""
+    #: The policy words of the entry (tier and direction) that decided the action.
+    clause: str = ""
     effects: tuple[Effect, ...] = ()
     smtp_reply: SmtpReply | None = None
     direction: Direction = Direction.INBOUND

@@ -89,6 +89,18 @@ class ReleaseResult:
         return not self.refused and bool(self.delivered)
 
 
+def retention_for(categories: Iterable[str], retention_days: dict[str, int], default_days: int) -> int:
+    """Days an item is kept: the longest retention of its categories (purge and the UI agree)."""
+    return max(
+        [retention_days.get(c.split(".")[0], retention_days.get(c, default_days)) for c in categories] or [default_days]
+    )
+
+
+def _like(text: str) -> str:
+    """``text`` as a literal inside a LIKE pattern (``ESCAPE '\\'``)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def _check_id(item_id: str) -> str:
     if not _ID.match(item_id):
         raise StoreError("not a quarantine id")
@@ -196,8 +208,8 @@ class QuarantineStore:
 
     # --- reading metadata (any role) -------------------------------------------------------------
 
-    def list(
-        self,
+    @staticmethod
+    def _where(
         *,
         category: str | None = None,
         school: str | None = None,
@@ -205,19 +217,31 @@ class QuarantineStore:
         since: dt.datetime | None = None,
         until: dt.datetime | None = None,
         status: str | None = "held",
-        limit: int = 1000,
-    ) -> list[Item]:
+        search: str | None = None,
+    ) -> tuple[str, list[Any]]:
+        """One WHERE clause for list, count and facets, so a page and its totals always agree.
+
+        ``category`` takes a category or a rule id (what the list shows) and matches it or
+        anything under it; ``search`` is a case-insensitive substring of sender, recipients,
+        subject (sealed items have none stored) or id.
+        """
         where: list[str] = []
         params: list[Any] = []
         if status:
             where.append("status = ?")
             params.append(status)
         if category:
-            where.append("(categories LIKE ? OR categories LIKE ?)")
-            params += [f"%,{category},%", f"%,{category}.%"]
+            where.append("(categories LIKE ? OR categories LIKE ? OR findings LIKE ? OR findings LIKE ?)")
+            rule = json.dumps(category)[1:-1]
+            params += [
+                f"%,{_like(category)},%",
+                f"%,{_like(category)}.%",
+                f'%"rule": "{_like(rule)}"%',
+                f'%"rule": "{_like(rule)}.%',
+            ]
         if school:
             where.append("schools LIKE ?")
-            params.append(f'%"{school}"%')
+            params.append(f'%"{_like(school)}"%')
         if direction:
             where.append("direction = ?")
             params.append(direction)
@@ -227,14 +251,75 @@ class QuarantineStore:
         if until:
             where.append("received_at < ?")
             params.append(until.astimezone(dt.UTC).isoformat())
-        sql = "SELECT * FROM items"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        sql += " ORDER BY received_at DESC, id LIMIT ?"
-        params.append(int(limit))
+        if search:
+            needle = f"%{_like(search.lower())}%"
+            where.append(
+                "(LOWER(sender) LIKE ? OR LOWER(recipients) LIKE ? OR LOWER(COALESCE(subject, '')) LIKE ? OR id LIKE ?)"
+            )
+            params += [needle, needle, needle, needle]
+        # A LIKE pattern's own % and _ are escaped with backslash (same spelling in both dialects).
+        sql = " WHERE " + " AND ".join(w.replace("LIKE ?", "LIKE ? ESCAPE '\\'") for w in where) if where else ""
+        return sql, params
+
+    def list(
+        self,
+        *,
+        category: str | None = None,
+        school: str | None = None,
+        direction: str | None = None,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        status: str | None = "held",
+        search: str | None = None,
+        limit: int = 1000,
+        offset: int = 0,
+    ) -> list[Item]:
+        where, params = self._where(
+            category=category,
+            school=school,
+            direction=direction,
+            since=since,
+            until=until,
+            status=status,
+            search=search,
+        )
+        sql = "SELECT * FROM items" + where + " ORDER BY received_at DESC, id LIMIT ? OFFSET ?"
+        params += [int(limit), max(0, int(offset))]
         with self.db.transaction() as tx:
             rows = tx.execute(sql, params).fetchall()
         return [self._item(row) for row in rows]
+
+    def count(self, **filters: Any) -> int:
+        """How many items the same filters as :meth:`list` match (for "51-100 of 523")."""
+        where, params = self._where(**filters)
+        with self.db.transaction() as tx:
+            row = tx.execute("SELECT COUNT(*) FROM items" + where, params).fetchone()
+        return int(row[0])
+
+    def facets(self, **filters: Any) -> dict[str, dict[str, int]]:
+        """Counts per top-level category, full category, school domain and direction.
+
+        Only three short columns are read per item (no content, no addresses), so this stays
+        cheap for the tens of thousands of rows a retention period holds.
+        """
+        where, params = self._where(**filters)
+        with self.db.transaction() as tx:
+            rows = tx.execute("SELECT categories, schools, direction FROM items" + where, params).fetchall()
+        out: dict[str, dict[str, int]] = {"top": {}, "category": {}, "school": {}, "direction": {}}
+
+        def bump(kind: str, key: str) -> None:
+            out[kind][key] = out[kind].get(key, 0) + 1
+
+        for cats, schools, direction in rows:
+            names = [c for c in cats.strip(",").split(",") if c]
+            for top in dict.fromkeys(c.split(".")[0] for c in names):
+                bump("top", top)
+            for cat in names:
+                bump("category", cat)
+            for school in json.loads(schools):
+                bump("school", school)
+            bump("direction", direction)
+        return out
 
     def get(self, item_id: str) -> Item:
         _check_id(item_id)
@@ -405,13 +490,7 @@ class QuarantineStore:
         for item in self.list(status=None, limit=1_000_000):
             if item.status == "deleted":
                 continue
-            days = max(
-                [
-                    retention_days.get(c.split(".")[0], retention_days.get(c, default_days))
-                    for c in item.record.categories
-                ]
-                or [default_days]
-            )
+            days = retention_for(item.record.categories, retention_days, default_days)
             if item.record.received_at < now - dt.timedelta(days=days):
                 self._delete(item, actor, "system", "purge", f"retention {days} days")
                 count += 1

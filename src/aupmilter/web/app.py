@@ -18,15 +18,20 @@ Security model (issue 12 / policies 002, 004):
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 import threading
 import time
+import zoneinfo
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 from starlette.middleware import Middleware
 from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.middleware.sessions import SessionMiddleware
@@ -36,19 +41,27 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
+from aupmilter import sender_exceptions
+from aupmilter.checks.phishing import Domains, load_rules
 from aupmilter.config import Config
+from aupmilter.errors import ConfigError
 from aupmilter.fsmodes import create_file, make_dirs
-from aupmilter.message import MessageView
-from aupmilter.policy import effective_entries
 from aupmilter.quarantine import (
     Accounts,
+    Item,
     QuarantineStore,
+    ReleaseResult,
     StoreError,
     User,
     open_store,
 )
-from aupmilter.quarantine.access import allowed
+from aupmilter.quarantine.access import allowed, require
+from aupmilter.quarantine.store import retention_for
 from aupmilter.release import Releaser
+from aupmilter.sender_exceptions import SenderException
+from aupmilter.web import preview
+from aupmilter.web.explain import explain_item
+from aupmilter.web.triage import DIRECTIONS, PERIODS, STATUSES, Filters, Paging
 
 HERE = Path(__file__).parent
 CSP = (
@@ -56,6 +69,10 @@ CSP = (
 )
 LOGIN_WINDOW = 300.0
 LOGIN_MAX_FAILURES = 5
+#: Most items one bulk action takes (a page is at most 500).
+MAX_BULK = 500
+#: How long "Release and allow sender" exceptions may last, in days (the form offers these).
+ALLOW_DAYS = (30, 90, 180, 365)
 
 
 class LoginLimiter:
@@ -99,6 +116,10 @@ def create_app(config: Config, store: QuarantineStore | None = None) -> Starlett
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     limiter = LoginLimiter()
     releaser = Releaser(config)  # released mail gets the transforms it would have had (disclaimer, DKIM)
+    tz = zoneinfo.ZoneInfo(config.web.timezone)
+    templates.env.filters["local"] = lambda when: local_time(when, tz)
+    school_names = {s.domain: s.name for s in config.schools}
+    domains = _redirector_domains(config)
 
     def current_user(request: Request) -> User | None:
         if config.web.trusted_header and request.client and request.client.host in ("127.0.0.1", "::1"):
@@ -115,18 +136,27 @@ def create_app(config: Config, store: QuarantineStore | None = None) -> Starlett
             request.session["csrf"] = token
         return token
 
-    async def check_csrf(request: Request) -> dict[str, Any]:
-        form = dict(await request.form())
+    async def check_csrf(request: Request) -> FormData:
+        form = await request.form()
         expected = request.session.get("csrf")
         if not expected or not secrets.compare_digest(str(form.get("csrf", "")), str(expected)):
             raise PermissionError("missing or wrong CSRF token")
         return form
+
+    def flash(request: Request, kind: str, text: str) -> None:
+        """A one-time message for the page after a redirect (post/redirect/get: reload is safe)."""
+        messages = list(request.session.get("flash", []))[-4:]
+        messages.append([kind, text[:600]])
+        request.session["flash"] = messages
 
     def page(request: Request, name: str, user: User | None, status: int = 200, **ctx: Any) -> Response:
         ctx.update(
             user=user,
             csrf=csrf_token(request),
             can=lambda p: user is not None and allowed(user.role, p),
+            flashes=request.session.pop("flash", []),
+            school_names=school_names,
+            zone=config.web.timezone,
         )
         return templates.TemplateResponse(request, name, ctx, status_code=status)
 
@@ -134,9 +164,15 @@ def create_app(config: Config, store: QuarantineStore | None = None) -> Starlett
 
     def authed(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         async def wrapper(request: Request) -> Response:
-            user = current_user(request)
+            user = await run_in_threadpool(current_user, request)
             if user is None:
-                return RedirectResponse("/login", status_code=303)
+                target = "/login"
+                if request.method == "GET" and request.url.path != "/":
+                    wanted = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+                    target += "?" + urlencode({"next": wanted})
+                elif request.method == "GET" and request.url.query:
+                    target += "?" + urlencode({"next": f"/?{request.url.query}"})
+                return RedirectResponse(target, status_code=303)
             try:
                 return await handler(request, user)
             except PermissionError as exc:
@@ -146,12 +182,31 @@ def create_app(config: Config, store: QuarantineStore | None = None) -> Starlett
 
         return wrapper
 
+    def filters_of(request: Request) -> Filters:
+        return Filters.parse(request.query_params, config)
+
+    def next_item(item: Item, f: Filters) -> Item | None:
+        """The item after ``item`` in the reviewer's current filter (older, same order as the list)."""
+        kw = f.store_filters(tz, dt.datetime.now(dt.UTC))
+        until = kw["until"]
+        kw["until"] = item.record.received_at if until is None else min(until, item.record.received_at)
+        return next((i for i in store.list(**kw, limit=2) if i.id != item.id), None)
+
+    def after_action(item: Item, f: Filters) -> RedirectResponse:
+        """Straight on to the next item of the filter, or back to the list when none is left."""
+        following = next_item(item, f)
+        query = f.query()
+        if following is None:
+            return RedirectResponse("/" + (f"?{query}" if query else ""), status_code=303)
+        return RedirectResponse(f"/item/{following.id}" + (f"?{query}" if query else ""), status_code=303)
+
     async def login_form(request: Request) -> Response:
-        return page(request, "login.html", None)
+        return page(request, "login.html", None, next=_safe_next(request.query_params.get("next", "")))
 
     async def login(request: Request) -> Response:
-        form = dict(await request.form())
+        form = await request.form()
         username = str(form.get("username", ""))[:64]
+        wanted = _safe_next(str(form.get("next", "")))
         address = request.client.host if request.client else "?"
         if limiter.blocked(f"ip:{address}", f"user:{username}"):
             return page(
@@ -160,16 +215,17 @@ def create_app(config: Config, store: QuarantineStore | None = None) -> Starlett
                 None,
                 status=429,
                 error="Too many failed attempts; wait five minutes.",
+                next=wanted,
             )
-        user = accounts.verify(username, str(form.get("password", "")))
+        user = await run_in_threadpool(accounts.verify, username, str(form.get("password", "")))
         if user is None:
             limiter.fail(f"ip:{address}", f"user:{username}")
-            return page(request, "login.html", None, status=401, error="Wrong username or password.")
+            return page(request, "login.html", None, status=401, error="Wrong username or password.", next=wanted)
         request.session.clear()
         request.session["user"] = user.username
         request.session["csrf"] = secrets.token_urlsafe(32)
-        store.record_access(user.username, user.role, "login", None)
-        return RedirectResponse("/", status_code=303)
+        await run_in_threadpool(store.record_access, user.username, user.role, "login", None)
+        return RedirectResponse(wanted or "/", status_code=303)
 
     async def logout(request: Request) -> Response:
         await check_csrf(request)
@@ -178,66 +234,244 @@ def create_app(config: Config, store: QuarantineStore | None = None) -> Starlett
 
     @authed
     async def index(request: Request, user: User) -> Response:
-        q = request.query_params
-        items = store.list(
-            category=q.get("category") or None,
-            school=q.get("school") or None,
-            direction=q.get("direction") or None,
-            status=q.get("status", "held") or None,
-            limit=500,
+        f = filters_of(request)
+        kw = f.store_filters(tz, dt.datetime.now(dt.UTC))
+
+        def load() -> tuple[Paging, list[Item], dict[str, dict[str, int]]]:
+            paging = Paging(f.page, config.web.page_size, store.count(**kw))
+            items = store.list(**kw, limit=paging.size, offset=paging.offset)
+            # Each dimension counted with the *other* filters applied: the numbers say what a
+            # click on them will show.
+            by_category = store.facets(**{**kw, "category": None})
+            facets = {
+                "top": by_category["top"],
+                "category": by_category["category"],
+                "school": store.facets(**{**kw, "school": None})["school"],
+                "direction": store.facets(**{**kw, "direction": None})["direction"],
+            }
+            return paging, items, facets
+
+        paging, items, facets = await run_in_threadpool(load)
+        return page(
+            request,
+            "list.html",
+            user,
+            items=items,
+            f=f,
+            paging=paging,
+            facets=facets,
+            periods=PERIODS,
+            statuses=STATUSES,
+            directions=DIRECTIONS,
+            schools=config.schools,
+            query=f.query(),
         )
-        return page(request, "list.html", user, items=items, filters=dict(q))
 
-    @authed
-    async def item(request: Request, user: User) -> Response:
-        found = store.get(request.path_params["id"])
-        store.record_access(user.username, user.role, "show", found.id)
-        content = None
-        if allowed(user.role, "content") and not found.record.sealed:
-            content = _readable(store.read_content(found.id, user.username, user.role))
-        return page(request, "item.html", user, item=found, content=content, clauses=_clauses(config, found))
+    async def show_item(
+        request: Request, user: User, found: Item, raw: bytes | None = None, unsealed: bool = False
+    ) -> Response:
+        f = filters_of(request)
 
-    @authed
-    async def unseal(request: Request, user: User) -> Response:
-        form = await check_csrf(request)
-        found = store.get(request.path_params["id"])
-        raw = store.unseal(found.id, user.username, user.role, str(form.get("reason", "")))
+        def load() -> tuple[Any, Item | None]:
+            body = raw
+            if body is None and found.status != "deleted" and allowed(user.role, "content") and not found.record.sealed:
+                body = store.read_content(found.id, user.username, user.role)
+            return (preview.build(body, domains) if body is not None else None), next_item(found, f)
+
+        content, following = await run_in_threadpool(load)
+        days = retention_for(
+            found.record.categories, config.quarantine.retention_days, config.quarantine.default_retention_days
+        )
         return page(
             request,
             "item.html",
             user,
             item=found,
-            content=_readable(raw),
-            unsealed=True,
-            clauses=_clauses(config, found),
+            content=content,
+            unsealed=unsealed,
+            why=explain_item(config, found),
+            kept_until=found.record.received_at + dt.timedelta(days=days),
+            f=f,
+            query=f.query(),
+            following=following,
+            top_categories=list(dict.fromkeys(c.split(".")[0] for c in found.record.categories)),
+            allow_days=ALLOW_DAYS,
         )
+
+    @authed
+    async def item(request: Request, user: User) -> Response:
+        found = await run_in_threadpool(store.get, request.path_params["id"])
+        await run_in_threadpool(store.record_access, user.username, user.role, "show", found.id)
+        return await show_item(request, user, found)
+
+    @authed
+    async def unseal(request: Request, user: User) -> Response:
+        form = await check_csrf(request)
+        found = await run_in_threadpool(store.get, request.path_params["id"])
+        raw = await run_in_threadpool(store.unseal, found.id, user.username, user.role, str(form.get("reason", "")))
+        return await show_item(request, user, found, raw=raw, unsealed=True)
 
     @authed
     async def release(request: Request, user: User) -> Response:
+        require(user.role, "release")
         form = await check_csrf(request)
-        found = store.get(request.path_params["id"])
-        chosen = [r for r in found.record.recipients if form.get(f"rcpt:{r}")] or None
-        result = store.release(found.id, user.username, user.role, chosen, prepare=releaser)
-        return page(
-            request,
-            "released.html",
-            user,
-            item=store.get(found.id),
-            result=result,
-            status=200 if result.ok else 502,
-        )
+        found = await run_in_threadpool(store.get, request.path_params["id"])
+        f = Filters.from_query(str(form.get("back", "")), config)
+        chosen = [r for r in found.record.recipients if form.get(f"rcpt:{r}")]
+        here = f"/item/{found.id}" + (f"?{f.query()}" if f.query() else "")
+        if not chosen:
+            # An empty selection is "nobody", never "everybody".
+            flash(request, "error", "Tick at least one recipient: nothing was released.")
+            return RedirectResponse(here, status_code=303)
+        result = await run_in_threadpool(store.release, found.id, user.username, user.role, chosen, prepare=releaser)
+        _flash_release(flash, request, result)
+        after = await run_in_threadpool(store.get, found.id)
+        if after.status == "held":
+            return RedirectResponse(here, status_code=303)
+        return await run_in_threadpool(after_action, found, f)
 
     @authed
-    async def delete(request: Request, user: User) -> Response:
+    async def allow_sender(request: Request, user: User) -> Response:
+        """Release to every recipient not yet served and add a narrow, expiring sender exception."""
+        require(user.role, "release")
         form = await check_csrf(request)
-        store.delete(request.path_params["id"], user.username, user.role, str(form.get("reason", "")))
-        return RedirectResponse("/", status_code=303)
+        found = await run_in_threadpool(store.get, request.path_params["id"])
+        f = Filters.from_query(str(form.get("back", "")), config)
+        here = f"/item/{found.id}" + (f"?{f.query()}" if f.query() else "")
+        check = str(form.get("check", ""))
+        school = str(form.get("school", ""))
+        reason = " ".join(str(form.get("reason", "")).split())[:300]
+        try:
+            days = int(str(form.get("days", "")))
+        except ValueError:
+            days = 0
+        problems = []
+        if check not in {c.split(".")[0] for c in found.record.categories}:
+            problems.append("choose one of this message's checks")
+        if school not in found.record.schools:
+            problems.append("choose one of this message's schools")
+        if days not in ALLOW_DAYS:
+            problems.append("choose how long the exception lasts")
+        if len(reason) < 3:
+            problems.append("give a reason")
+        if found.status != "held":
+            problems.append("only a held message can be released")
+        if problems:
+            flash(request, "error", "Sender not allowed: " + "; ".join(problems) + ".")
+            return RedirectResponse(here, status_code=303)
+        now = dt.datetime.now(dt.UTC)
+        exception = SenderException(
+            sender=found.record.sender.lower(),
+            check=check,
+            school=school,
+            expires=(now + dt.timedelta(days=days)).astimezone(tz).date(),
+            added_by=user.username,
+            added_at=now.isoformat(),
+            reason=reason,
+        )
+        try:
+            await run_in_threadpool(
+                sender_exceptions.append,
+                config.quarantine.sender_exceptions_path,
+                exception,
+                {d for s in config.schools for d in s.domains},
+            )
+        except (ConfigError, ValueError, OSError) as exc:
+            flash(request, "error", f"Sender not allowed: the exceptions file could not be written ({exc}).")
+            return RedirectResponse(here, status_code=303)
+        await run_in_threadpool(
+            store.record_access,
+            user.username,
+            user.role,
+            "allow-sender",
+            found.id,
+            f"{exception.sender} for {check} at {school} until {exception.expires.isoformat()}: {reason}",
+        )
+        flash(
+            request,
+            "ok",
+            f"{exception.sender} may send {check} mail to {school_names.get(school, school)}"
+            f" until {exception.expires:%d %b %Y}.",
+        )
+        result = await run_in_threadpool(store.release, found.id, user.username, user.role, None, prepare=releaser)
+        _flash_release(flash, request, result)
+        return await run_in_threadpool(after_action, found, f)
+
+    @authed
+    async def bulk(request: Request, user: User) -> Response:
+        """Release or delete the ticked items: a confirmation page first, one reason for all."""
+        form = await check_csrf(request)
+        action = str(form.get("action", ""))
+        require(user.role, "delete" if action == "delete" else "release")
+        f = Filters.from_query(str(form.get("back", "")), config)
+        back = "/" + (f"?{f.query()}" if f.query() else "")
+        ids = list(dict.fromkeys(str(i) for i in form.getlist("id")))[:MAX_BULK]
+        from_item = str(form.get("from_item", ""))
+        reason = " ".join(str(form.get("reason", "")).split())[:500]
+        if action not in ("release", "delete"):
+            flash(request, "error", "Choose Release or Delete.")
+            return RedirectResponse(back, status_code=303)
+        if not ids:
+            flash(request, "error", "Tick at least one message first: nothing was done.")
+            return RedirectResponse(back, status_code=303)
+        items = await run_in_threadpool(lambda: [store.get(i) for i in ids])
+        needs_reason = action == "delete"
+        if not form.get("confirm") or (needs_reason and len(reason) < 3):
+            return page(
+                request,
+                "confirm.html",
+                user,
+                items=items,
+                action=action,
+                reason=reason,
+                reason_missing=bool(form.get("confirm")) and needs_reason and len(reason) < 3,
+                back=f.query(),
+                from_item=from_item,
+                query=f.query(),
+            )
+
+        def perform() -> list[tuple[str, str]]:
+            out: list[tuple[str, str]] = []
+            delivered = 0
+            for it in items:
+                try:
+                    if action == "delete":
+                        store.delete(it.id, user.username, user.role, reason)
+                        continue
+                    if it.status != "held":
+                        out.append(("error", f"Not released ({it.status}): message from {it.record.sender}."))
+                        continue
+                    if reason:
+                        store.record_access(user.username, user.role, "release-requested", it.id, reason)
+                    result = store.release(it.id, user.username, user.role, None, prepare=releaser)
+                    delivered += 1 if result.delivered else 0
+                    for rcpt, err in result.refused.items():
+                        out.append(("error", f"Not released to {rcpt}: {err}"))
+                except StoreError as exc:
+                    out.append(("error", f"Message from {it.record.sender}: {exc}"))
+            done = len(items) - len(out) if action == "delete" else delivered
+            verb = "Deleted" if action == "delete" else "Released"
+            out.insert(0, ("ok", f"{verb} {done} of {len(items)} message{'s' if len(items) != 1 else ''}."))
+            return out
+
+        for kind, text in await run_in_threadpool(perform):
+            flash(request, kind, text)
+        if from_item and len(items) == 1:
+            return await run_in_threadpool(after_action, items[0], f)
+        return RedirectResponse(back, status_code=303)
 
     @authed
     async def audit(request: Request, user: User) -> Response:
-        records = store.audit_log(user.role)
-        ok, message = store.verify_audit()
+        records = await run_in_threadpool(store.audit_log, user.role)
+        ok, message = await run_in_threadpool(store.verify_audit)
         return page(request, "audit.html", user, records=records[-500:], chain_ok=ok, chain_message=message)
+
+    async def to_item(request: Request) -> Response:
+        """A reload or a bookmark of an action URL lands on the item, not on an error."""
+        return RedirectResponse(f"/item/{request.path_params['id']}", status_code=303)
+
+    async def to_list(request: Request) -> Response:
+        return RedirectResponse("/", status_code=303)
 
     async def headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         response = await call_next(request)
@@ -268,7 +502,10 @@ def create_app(config: Config, store: QuarantineStore | None = None) -> Starlett
         Route("/item/{id}", item),
         Route("/item/{id}/unseal", unseal, methods=["POST"]),
         Route("/item/{id}/release", release, methods=["POST"]),
-        Route("/item/{id}/delete", delete, methods=["POST"]),
+        Route("/item/{id}/allow", allow_sender, methods=["POST"]),
+        Route("/item/{id}/{action:str}", to_item, methods=["GET"]),
+        Route("/bulk", bulk, methods=["POST"]),
+        Route("/bulk", to_list, methods=["GET"]),
         Route("/audit", audit),
         Route("/healthz", health),
         Route("/metrics", metrics_page),
@@ -290,22 +527,34 @@ def create_app(config: Config, store: QuarantineStore | None = None) -> Starlett
     )
 
 
-def _readable(raw: bytes) -> dict[str, Any]:
-    """What a reviewer sees: a few headers, the visible text, attachment names.  Never HTML."""
-    view = MessageView(raw)
-    return {
-        "headers": [(n, view.header(n) or "") for n in ("From", "To", "Cc", "Date", "Subject")],
-        "texts": [(p.location, p.content_type, p.text) for p in view.text_parts],
-        "attachments": [(a.filename or "(unnamed)", a.declared_type, len(a.data)) for a in view.attachments],
-    }
+def local_time(when: dt.datetime, tz: zoneinfo.ZoneInfo) -> str:
+    """``03 Dec 2026 09:14 GMT``: the school's clock, with its zone, never bare UTC."""
+    return when.astimezone(tz).strftime("%d %b %Y %H:%M %Z")
 
 
-def _clauses(config: Config, found: Any) -> dict[str, str]:
-    school = config.school_for_domain(found.record.schools[0]) if found.record.schools else None
-    entries = effective_entries(config, school)
-    out: dict[str, str] = {}
-    for f in found.record.findings:
-        matches = [e for e in entries if e.matches(f.rule, f.category) and e.clause]
-        if matches:
-            out[f.rule] = max(matches, key=lambda e: len(e.match)).clause
-    return out
+def _safe_next(target: str) -> str:
+    """Where to go after sign-in: a path on this site only (no scheme, no //host, no backslash)."""
+    if (
+        not target.startswith("/")
+        or target.startswith("//")
+        or "\\" in target
+        or any(ord(c) < 32 for c in target)
+        or len(target) > 2000
+        or target.startswith("/login")
+    ):
+        return ""
+    return target
+
+
+def _redirector_domains(config: Config) -> Domains:
+    try:
+        return load_rules(config).domains
+    except ConfigError:
+        return Domains(frozenset(), frozenset(), frozenset(), ())
+
+
+def _flash_release(flash: Callable[[Request, str, str], None], request: Request, result: ReleaseResult) -> None:
+    if result.delivered:
+        flash(request, "released", f"Delivered to {', '.join(result.delivered)} (the mail server answered 250).")
+    for rcpt, err in result.refused.items():
+        flash(request, "error", f"Not released to {rcpt}: {err}")
