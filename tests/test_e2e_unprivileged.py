@@ -107,7 +107,10 @@ def test_quarantine_and_release_as_unprivileged_service(make_gateway: Callable[.
         item_page = web.get(f"/item/{item_id}")
         token = re.search(r'name="csrf" value="([^"]+)"', item_page.text)
         assert token is not None
-        released = web.post(f"/item/{item_id}/release", data={"csrf": token.group(1)})
+        # Every recipient ticked, as the page offers them (an empty selection releases to nobody).
+        ticked = {f"rcpt:{r}": "on" for r in re.findall(r'name="rcpt:([^"]+)"', item_page.text)}
+        assert ticked
+        released = web.post(f"/item/{item_id}/release", data={"csrf": token.group(1), **ticked})
         assert released.status_code == 200, released.text[-2000:]
     [delivered] = gw.wait_delivered(1)
     assert f"X-AUP-Released: {item_id}".encode() in delivered and b"Invoice 1" in delivered
