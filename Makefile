@@ -13,7 +13,7 @@ STAMP_PIP := $(VENV)/.pip-done
 APT_PACKAGES := libmilter-dev libmagic1 postfix sasl2-bin libsasl2-modules swaks postgresql chromium prometheus zip p7zip-full systemd python3-venv python3-dev gcc
 BENCH_APT_PACKAGES := rspamd
 
-.PHONY: run test setup lint typecheck bench bench-smoke fuzz soak clean
+.PHONY: run test setup lint typecheck bench bench-smoke fuzz soak clean train train-offensive
 
 setup: $(STAMP_PIP)
 
@@ -65,6 +65,18 @@ bench: setup
 
 bench-smoke: setup
 	$(PY) -m bench.run --smoke
+
+# Offline model training (not part of make test: the shipped model files are the ones tested).
+# Offensive language: Debian's word lists for the real-word guard, scikit-learn for the model;
+# OLID from ../shared/data, optional extra data under var/offensive-data (docs/policy.md).
+train: train-offensive
+
+train-offensive: setup
+	@for p in wbritish wamerican; do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; fi
+	@$(PY) -m pip install -q --disable-pip-version-check -e '.[train]' $(QUIET_PIP)
+	$(PY) -m train.offensive_realwords
+	$(PY) -m train.offensive_model
 
 # Long fault-injection run through the real Postfix (bounded: SOAK_MESSAGES messages).
 SOAK_MESSAGES ?= 5000

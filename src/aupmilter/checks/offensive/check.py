@@ -49,7 +49,7 @@ LOCATION_WEIGHT = {"subject": 1.5, "body": 1.0, "attachment-name": 1.0}
 WEAK_RULES = ("offensive.profanity.mild", "offensive.insult", "offensive.sexual", "offensive.model")
 WEAK_CEILING = 3.5
 #: Score of each frame kind (see module docstring).
-FRAME_SCORE = {"threat": 10.0, "hate": 10.0, "exclusion": 8.0, "abuse": 5.0}
+FRAME_SCORE = {"threat": 10.0, "hate": 10.0, "exclusion": 8.0, "abuse": 5.0, "named": 6.0}
 
 
 @dataclass(frozen=True)
@@ -145,8 +145,17 @@ def _term_finding(rule: str, where: str, terms: list[Term]) -> Finding:
     return Finding(rule, ".".join(rule.split(".")[:2]), round(score, 2), f"{shown}{count} in {where}", where)
 
 
+def _kind(hit: Hit) -> str:
+    """The scoring kind: a threat against a named person is reviewed, not refused (figures of speech)."""
+    if hit.frame == "exclusion":
+        return "exclusion"
+    return "named" if "named person" in hit.frame else hit.kind
+
+
 def _frame_finding(rule: str, where: str, hits: list[Hit], labels: dict[str, str]) -> Finding:
-    kinds = {("exclusion" if h.frame == "exclusion" else h.kind) for h in hits}
+    kinds = {
+        ("exclusion" if h.frame == "exclusion" else "named" if "named person" in h.frame else h.kind) for h in hits
+    }
     score = max(FRAME_SCORE[k] for k in kinds) * _weight(where)
     shown = "; ".join(
         dict.fromkeys(

@@ -57,6 +57,7 @@ GROUP = "G"  # a protected group ("muslims", "disabled people", "the elderly")
 THEY = "T"  # they/them/those people: a group when one was named just before
 YOU = "Y"  # the addressee
 THIRD = "H"  # he/him/she/her: an individual
+PERSON = "P"  # a named or described person ("Mr Okafor", "the head teacher", "my wife")
 SELF = "I"  # i/we: the speaker
 EMOTION = "V"
 VIOLENCE = "K"
@@ -97,7 +98,7 @@ _FILLERS = {
 _COPULAS = {"are", "is", "was", "were", "am", "r", "being", "been", "seem", "seems", "look", "looks", "become", "act"}
 _BE = {"be", "get", "got", "gets", "getting", "be all", "all be"}
 _SELF = {"i", "we", "me and", "us"}
-_YOU = {"you", "u", "ya", "ye", "yourself", "yourselves", "youre"}
+_YOU = {"you", "u", "ya", "ye", "yourself", "yourselves", "youre", "your", "ur", "yours"}
 _THIRD = {"he", "him", "she", "her", "himself", "herself"}
 _THEY = {
     "they", "them", "those people", "these people", "such people", "people like that", "people like them",
@@ -105,6 +106,35 @@ _THEY = {
     "one of them", "any of them", "the lot of them", "that lot", "this lot", "their lot", "those",
     "these", "theyre",
 }  # fmt: skip
+#: Contractions as the tokeniser sees them (the normaliser drops in-word apostrophes: "can't"
+#: → "cant"), written out so negation and person are plain words.
+_CONTRACTED: dict[str, tuple[str, ...]] = {
+    "cant": ("can", "not"), "cannot": ("can", "not"), "dont": ("do", "not"), "doesnt": ("does", "not"),
+    "didnt": ("did", "not"), "wont": ("will", "not"), "isnt": ("is", "not"), "arent": ("are", "not"),
+    "wasnt": ("was", "not"), "werent": ("were", "not"), "shouldnt": ("should", "not"),
+    "couldnt": ("could", "not"), "wouldnt": ("would", "not"), "havent": ("have", "not"),
+    "hasnt": ("has", "not"), "hadnt": ("had", "not"), "mustnt": ("must", "not"), "aint": ("are", "not"),
+    "shant": ("shall", "not"), "neednt": ("need", "not"), "im": ("i", "am"), "ive": ("i", "have"),
+    "youre": ("you", "are"), "youll": ("you", "will"), "youve": ("you", "have"), "youd": ("you", "would"),
+    "theyre": ("they", "are"), "theyll": ("they", "will"), "theyve": ("they", "have"),
+    "theyd": ("they", "would"), "hes": ("he", "is"), "shes": ("she", "is"), "thats": ("that", "is"),
+    "theres": ("there", "is"), "whats": ("what", "is"), "gonna": ("going", "to"),
+    "wanna": ("want", "to"), "gotta": ("got", "to"), "itll": ("it", "will"),
+    "weve": ("we", "have"), "id": ("i", "would"), "hed": ("he", "would"), "shed": ("she", "would"),
+}  # fmt: skip
+_WILL_WOULD = re.compile(r"(?i)\b(i|we|he|she|they|you|it|u)['’](ll|d)\b")
+
+
+def _write_out(m: re.Match[str]) -> str:
+    return f"{m.group(1)} {'will' if m.group(2).lower() == 'll' else 'would'}"
+
+
+#: "ill", "well", "hell", "shell" are "I'll", "we'll", "he'll", "she'll" before these words.
+_WILL_CONTRACTIONS = {"ill": "i", "well": "we", "hell": "he", "shell": "she"}
+_ILL_BEFORE = frozenset(
+    {"kill", "shoot", "murder", "stab", "hurt", "find", "get", "end", "make", "smash", "burn", "come", "be",
+     "never", "not", "break", "beat", "kick", "punch", "see", "slap", "show", "teach", "ruin", "do", "have"}
+)  # fmt: skip
 #: Text-speak and deliberate misspellings no edit distance reaches.
 _SLANG: dict[str, tuple[str, ...]] = {
     "ppl": ("people",), "peeps": ("people",), "h8": ("hate",), "h8e": ("hate",), "h8ers": ("haters",),
@@ -117,7 +147,19 @@ PERMISSIONS = (
     "allowed", "permitted", "let in", "hired", "employed", "promoted", "let near", "allowed near",
     "allowed to", "given jobs", "employ", "hire", "let", "tolerated",
 )  # fmt: skip
-_GROUP_ANY = {"you people", "your kind", "your lot", "people like you"}
+#: Described people a threat can name ("the head teacher", "my wife", "his kids").
+_PEOPLE_NOUNS = frozenset(
+    {"teacher", "head", "headteacher", "head teacher", "wife", "husband", "children", "kids", "kid", "child",
+     "son", "daughter", "mum", "dad", "mother", "father", "boss", "manager", "neighbour", "pupil", "pupils",
+     "student", "students", "caretaker", "cleaner", "receptionist", "governor", "governors", "colleague",
+     "colleagues", "class", "family", "partner", "girlfriend", "boyfriend", "baby", "deputy", "senco"}
+)  # fmt: skip
+_PERSON_DETERMINERS = frozenset({"the", "my", "his", "her", "their", "our", "your", "that", "this", "every", "each"})
+_TITLES = frozenset({"mr", "mrs", "ms", "miss", "dr", "sir"})
+_GROUP_ANY = {
+    "you people", "your kind", "your lot", "people like you", "people like him", "people like her",
+    "his people", "her people", "his kind", "her kind", "her lot", "his lot", "their lot", "their kind",
+}  # fmt: skip
 _BOUNDARY_WORDS = {
     "but", "because", "although", "though", "while", "whereas", "if", "when", "unless", "until", "since",
     "who", "which", "that", "whether", "where", "however", "then", "cos", "cause",
@@ -160,9 +202,10 @@ _LEADING = "!*|"
 
 #: Frames: (name, kind, pattern).  ``t`` names the target; ``p`` the predicate.
 _FRAMES: list[tuple[str, str, str]] = [
-    ("derogation", "hate", r"I d*(?:A d*)?(?P<p>V)d*(?P<t>[GT])"),
+    ("derogation", "hate", r"(?:I|^)d*(?:A d*)?(?P<p>V)d*(?:\.d*)?(?P<t>[GT])"),
     ("derogation", "hate", r"(?P<t>G)\|?d*I d*(?:A d*)?(?P<p>V)d*(?![GTYH.])"),
     ("derogation", "hate", r"(?P<t>[GT])d*(?:A d*)?(?P<p>[XW])"),
+    ("derogation", "hate", r"(?P<t>[GT])d*A d*\.d*(?P<p>[XW])"),
     ("derogation", "hate", r"(?P<p>W)d{0,2}(?P<t>G)"),
     ("derogation", "hate", r"A d*(?P<t>[GT])d*(?P<p>[XW])"),
     ("implicit derogation", "hate", r"(?P<t>[GT])d*(?:A d*)?(?P<p>Z)"),
@@ -173,7 +216,7 @@ _FRAMES: list[tuple[str, str, str]] = [
     ("negated positive", "hate", r"N d*(?P<t>G)d*(?:[AFS]d*)+(?P<p>O)"),
     ("exclusion", "hate", r"(?P<t>[GT])d*(?:[AFS]d*)*N d*(?:[EA]d*)*(?P<p>L)"),
     ("exclusion", "hate", r"N d*(?:[FS]d*)?(?:E d*)?(?P<p>L)d*(?P<t>G)"),
-    ("threat", "threat", r"I d*(?:A d*)?[FS]d*(?:E d*)?(?P<p>K)d*(?P<t>[GTYH])"),
+    ("threat", "threat", r"I d*(?:A d*)?[FS]d*(?:E d*)?(?P<p>K)d*(?P<t>[GTYHP])"),
     ("threat", "threat", r"(?P<t>[GY])[.d|]{0,5}I d*(?:A d*)?[FS]d*(?P<p>K)"),
     ("threat", "threat", r"(?P<t>[GTY])d*(?:A d*)?[SF]d*E d*(?P<p>[KJ])"),
     ("threat", "threat", r"(?P<t>[GTY])d*(?:A d*)?[SF]d*(?P<p>K)(?!d*[GTYH.])"),
@@ -339,6 +382,11 @@ class HateDetector:
         vocabulary = {w for key in table for w in key if len(w) >= 3} - _JOINABLE
         self.speller = Speller(vocabulary, _JOINABLE, load_real_words(directory / "realwords.txt"))
         self._memo: dict[str, tuple[str, ...]] = {}
+        self._last: tuple[str, list[tuple[list[Word], list[Symbol]]]] | None = None
+        longest: dict[str, int] = {}
+        for entry_key in table:
+            longest[entry_key[0]] = max(longest.get(entry_key[0], 0), len(entry_key))
+        self.longest_from = longest
 
     @staticmethod
     def _fold_phrase(phrase: str) -> list[str]:
@@ -354,7 +402,7 @@ class HateDetector:
         if len(self._memo) > 100_000:
             self._memo.clear()
         out: tuple[str, ...] = (token,)
-        slang = _SLANG.get(token)
+        slang = _CONTRACTED.get(token) or _SLANG.get(token)
         if slang is not None:
             out = slang
         elif "*" in token and len(token.replace("*", "")) >= 2:
@@ -384,7 +432,9 @@ class HateDetector:
 
     def sentences(self, text: str) -> list[list[Word]]:
         """Sentences of normalised words; punctuation kept as boundary words, quotes tracked."""
-        text = prepare(_expand(text))
+        if "'" in text or "’" in text:
+            text = _WILL_WOULD.sub(_write_out, text)
+        text = prepare(text)
         out: list[list[Word]] = [[]]
         in_double = False
         in_single = False
@@ -423,6 +473,11 @@ class HateDetector:
             quoted = in_double or in_single
             for piece in self._resolve(folded):
                 out[-1].append(Word(piece, core, quoted))
+        for sentence in out:
+            for k, word in enumerate(sentence[:-1]):
+                subject = _WILL_CONTRACTIONS.get(word.text)
+                if subject is not None and sentence[k + 1].text in _ILL_BEFORE and "'" not in word.raw:
+                    sentence[k : k + 1] = [Word(subject, word.raw, word.quoted), Word("will", word.raw, word.quoted)]
         return [s for s in out if any(w.text != "|" for w in s)]
 
     # --- words → symbols ------------------------------------------------------------------------
@@ -438,15 +493,21 @@ class HateDetector:
                 continue
             match: _Entry | None = None
             length = 0
-            if words[i].text in self.first_words:
-                for size in range(min(self.max_len, n - i), 0, -1):
+            first = self.longest_from.get(words[i].text)
+            if first is not None:
+                for size in range(min(first, n - i), 0, -1):
                     key = tuple(w.text for w in words[i : i + size])
                     entry = self.table.get(key)
                     if entry is not None:
                         match, length = entry, size
                         break
             if match is None:
-                out.append(Symbol(OTHER, (words[i].text,), words[i].quoted))
+                word = words[i]
+                described = word.text in _PEOPLE_NOUNS and i and words[i - 1].text in _PERSON_DETERMINERS
+                if described or _is_name(word, words[i - 1] if i else None):
+                    out.append(Symbol(PERSON, (word.text,), word.quoted, "individual"))
+                else:
+                    out.append(Symbol(OTHER, (word.text,), word.quoted))
                 i += 1
                 continue
             span = words[i : i + length]
@@ -481,19 +542,14 @@ class HateDetector:
 
     # --- frames -------------------------------------------------------------------------------------
 
-    def scan(self, text: str) -> list[Hit]:
-        """Every targeted-abuse frame in ``text`` (one location), context applied."""
-        hits: list[Hit] = []
+    def analyse(self, text: str) -> list[tuple[list[Word], list[Symbol]]]:
+        """Sentences of ``text`` as words and as resolved symbols ("them" → the group named
+        before).  The last text's analysis is kept: the frames and the model read the same one."""
+        if self._last is not None and self._last[0] == text:
+            return self._last[1]
+        out: list[tuple[list[Word], list[Symbol]]] = []
         recent: list[str] = []  # group categories named in the last sentences
-        flat_sentences = self.sentences(text)
-        for words in flat_sentences:
-            flat = " ".join(w.text for w in words if w.text != "|")
-            for kind, pattern in (("threat", self.personal_threat), ("abuse", self.personal_abuse)):
-                if pattern is None:
-                    continue
-                for m in pattern.finditer(flat):
-                    if not self._reported_text(flat, m.start()):
-                        hits.append(Hit("personal " + kind, kind, "individual", tuple(m.group().split())))
+        for words in self.sentences(text):
             syms = self.symbols(words)
             named = [s.category for s in syms if s.cls == GROUP]
             context = named[-1] if named else (recent[-1] if recent else "")
@@ -503,6 +559,21 @@ class HateDetector:
                 elif s.cls == GROUP and s.category == "unspecified" and context:
                     s.category = context
             recent = (recent + named)[-3:] if named else recent[-2:]
+            out.append((words, syms))
+        self._last = (text, out)
+        return out
+
+    def scan(self, text: str) -> list[Hit]:
+        """Every targeted-abuse frame in ``text`` (one location), context applied."""
+        hits: list[Hit] = []
+        for words, syms in self.analyse(text):
+            flat = " ".join(w.text for w in words if w.text != "|")
+            for kind, pattern in (("threat", self.personal_threat), ("abuse", self.personal_abuse)):
+                if pattern is None:
+                    continue
+                for m in pattern.finditer(flat):
+                    if not self._reported_text(flat, m.start()):
+                        hits.append(Hit("personal " + kind, kind, "individual", tuple(m.group().split())))
             if not any(s.cls == GROUP or s.cls in {YOU, THIRD} for s in syms):
                 continue
             classes = "".join(s.cls for s in syms)
@@ -519,6 +590,7 @@ class HateDetector:
                         and m.start("t") < m.start("p")
                         and BE not in classes[m.start("t") : m.start("p")]
                         and predicate.words[0] not in _INTRANSITIVE
+                        and predicate.words[0] not in {"be", "a"}
                         and kind == "threat"
                         and SELF not in classes[m.start("t") : m.start("p")]
                     ):
@@ -534,6 +606,10 @@ class HateDetector:
                         name, kind_ = "exclusion", "hate"
                     else:
                         kind_ = kind
+                    if target.cls == PERSON and _errand_follows(syms, m.end()):
+                        continue  # "I'll shoot Priya an email"
+                    if target.cls == PERSON:
+                        name = "threat against a named person"  # reviewed, not refused: often a figure of speech
                     category = target.category if target.cls == GROUP else "individual"
                     hits.append(Hit(name, kind_, category, (*predicate.words, *target.words)))
         return _dedupe(hits)
@@ -550,6 +626,10 @@ class HateDetector:
         before = classes[:clause_start]
         previous_clause = before[before.rfind(BOUNDARY, 0, max(0, len(before) - 1)) + 1 :]
         return bool(re.search(r"N d*(?:[FS]d*)?B".replace(" ", ""), previous_clause + classes[clause_start:start]))
+
+    def is_counter_speech(self, words: Sequence[Word], syms: Sequence[Symbol]) -> bool:
+        """Does this sentence quote, report (by someone else) or condemn?"""
+        return any(w.quoted for w in words) or self._counter_speech(syms, 0, 0)
 
     def _counter_speech(self, syms: Sequence[Symbol], start: int, end: int) -> bool:
         """Quoted, reported by someone else, or condemned in the same sentence."""
@@ -584,7 +664,9 @@ class HateDetector:
         chars = list(text)
         for start, end in _sentence_spans(text):
             sentence = text[start:end]
-            words = [fold(w) for w in _WORD.findall(_expand(sentence).lower())]
+            if not _MENTION_HINT.search(sentence):
+                continue
+            words = [fold(w.replace("'", "").replace("’", "")) for w in _WORD.findall(sentence.lower())]
             report_at = self._report_position(words)
             condemned = any(
                 tuple(words[k : k + size]) in self.condemn and not _negated_word(words, k)
@@ -621,7 +703,7 @@ class HateDetector:
 
 #: Violence words that need no object: "<group> should die" is a threat, "<group> should kill" is not.
 _INTRANSITIVE = frozenset({"die", "drown", "burn", "hang", "rot", "suffer", "perish"})
-_WORD = re.compile(r"[^\W_]+")
+_WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 _MENTION_HINT = re.compile(r"[\"“”‘’']|(?i:call|said|say|shout|told|word|like|wrote|post|report|yell|scream|chant)")
 _QUOTED_SPAN = re.compile(
     r"\"[^\"\n]{1,200}\"|“[^”\n]{1,200}”|‘[^’\n]{1,200}’|(?<![\w])'[^'\n]{1,200}'(?![\w])|«[^»\n]{1,200}»"
@@ -641,7 +723,7 @@ def _sentence_spans(text: str) -> list[tuple[int, int]]:
 
 def _nth_word_end(sentence: str, n: int) -> int:
     """Offset in ``sentence`` just after its n-th word (0-based), as :data:`_WORD` counts words."""
-    for i, m in enumerate(_WORD.finditer(_expand(sentence))):
+    for i, m in enumerate(_WORD.finditer(sentence)):
         if i == n:
             return min(m.end(), len(sentence))
     return len(sentence)
@@ -668,6 +750,23 @@ def _negated_word(flat: Sequence[str], k: int) -> bool:
     """ "not racist", "I am not being racist but": the apologist's disclaimer, not condemnation."""
     window = flat[max(0, k - 3) : k]
     return any(w in {"not", "never", "no"} for w in window)
+
+
+_ERRANDS = frozenset(
+    {"email", "e-mail", "message", "line", "text", "note", "reminder", "invite", "link", "call", "look"}
+)
+
+
+def _errand_follows(syms: Sequence[Symbol], end: int) -> bool:
+    return any(w in _ERRANDS for s in syms[end : end + 3] for w in s.words)
+
+
+def _is_name(word: Word, previous: Word | None) -> bool:
+    """A capitalised word inside a sentence, or after a title: a person's name ("Priya", "Mr Okafor")."""
+    raw = word.raw
+    if not raw[:1].isupper() or raw.isupper() or not raw.isalpha():
+        return False
+    return previous is not None and previous.text != "|"
 
 
 def _number_forms(noun: str) -> list[str]:
