@@ -43,6 +43,7 @@ import re
 import tomllib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 from pathlib import Path
 
 import regex
@@ -196,6 +197,7 @@ _RESPELL_Z = re.compile(r"z(?=$)|(?<=[aeiou])z(?=[aeiou])")
 _CONTRACTION_RES = [(re.compile(p, re.IGNORECASE), r) for p, r in _CONTRACTIONS]
 _TOKEN = regex.compile(r"[\p{L}\p{N}@$*|+€£]+(?:!+[\p{L}\p{N}]+)*|[\"“”«»„]|[‘’']|[,;:()\[\]?!.…—–]|-(?=\s)")
 _SENTENCE_END = frozenset(".?!…")
+_ALL_QUOTES = "\"“”«»„‘’'"
 _QUOTE_MARKS = frozenset('"“”«»„')
 _SINGLE_QUOTES = frozenset("‘’'")
 _LEADING = "!*|"
@@ -230,9 +232,9 @@ _COMPILED = [(name, kind, re.compile(pattern.replace(" ", ""))) for name, kind, 
 _DEHUMANISING = "dehumanisation"
 
 
-@dataclass(frozen=True, slots=True)
-class Word:
-    """One token of a sentence after normalisation (``text``) with where it came from."""
+class Word(NamedTuple):
+    """One token of a sentence after normalisation (``text``) with where it came from.
+    (A named tuple: mail has many words, and a tuple is built in C.)"""
 
     text: str
     raw: str
@@ -373,6 +375,7 @@ class HateDetector:
         self.condemn = frozenset(
             tuple(self._fold_phrase(p)) for p in _strings(classes, "condemn", directory / "hate.toml")
         )
+        self.cue_starts = frozenset(g[0] for g in self.report | self.condemn)
         self.personal_threat = _phrase_pattern(
             [" ".join(self._fold_phrase(p)) for p in _strings(classes, "personal_threat", directory / "hate.toml")]
         )
@@ -383,10 +386,11 @@ class HateDetector:
         self.speller = Speller(vocabulary, _JOINABLE, load_real_words(directory / "realwords.txt"))
         self._memo: dict[str, tuple[str, ...]] = {}
         self._last: tuple[str, list[tuple[list[Word], list[Symbol]]]] | None = None
-        longest: dict[str, int] = {}
+        lengths: dict[str, set[int]] = {}
         for entry_key in table:
-            longest[entry_key[0]] = max(longest.get(entry_key[0], 0), len(entry_key))
-        self.longest_from = longest
+            lengths.setdefault(entry_key[0], set()).add(len(entry_key))
+        #: first word -> the phrase lengths that start with it, longest first
+        self.lengths_from = {w: tuple(sorted(n, reverse=True)) for w, n in lengths.items()}
 
     @staticmethod
     def _fold_phrase(phrase: str) -> list[str]:
@@ -431,50 +435,55 @@ class HateDetector:
         return out
 
     def sentences(self, text: str) -> list[list[Word]]:
-        """Sentences of normalised words; punctuation kept as boundary words, quotes tracked."""
+        """Sentences of normalised words; punctuation kept as boundary words, quotes tracked.
+        A line break ends a sentence (lists, signatures, headings)."""
         if "'" in text or "’" in text:
             text = _WILL_WOULD.sub(_write_out, text)
         text = prepare(text)
-        out: list[list[Word]] = [[]]
-        in_double = False
-        in_single = False
-        previous_end = -1
-        for m in _TOKEN.finditer(text):
-            raw = m.group()
-            if "\n" in text[previous_end + 1 : m.start()] and out[-1]:
-                out.append([])  # a line break ends a sentence (lists, signatures, headings)
-                in_single = False
-            previous_end = m.end() - 1
-            if raw in _QUOTE_MARKS:
-                in_double = not in_double if raw in '"„' else raw in "“«„"
+        out: list[list[Word]] = []
+        resolve = self._memo.get
+        for line in text.splitlines():
+            if not line or line.isspace():
                 continue
-            if raw in _SINGLE_QUOTES:
-                before = text[m.start() - 1] if m.start() else " "
-                after = text[m.end()] if m.end() < len(text) else " "
-                if before.isalnum() and not after.isalnum() and not in_single:
-                    continue  # possessive "girls' team": not a quote
-                if not before.isalnum() and after.isalnum():
-                    in_single = True
-                elif before.isalnum() or before in ".?!,":
-                    in_single = False
-                continue
-            if (len(raw) == 1 and raw in _SENTENCE_END) or raw == "?":
-                out[-1].append(Word("|", raw, in_double or in_single))
-                if out[-1]:
-                    out.append([])
-                continue
-            if not raw[0].isalnum() and raw[0] not in "@$" and len(raw) == 1:
-                out[-1].append(Word("|", raw, in_double or in_single))
-                continue
-            core = raw.strip(_LEADING)
-            if not core or core.isdigit():
-                continue
-            folded = fold(core)
-            quoted = in_double or in_single
-            for piece in self._resolve(folded):
-                out[-1].append(Word(piece, core, quoted))
+            current: list[Word] = []
+            out.append(current)
+            quotes = any(q in line for q in _ALL_QUOTES)
+            in_double = in_single = False
+            for m in _TOKEN.finditer(line):
+                raw = m.group()
+                first = raw[0]
+                if first.isalnum() or first in "@$*|+€£":
+                    core = raw.strip(_LEADING) if first in _LEADING or raw[-1] in _LEADING else raw
+                    if not core or core.isdigit():
+                        continue
+                    folded = core.lower() if core.isascii() and core.isalpha() else fold(core)
+                    pieces = resolve(folded) or self._resolve(folded)
+                    quoted = in_double or in_single
+                    for piece in pieces:
+                        current.append(Word(piece, core, quoted))
+                    continue
+                if quotes and raw in _QUOTE_MARKS:
+                    in_double = not in_double if raw in '"„' else raw in "“«„"
+                    continue
+                if raw in _SINGLE_QUOTES:
+                    if not quotes:
+                        continue
+                    before = line[m.start() - 1] if m.start() else " "
+                    after = line[m.end()] if m.end() < len(line) else " "
+                    if before.isalnum() and not after.isalnum() and not in_single:
+                        continue  # possessive "girls' team": not a quote
+                    if not before.isalnum() and after.isalnum():
+                        in_single = True
+                    elif before.isalnum() or before in ".?!,":
+                        in_single = False
+                    continue
+                current.append(Word("|", raw, in_double or in_single))
+                if raw in _SENTENCE_END:
+                    current = []
+                    out.append(current)
         for sentence in out:
-            for k, word in enumerate(sentence[:-1]):
+            for k in range(len(sentence) - 1):
+                word = sentence[k]
                 subject = _WILL_CONTRACTIONS.get(word.text)
                 if subject is not None and sentence[k + 1].text in _ILL_BEFORE and "'" not in word.raw:
                     sentence[k : k + 1] = [Word(subject, word.raw, word.quoted), Word("will", word.raw, word.quoted)]
@@ -486,18 +495,21 @@ class HateDetector:
         out: list[Symbol] = []
         i = 0
         n = len(words)
+        texts = [w.text for w in words]
+        table = self.table
         while i < n:
-            if words[i].text == "|":
+            if texts[i] == "|":
                 out.append(Symbol(BOUNDARY, ("|",), words[i].quoted))
                 i += 1
                 continue
             match: _Entry | None = None
             length = 0
-            first = self.longest_from.get(words[i].text)
-            if first is not None:
-                for size in range(min(first, n - i), 0, -1):
-                    key = tuple(w.text for w in words[i : i + size])
-                    entry = self.table.get(key)
+            sizes = self.lengths_from.get(texts[i])
+            if sizes is not None:
+                for size in sizes:
+                    if size > n - i:
+                        continue
+                    entry = table.get(tuple(texts[i : i + size]))
                     if entry is not None:
                         match, length = entry, size
                         break
@@ -514,7 +526,7 @@ class HateDetector:
             out.append(
                 Symbol(
                     match.cls,
-                    tuple(w.text for w in span),
+                    tuple(texts[i : i + length]),
                     any(w.quoted for w in span),
                     match.category,
                     match.dehumanising,
@@ -641,11 +653,12 @@ class HateDetector:
         # index of the first word of the span in ``flat``
         first = sum(len(g) for g in words[:start])
         last = first + sum(len(g) for g in words[start:end])
-        for size in (3, 2, 1):
-            for k in range(len(flat) - size + 1):
+        cue_starts = self.cue_starts
+        for k, word in enumerate(flat):
+            if word not in cue_starts or first <= k < last:
+                continue
+            for size in (3, 2, 1):
                 gram = tuple(flat[k : k + size])
-                if first <= k < last:
-                    continue
                 if gram in self.condemn and not _negated_word(flat, k):
                     return True
                 if gram in self.report and not _own_speech(flat, k, first):
