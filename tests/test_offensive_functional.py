@@ -17,6 +17,7 @@ from bench.offensive_eval import Measure, Rate, table
 
 MEASURE = Measure()
 HELDOUT = {r.category: r for r in MEASURE.functional("heldout")}
+FINAL = {r.category: r for r in MEASURE.functional("final")}
 
 # Measured on heldout at the commit that introduced them, less a small margin.
 FLOOR = {
@@ -48,6 +49,44 @@ CEILING = {
 }
 
 
+# final/: a third split written after the rules and the model were frozen, measured once (the
+# figures in docs/policy.md); the same margin.
+FINAL_BOUND = {
+    "must_flag_dehumanisation": 0.66,
+    "must_flag_derogation_attribute": 0.81,
+    "must_flag_derogation_emotion": 0.75,
+    "must_flag_harassment": 0.67,
+    "must_flag_implicit_derogation": 0.54,
+    "must_flag_negated_positive": 0.62,
+    "must_flag_profane_abuse": 0.97,
+    "must_flag_question_opinion": 0.81,
+    "must_flag_reference_across_clauses": 0.81,
+    "must_flag_slur": 0.83,
+    "must_flag_spelling_variants": 0.92,
+    "must_flag_threat_direct": 0.67,
+    "must_flag_threat_normative": 0.78,
+    "must_not_abuse_of_objects": 0.15,
+    "must_not_block_mild": 0.15,
+    "must_not_counter_speech": 0.08,
+    "must_not_homonyms": 0.08,
+    "must_not_identity_neutral": 0.03,
+    "must_not_identity_positive": 0.05,
+    "must_not_negated_hate": 0.24,
+    "must_not_ordinary_school_mail": 0.03,
+    "must_not_place_and_morphology": 0.06,
+    "must_not_technical_senses": 0.08,
+}
+
+
+@pytest.mark.parametrize("category", sorted(FINAL_BOUND))
+def test_final_split_bounds(category: str) -> None:
+    rate: Rate = FINAL[category]
+    if rate.must_flag:
+        assert rate.rate >= FINAL_BOUND[category], f"{category}: {rate.hits}/{rate.total}"
+    else:
+        assert rate.rate <= FINAL_BOUND[category], f"{category}: {rate.hits}/{rate.total}"
+
+
 def test_every_category_has_a_bound() -> None:
     assert set(HELDOUT) == set(FLOOR) | set(CEILING)
 
@@ -66,7 +105,8 @@ def test_must_not_category_false_positives(category: str) -> None:
 
 def test_print_table(capsys: pytest.CaptureFixture[str]) -> None:
     with capsys.disabled():
-        print("\n" + table(list(HELDOUT.values())))
+        print("\nheld-out split\n" + table(list(HELDOUT.values())))
+        print("\nfinal split\n" + table(list(FINAL.values())))
 
 
 def test_olid_dev_macro_f1(shared_data: Path) -> None:
