@@ -248,6 +248,7 @@ class Symbol:
     quoted: bool
     category: str = ""  # the group's protected characteristic, for G
     dehumanising: bool = False
+    capitalised: bool = False  # an unlisted word written with a capital: likely a name
 
 
 @dataclass(frozen=True)
@@ -516,10 +517,11 @@ class HateDetector:
             if match is None:
                 word = words[i]
                 described = word.text in _PEOPLE_NOUNS and i and words[i - 1].text in _PERSON_DETERMINERS
+                capital = word.raw[:1].isupper() and not word.raw.isupper()
                 if described or _is_name(word, words[i - 1] if i else None):
-                    out.append(Symbol(PERSON, (word.text,), word.quoted, "individual"))
+                    out.append(Symbol(PERSON, (word.text,), word.quoted, "individual", capitalised=capital))
                 else:
-                    out.append(Symbol(OTHER, (word.text,), word.quoted))
+                    out.append(Symbol(OTHER, (word.text,), word.quoted, capitalised=capital))
                 i += 1
                 continue
             span = words[i : i + length]

@@ -3,8 +3,8 @@
 Rules name what they know; a model generalises to wording nobody listed ("Jews control the
 banks", "your face makes me want to vomit").  It reads each sentence as the hate frames do
 (:class:`~.hate.HateDetector` normalisation: leet, look-alikes, spacing, misspellings, words run
-together), with protected groups replaced by ``<group>`` and the addressee by ``<you>``, so what
-it learns about one group carries to all of them.  Features: word unigrams and bigrams over that
+together), with protected groups replaced by ``<group>``, the addressee by ``<you>`` and names by
+``<name>``, so what it learns about one group carries to all of them and no surname is evidence.  Features: word unigrams and bigrams over that
 abstracted sentence, character 3-5-grams of each word (robust to spelling), and the sentence's
 word-class trigrams (``G A X`` = "<group> are <attribute>").  All are hashed (CRC-32, stable
 across processes) into :data:`DIM` buckets.
@@ -46,7 +46,8 @@ class OffensiveModel:
     def sentence_features(self, symbols: list[Symbol]) -> tuple[set[int], set[str]]:
         """One sentence (as :meth:`HateDetector.analyse` gives it) as its hashed word, bigram and
         class features, and the set of its words whose character n-grams count (group names
-        excepted: what is learnt about one group must carry to the others)."""
+        excepted: what is learnt about one group must carry to the others; capitalised unlisted
+        words, i.e. names, excepted: a surname is no evidence of anything)."""
         abstract: list[str] = []
         words: set[str] = set()
         for s in symbols:
@@ -56,6 +57,8 @@ class OffensiveModel:
                 abstract.append("<group>")
             elif s.cls == YOU:
                 abstract.append("<you>")
+            elif s.capitalised:
+                abstract.append("<name>")  # names carry no offence: "Hussain" must not learn one
             else:
                 abstract.extend(s.words)
                 words.update(s.words)
