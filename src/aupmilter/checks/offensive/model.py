@@ -4,9 +4,10 @@ Rules name what they know; a model generalises to wording nobody listed ("Jews c
 banks", "your face makes me want to vomit").  It reads each sentence as the hate frames do
 (:class:`~.hate.HateDetector` normalisation: leet, look-alikes, spacing, misspellings, words run
 together), with protected groups replaced by ``<group>``, the addressee by ``<you>`` and names by
-``<name>``, so what it learns about one group carries to all of them and no surname is evidence.  Features: word unigrams and bigrams over that
-abstracted sentence, character 3-5-grams of each word (robust to spelling), and the sentence's
-word-class trigrams (``G A X`` = "<group> are <attribute>").  All are hashed (CRC-32, stable
+``<name>``, so what it learns about one group carries to all of them and no surname is evidence.
+Features: word unigrams and bigrams over that abstracted sentence, character 3-5-grams of each
+word (robust to spelling), and the sentence's word-class trigrams (``G A X`` = "<group> are
+<attribute>").  All are hashed (CRC-32, stable
 across processes) into :data:`DIM` buckets.
 
 Trained offline by ``train/offensive_model.py`` (``make train``) on data listed in
