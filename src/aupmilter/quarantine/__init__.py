@@ -4,22 +4,26 @@ from __future__ import annotations
 
 from aupmilter.config import QuarantineSettings
 from aupmilter.quarantine.access import AccessDenied, Role
+from aupmilter.quarantine.accounts import Account, AccountError, Accounts, Session, User
+from aupmilter.quarantine.audit import AuditKeyError, AuditRecord, Verification
 from aupmilter.quarantine.record import QuarantineRecord
 from aupmilter.quarantine.store import (
-    Accounts,
-    AuditRecord,
     Item,
     QuarantineStore,
     ReleaseResult,
     SealedError,
     StoreError,
-    User,
 )
 
 __all__ = [
     "AccessDenied",
+    "Account",
+    "AccountError",
     "Accounts",
+    "AuditKeyError",
     "AuditRecord",
+    "Session",
+    "Verification",
     "Item",
     "QuarantineRecord",
     "QuarantineStore",
