@@ -22,16 +22,16 @@ __all__ = [
     "Accounts",
     "AuditKeyError",
     "AuditRecord",
-    "Session",
-    "Verification",
     "Item",
     "QuarantineRecord",
     "QuarantineStore",
     "ReleaseResult",
     "Role",
     "SealedError",
+    "Session",
     "StoreError",
     "User",
+    "Verification",
     "open_store",
 ]
 

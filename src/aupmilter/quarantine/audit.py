@@ -184,7 +184,7 @@ def verify_chain(rows: Sequence[AuditRecord], ring: KeyRing, anchor: Anchor | No
                 return Verification(False, f"record {rec.seq} is unkeyed after keyed records", i)
             legacy += 1
             expected = legacy_hash(prev, rec.at, rec.actor, rec.role, rec.action, rec.item_id, rec.reason)
-        if not hmac.compare_digest(expected, rec.hash):
+        if not hmac.compare_digest(expected.encode(), str(rec.hash).encode()):
             return Verification(False, f"record {rec.seq} was altered", i)
         by_seq[rec.seq] = rec.hash
         prev = rec.hash
@@ -198,7 +198,7 @@ def verify_chain(rows: Sequence[AuditRecord], ring: KeyRing, anchor: Anchor | No
                     f"truncated: the anchor log records record {seq} but the store ends at record {head_seq}",
                     head_seq,
                 )
-            if not hmac.compare_digest(by_seq[seq], mac):
+            if not hmac.compare_digest(by_seq[seq].encode(), mac.encode()):
                 return Verification(False, f"record {seq} differs from its anchored head (chain rebuilt?)", head_seq)
             anchored = max(anchored, seq)
     parts = [f"{head_seq} audit records verified"]

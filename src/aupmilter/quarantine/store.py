@@ -496,7 +496,9 @@ class QuarantineStore:
         try:
             data = prepare(item, raw) if prepare is not None else f"X-AUP-Released: {item_id}\r\n".encode() + raw
         except BaseException:
-            self._settle(item_id, actor, role, pending, [], {r: "not sent: the copy could not be prepared" for r in pending})
+            self._settle(
+                item_id, actor, role, pending, [], {r: "not sent: the copy could not be prepared" for r in pending}
+            )
             raise
         delivered, refused = self._send(
             item.record.sender, pending, data, host or self.settings.release_host, port or self.settings.release_port
@@ -512,11 +514,11 @@ class QuarantineStore:
     @staticmethod
     def _send(
         sender: str, pending: Sequence[str], data: bytes, host: str, port: int
-    ) -> tuple[list[str], dict[str, str]]:
+    ) -> tuple[builtins.list[str], dict[str, str]]:
         """One SMTP transaction to the milter-free listener: (delivered, refused with reasons).
         Never raises: every failure becomes a per-recipient reason, so claims are always settled."""
         refused: dict[str, str] = {}
-        delivered: list[str] = []
+        delivered: builtins.list[str] = []
         try:
             with smtplib.SMTP(host, port, timeout=60) as smtp:
                 smtp.ehlo("aupmilter-release")
@@ -537,13 +539,15 @@ class QuarantineStore:
                     else:
                         for rcpt in accepted:
                             refused[rcpt] = f"{code} {msg.decode(errors='replace')}"
-        except Exception as exc:  # noqa: BLE001 - OSError, SMTPException, encoding errors alike
+        except Exception as exc:
             for rcpt in pending:
                 if rcpt not in delivered:
                     refused.setdefault(rcpt, f"release failed: {exc}")
         return delivered, refused
 
-    def _claim(self, item_id: str, recipients: Iterable[str] | None) -> tuple[Item, list[str], list[str]]:
+    def _claim(
+        self, item_id: str, recipients: Iterable[str] | None
+    ) -> tuple[Item, builtins.list[str], builtins.list[str]]:
         """Lock the item, check the chosen recipients and claim those still to be sent."""
         now = int(time.time())
         with self.db.transaction() as tx:
