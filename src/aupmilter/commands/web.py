@@ -148,5 +148,5 @@ def cmd_list(args: argparse.Namespace) -> int:
     accounts, _actor = _accounts(args)
     for a in accounts.list():
         state = "disabled" if a.disabled else "enabled"
-        print(printable(f"{a.username}\t{a.role.value}\t{state}\t{a.sessions} session(s)"))
+        print("\t".join(printable(x) for x in (a.username, a.role.value, state, f"{a.sessions} session(s)")))
     return 0
