@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -169,6 +170,22 @@ def test_role_and_actor_come_from_the_real_uid_and_groups(make_gateway: Callable
         ("unseal", "cli:root", "dpo")
     ]
     assert all("headteacher" not in r["actor"] for r in log)
+
+    # Under sudo the kernel's login uid (set at login, kept across sudo) names the person.
+    def logged_in_as_nobody() -> None:
+        Path("/proc/self/loginuid").write_text("65534")
+
+    sudoed = subprocess.run(
+        [sys.executable, "-m", "aupmilter.cli", "quarantine", "show", item["id"], "--config", str(gw.config_path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=logged_in_as_nobody,
+        env=dict(os.environ, SUDO_USER="headteacher"),
+    )
+    assert sudoed.returncode == 0, sudoed.stderr
+    log = [json.loads(x) for x in cli(gw, "audit", "--json", extra_groups=[DPO_GID]).stdout.splitlines()]
+    assert log[-1]["action"] == "show" and log[-1]["actor"] == "cli:nobody (as root)"
     # Only the auditor group (no root group): metadata, no content, no release.
     auditor = cli(gw, "show", item["id"], "--content", group=AUDITOR_GID, extra_groups=[])
     assert auditor.returncode == 1 and "may not content" in auditor.stderr

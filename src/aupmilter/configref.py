@@ -51,7 +51,7 @@ DESCRIPTIONS: dict[str, str] = {
     "metrics.listen": "Prometheus endpoint HOST:PORT (loopback); empty disables it.",
     "tagging.subject_prefix": "Prefix added to the subject of tagged mail, e.g. [AUP]; empty = none.",
     "web.listen": "Review UI HOST:PORT; keep it on loopback behind an HTTPS reverse proxy.",
-    "web.secret_key_file": "Session signing key file, created with mode 600 if missing.",
+    "web.secret_key_file": "Secret binding the sign-in form's CSRF token; created 0600 (O_EXCL) if missing, refused if group or others can read it.",
     "web.secure_cookies": "Mark session cookies Secure (keep true in production).",
     "web.trusted_header": "Header carrying the user name from an authenticating reverse proxy; empty = off. Honoured only with the proxy secret below, or on a unix: listen socket.",
     "web.base_url": "Public URL of the review UI, used in notification links.",

@@ -11,9 +11,12 @@ wrote the headteacher's name into the audit log.  Now
 * a user in none of the mapped groups has no role and may only run the commands that need
   none (``purge``, run by the service's timer).
 
-Under ``sudo`` the real uid is root's, so root's own groups decide (map a group root belongs
-to, or run the CLI under your own account with the store's group).  This is deliberate:
-``$SUDO_USER`` is an ordinary environment variable.
+Under ``sudo`` the real uid is root's (or the service user's with ``sudo -u``), so those
+groups decide the role (``sudo -u aupmilter -g aup-dpo`` gives the dpo role, and sudoers says
+who may ask for which group).  The person is still named: the kernel's audit login uid
+(``/proc/self/loginuid``, set once at login by pam_loginuid and kept across sudo; an
+unprivileged process cannot change it) makes the actor ``cli:<login> (as <real user>)``.
+``$SUDO_USER`` is an ordinary environment variable and is never read.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import grp
 import os
 import pwd
 from dataclasses import dataclass
+from pathlib import Path
 
 from aupmilter.config import Config
 from aupmilter.quarantine import Role
@@ -47,12 +51,28 @@ def _group_names() -> tuple[str, ...]:
     return tuple(names)
 
 
+def _name(uid: int) -> str:
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return f"uid{uid}"
+
+
+def login_uid() -> int | None:
+    """The kernel's audit login uid, or None when unset (daemons, timers, containers)."""
+    try:
+        value = int(Path("/proc/self/loginuid").read_text().strip())
+    except (OSError, ValueError):
+        return None
+    return None if value in (-1, 0xFFFFFFFF) else value
+
+
 def current(config: Config) -> CliIdentity:
     uid = os.getuid()
-    try:
-        name = pwd.getpwuid(uid).pw_name
-    except KeyError:
-        name = f"uid{uid}"
+    name = _name(uid)
+    login = login_uid()
+    if login is not None and login != uid:
+        name = f"{_name(login)} (as {name})"
     groups = _group_names()
     role: Role | None = None
     for candidate in ORDER:
