@@ -52,6 +52,7 @@ from aupmilter.quarantine.audit import (
 )
 from aupmilter.quarantine.db import AUDIT_LOCK_KEY, PostgresDatabase, SqliteDatabase, Tx
 from aupmilter.quarantine.record import QuarantineRecord
+from aupmilter.secretfile import create_secret
 
 log = logging.getLogger("aupmilter.quarantine")
 
@@ -145,6 +146,8 @@ class QuarantineStore:
             self.blobs_in_db = False
         self.keys = self._key_ring(Path(settings.audit_key_file or self.root / "audit.key"))
         self.anchor = Anchor(Path(settings.audit_anchor_file or self.root / "audit-anchor.log"))
+        if not os.path.lexists(self.anchor.path) and create_secret(self.anchor.path, ""):
+            self._give_to_store_owner(self.anchor.path)
 
     def _key_ring(self, path: Path) -> KeyRing:
         """Load the audit key, creating the first one on a store that has never had one.
