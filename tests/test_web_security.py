@@ -222,7 +222,7 @@ def test_trusted_header_needs_the_proxy_secret(tmp_path: Path) -> None:
         with httpx.Client(base_url=ui.base, follow_redirects=False) as client:
             # The reproduced attack: any local process, just the header.
             bare = client.get("/audit", headers={"X-Remote-User": "dana"})
-            assert bare.status_code == 303 and bare.headers["location"] == "/login"
+            assert bare.status_code == 303 and bare.headers["location"].startswith("/login")
             wrong = client.get("/audit", headers={"X-Remote-User": "dana", "X-Proxy-Secret": "guess"})
             assert wrong.status_code == 303
             forged_unseal = client.post(
@@ -286,20 +286,17 @@ def test_client_address_header_from_an_untrusted_peer_is_ignored(tmp_path: Path)
     ui = start_ui(tmp_path)  # no trusted proxies: the peer address counts, whatever the header says
     try:
         with httpx.Client(base_url=ui.base) as client:
-            form = client.get("/login")
-            csrf = form.text.split('name="csrf" value="')[1].split('"')[0]
-            pre = f"aup_pre={form.cookies['aup_pre']}"  # a Secure cookie: httpx keeps it off plain HTTP
             for i in range(5):
                 r = client.post(
                     "/login",
-                    data={"csrf": csrf, "username": f"u{i}", "password": "wrong wrong wrong"},
-                    headers={"X-Forwarded-For": f"192.0.2.{i}", "Cookie": pre},
+                    data={"username": f"u{i}", "password": "wrong wrong wrong"},
+                    headers={"X-Forwarded-For": f"192.0.2.{i}"},
                 )
                 assert r.status_code == 401
             r = client.post(
                 "/login",
-                data={"csrf": csrf, "username": "u9", "password": "wrong wrong wrong"},
-                headers={"X-Forwarded-For": "192.0.2.200", "Cookie": pre},
+                data={"username": "u9", "password": "wrong wrong wrong"},
+                headers={"X-Forwarded-For": "192.0.2.200"},
             )
             assert r.status_code == 429
     finally:
@@ -370,7 +367,7 @@ def test_auditor_sees_metadata_only_and_delete_needs_a_reason(tmp_path: Path, br
         auditor = browser.new_context().new_page()
         login(auditor, ui.base, "arthur")
         listing = auditor.locator("#items").inner_text()
-        assert "x@outside.test" in listing and "offensive.profanity.strong" in listing
+        assert "x@outside.test" in listing and "offensive.profanity" in listing and "None" not in listing
         assert "Quarterly invoice" not in auditor.content()
         auditor.click("#items tbody tr a")
         assert "offensive.profanity.strong" in auditor.locator("#findings").inner_text()
@@ -383,11 +380,16 @@ def test_auditor_sees_metadata_only_and_delete_needs_a_reason(tmp_path: Path, br
         reviewer.goto(f"{ui.base}/item/{ui.item}")
         assert "Quarterly invoice from Bob" in reviewer.content()  # reviewers do see it
         token = reviewer.locator("input[name=csrf]").first.get_attribute("value") or ""
-        empty = reviewer.request.post(f"{ui.base}/item/{ui.item}/delete", form={"csrf": token, "reason": "  "})
-        assert empty.status == 400 and "needs a reason" in empty.text()
+        # A hand-made POST that skips the form's `required`: refused, nothing deleted.
+        empty = reviewer.request.post(
+            f"{ui.base}/bulk",
+            form={"csrf": token, "action": "delete", "id": ui.item, "reason": "  ", "confirm": "1"},
+        )
+        assert "A reason is needed to delete" in empty.text()
         assert ui.store.get(ui.item).status == "held"
         reviewer.fill("#delete-reason", "phishing, confirmed with the sender by phone")
         reviewer.click("#delete")
+        reviewer.click("#confirm")
         assert ui.store.get(ui.item).status == "deleted"
         entry = ui.store.audit_log(Role.DPO)[-1]
         assert (entry.action, entry.reason) == ("delete", "phishing, confirmed with the sender by phone")

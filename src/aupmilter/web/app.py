@@ -281,10 +281,10 @@ def create_app(config: Config, store: QuarantineStore | None = None, listen: str
 
     async def logout(request: Request) -> Response:
         await check_csrf(request)
+        user = await run_in_threadpool(current_user, request)
         token = request.session.get("sid")
         if isinstance(token, str):
             await run_in_threadpool(accounts.end_session, token)
-        user = await run_in_threadpool(current_user, request)
         if user is not None:
             await run_in_threadpool(store.record_access, user.username, user.role, "logout", None)
         request.session.clear()
