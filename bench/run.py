@@ -348,6 +348,8 @@ def nodes(corpus: dict[str, tuple[Path, int]], scale: int, sessions: int) -> dic
     server = postgres.PrivatePostgres()
     server.start()
     results: dict[str, Any] = {}
+    # Nodes sharing a quarantine share its audit key, as deployed (the first milter creates it).
+    key_dir = Path(tempfile.mkdtemp(prefix="aupbench-key-", dir="/tmp"))
     try:
         config = BENCH_CONFIG + _NODES_OVERLAY
         for count in (1, 2):
@@ -359,7 +361,13 @@ def nodes(corpus: dict[str, tuple[Path, int]], scale: int, sessions: int) -> dic
                     gateways.append(
                         _started(
                             lambda r=root: Gateway(  # type: ignore[misc]
-                                r, config, "unix", "store", fast_sink=True, quarantine_database=server.url
+                                r,
+                                config,
+                                "unix",
+                                "store",
+                                fast_sink=True,
+                                quarantine_database=server.url,
+                                audit_key_file=str(key_dir / "audit.key"),
                             )
                         )
                     )
@@ -390,6 +398,7 @@ def nodes(corpus: dict[str, tuple[Path, int]], scale: int, sessions: int) -> dic
         results["two_nodes_over_one"] = round(results["2_node"]["msgs_per_s"] / results["1_node"]["msgs_per_s"], 3)
     finally:
         server.stop()
+        shutil.rmtree(key_dir, ignore_errors=True)
     return results
 
 

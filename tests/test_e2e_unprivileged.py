@@ -26,7 +26,7 @@ import dkim as dkimpy
 import httpx
 import pytest
 
-from tests.harness.deployed import ensure_service_user
+from tests.harness.deployed import SERVICE_USER, ensure_service_user
 from tests.harness.gateway import DEFAULT_CONFIG, Gateway, wait_for
 
 pytestmark = pytest.mark.postfix
@@ -47,6 +47,14 @@ def exe_mail(n: int) -> bytes:
     return msg.as_bytes()
 
 
+#: The CLI runs as the service user here, so its group maps to the reviewer role (issue 23:
+#: roles come from OS groups, never from a flag).
+CLI_ROLES = f"""
+[review.os_roles]
+reviewer = ["{SERVICE_USER}"]
+"""
+
+
 def mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
 
@@ -64,7 +72,7 @@ def held(gw: Gateway) -> list[dict[str, object]]:
 
 def test_quarantine_and_release_as_unprivileged_service(make_gateway: Callable[..., Gateway]) -> None:
     user = ensure_service_user()
-    gw = make_gateway(DEFAULT_CONFIG, deployed=True)
+    gw = make_gateway(DEFAULT_CONFIG + CLI_ROLES, deployed=True)
     assert gw.milter is not None
     status = proc_status(gw.milter.pid)
     assert status["Uid"].split()[0] == str(user.pw_uid) and status["Umask"] == "0027"
@@ -196,7 +204,7 @@ match = "attachment.executable"
 outbound = "quarantine"
 """
         )
-        gw = make_gateway(config, deployed=True)
+        gw = make_gateway(config + CLI_ROLES, deployed=True)
         dns = lambda name, timeout=5: record if name == b"aup._domainkey.oakfield.example." else None  # noqa: E731
 
         # 1. Forged X-AUP-* from an authenticated client: gone; the disclaimer is applied and signed.

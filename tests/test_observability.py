@@ -197,3 +197,30 @@ def test_alert_rules_pass_promtool_and_unit_tests() -> None:
             assert used <= known | {
                 r.get("record") for g in yaml.safe_load(rules.read_text())["groups"] for r in g["rules"]
             }, used
+
+
+@pytest.mark.postfix
+def test_notifications_carry_no_text_the_sender_chose(make_gateway: Callable[..., Gateway]) -> None:
+    """Issue 23: an attachment named like a link was quoted verbatim in the gateway's own mail
+    to IT; a notification now says what happened (rule, category, counts, link) and nothing the
+    sender wrote: no file name, no subject, no address."""
+    from tests.attachment_builders import message_with, pe_bytes
+
+    gw = make_gateway(CONFIG)
+    lure = "https://pay-now.evil.test/login?acct=1 URGENT.exe"
+    raw = message_with(
+        [(lure, pe_bytes(), "application/octet-stream")],
+        subject="Visit https://evil.test/now",
+        sender="ceo.office@evil.test",
+    )
+    assert gw.send(raw, "ceo.office@evil.test", ["t@oakfield.example"])[0] == 250
+    wait_for(lambda: any(b"X-AUP-Notification: 1" in m.data for m in gw.sink_messages), 30, "notification")
+    [note] = [m for m in gw.sink_messages if b"X-AUP-Notification: 1" in m.data]
+    import email
+    import email.policy
+
+    parsed = email.message_from_bytes(note.data, policy=email.policy.default)
+    text = str(parsed["Subject"]) + "\n" + parsed.get_content()  # type: ignore[attr-defined]
+    assert "attachment.executable" in text and "/item/" in text
+    assert "evil.test" not in text and "pay-now" not in text and "URGENT" not in text
+    assert "ceo.office" not in text and "Visit" not in text

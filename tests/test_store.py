@@ -129,7 +129,7 @@ def test_roles_gate_content(store_factory: Callable[[], QuarantineStore]) -> Non
     with pytest.raises(AccessDenied):
         store.read_content(item_id, "eve", Role.AUDITOR)
     with pytest.raises(AccessDenied):
-        store.delete(item_id, "eve", Role.AUDITOR)
+        store.delete(item_id, "eve", Role.AUDITOR, "not allowed anyway")
     with pytest.raises(AccessDenied):
         store.audit_log(Role.REVIEWER)
     assert store.read_content(item_id, "bob", Role.REVIEWER) == RAW
@@ -179,17 +179,16 @@ def test_audit_chain_verifies_and_detects_tampering(
     item_id = store.put(RAW, record())
     store.read_content(item_id, "bob", Role.REVIEWER)
     store.delete(item_id, "bob", Role.REVIEWER, "spam")
-    ok, message = store.verify_audit()
-    assert ok, message
+    result = store.verify_audit()
+    assert result.ok, result.message
     assert [r.action for r in store.audit_log(Role.DPO)] == ["quarantine", "view", "delete"]
     with store.db.transaction() as tx:
         tx.execute("UPDATE audit SET actor = 'mallory' WHERE seq = 2")
-    ok, message = store.verify_audit()
-    assert not ok and "record 2 was altered" in message
+    result = store.verify_audit()
+    assert not result.ok and "record 2 was altered" in result.message
     with store.db.transaction() as tx:
         tx.execute("DELETE FROM audit WHERE seq = 2")
-    ok, message = store.verify_audit()
-    assert not ok
+    assert not store.verify_audit().ok
 
 
 def test_delete_removes_content(store_factory: Callable[[], QuarantineStore]) -> None:

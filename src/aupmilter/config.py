@@ -122,6 +122,10 @@ class QuarantineSettings:
     @property
     def sender_exceptions_path(self) -> Path:
         return Path(self.sender_exceptions) if self.sender_exceptions else Path(self.path) / "sender-exceptions.toml"
+    #: HMAC key ring of the audit chain (outside the database, mode 0600); "" = path/audit.key.
+    audit_key_file: str = ""
+    #: Local append-only log of audit chain heads (truncation evidence); "" = path/audit-anchor.log.
+    audit_anchor_file: str = ""
 
 
 @dataclass(frozen=True)
@@ -135,6 +139,23 @@ class WebSettings:
     timezone: str = "Europe/London"
     #: Items per page in the review list.
     page_size: int = 50
+    #: trusted_header is honoured only with this header carrying the shared secret below
+    #: (or when the UI listens on a unix socket only the proxy can reach).
+    trusted_proxy_secret_header: str = "X-Proxy-Secret"
+    trusted_proxy_secret_file: str = ""
+    #: Peers whose client-address header is believed (for login rate limiting); [] = none.
+    trusted_proxies: tuple[str, ...] = ()
+    client_address_header: str = "X-Forwarded-For"
+    session_idle_seconds: int = 1800
+    session_max_seconds: int = 8 * 3600
+
+
+@dataclass(frozen=True)
+class ReviewSettings:
+    """Who may use the quarantine CLI as which role: OS group names per role, checked against
+    the real uid's groups (never a flag or an environment variable)."""
+
+    os_roles: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 LOG_TARGETS = ("stderr", "syslog", "file")
@@ -189,6 +210,7 @@ class Config:
     dkim: DkimSettings = field(default_factory=DkimSettings)
     logging: LoggingSettings = field(default_factory=lambda: LoggingSettings())
     sender_exceptions: tuple[SenderException, ...] = ()
+    review: ReviewSettings = field(default_factory=ReviewSettings)
 
     @property
     def org_domains(self) -> tuple[str, ...]:
@@ -501,6 +523,8 @@ def parse_config(data: dict[str, Any], source: str, base_dir: Path | None = None
         retention_days=_parse_retention(q.take_table("retention_days")),
         default_retention_days=q.take("default_retention_days", int, 90),
         sender_exceptions=q.take("sender_exceptions", str, ""),
+        audit_key_file=q.take("audit_key_file", str, ""),
+        audit_anchor_file=q.take("audit_anchor_file", str, ""),
     )
     if quarantine.mode not in ("store", "hold"):
         raise ConfigError(source, "quarantine.mode", "must be 'store' or 'hold'")
@@ -515,6 +539,12 @@ def parse_config(data: dict[str, Any], source: str, base_dir: Path | None = None
         base_url=w.take("base_url", str, WebSettings.base_url),
         timezone=w.take("timezone", str, WebSettings.timezone),
         page_size=w.take("page_size", int, WebSettings.page_size),
+        trusted_proxy_secret_header=w.take("trusted_proxy_secret_header", str, "X-Proxy-Secret"),
+        trusted_proxy_secret_file=w.take("trusted_proxy_secret_file", str, ""),
+        trusted_proxies=tuple(str(p) for p in w.take("trusted_proxies", list, [])),
+        client_address_header=w.take("client_address_header", str, "X-Forwarded-For"),
+        session_idle_seconds=w.take("session_idle_seconds", int, 1800),
+        session_max_seconds=w.take("session_max_seconds", int, 8 * 3600),
     )
     try:
         zoneinfo.ZoneInfo(web.timezone)
@@ -522,7 +552,32 @@ def parse_config(data: dict[str, Any], source: str, base_dir: Path | None = None
         raise ConfigError(source, "web.timezone", f"unknown time zone {web.timezone!r}") from None
     if not 5 <= web.page_size <= 500:
         raise ConfigError(source, "web.page_size", "must be between 5 and 500")
+    for proxy in web.trusted_proxies:
+        try:
+            ipaddress.ip_address(proxy)
+        except ValueError:
+            raise ConfigError(source, "web.trusted_proxies", f"not an IP address: {proxy!r}") from None
+    if web.trusted_header and not (web.trusted_proxy_secret_file or web.listen.startswith("unix:")):
+        raise ConfigError(
+            source,
+            "web.trusted_header",
+            "needs web.trusted_proxy_secret_file (a secret only the proxy sends) or a unix: listen socket",
+        )
+    if web.session_idle_seconds < 60 or web.session_max_seconds < web.session_idle_seconds:
+        raise ConfigError(source, "web.session_max_seconds", "sessions: idle >= 60 s and max >= idle")
     w.done()
+
+    rv = root.take_table("review")
+    roles_t = rv.take_table("os_roles")
+    os_roles: dict[str, tuple[str, ...]] = {}
+    for role_name in list(roles_t.data):
+        if role_name not in ("auditor", "reviewer", "dpo"):
+            raise ConfigError(source, roles_t.key(role_name), "unknown role (auditor, reviewer, dpo)")
+        groups = roles_t.take(role_name, (str, list), [])
+        os_roles[role_name] = (groups,) if isinstance(groups, str) else tuple(str(g) for g in groups)
+    roles_t.done()
+    rv.done()
+    review = ReviewSettings(os_roles)
 
     met = root.take_table("metrics")
     metrics_listen = met.take("listen", str, "127.0.0.1:9851")
@@ -577,6 +632,7 @@ def parse_config(data: dict[str, Any], source: str, base_dir: Path | None = None
         plugins=plugins,
         web=web,
         sender_exceptions=sender_exceptions.load(quarantine.sender_exceptions_path, set(seen)),
+        review=review,
         raw=data,
         outbound_verdict=outbound_verdict,
         dkim=_parse_dkim(dkim_table, schools),

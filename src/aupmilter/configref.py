@@ -13,7 +13,15 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from aupmilter.config import LoggingSettings, MilterSettings, QuarantineSettings, School, WebSettings, WorkingHours
+from aupmilter.config import (
+    LoggingSettings,
+    MilterSettings,
+    QuarantineSettings,
+    ReviewSettings,
+    School,
+    WebSettings,
+    WorkingHours,
+)
 
 DESCRIPTIONS: dict[str, str] = {
     "organisation.name": "The trust's name, used in disclaimers and rejection texts.",
@@ -38,15 +46,24 @@ DESCRIPTIONS: dict[str, str] = {
     "quarantine.retention_days": "Table: days quarantined mail is kept, per top-level category (attachment = 30, ...).",
     "quarantine.default_retention_days": "Days kept for categories not named in retention_days.",
     "quarantine.sender_exceptions": "Per-sender exceptions file written by 'Release and allow sender' (default: beside the store).",
+    "quarantine.audit_key_file": "HMAC key ring of the audit chain, mode 0600, outside the database; empty = path/audit.key (created if missing). Copy it to every gateway sharing a PostgreSQL quarantine.",
+    "quarantine.audit_anchor_file": "Local append-only log of audit chain heads (truncation evidence; chattr +a it); empty = path/audit-anchor.log.",
     "metrics.listen": "Prometheus endpoint HOST:PORT (loopback); empty disables it.",
     "tagging.subject_prefix": "Prefix added to the subject of tagged mail, e.g. [AUP]; empty = none.",
     "web.listen": "Review UI HOST:PORT; keep it on loopback behind an HTTPS reverse proxy.",
-    "web.secret_key_file": "Session signing key file, created with mode 600 if missing.",
+    "web.secret_key_file": "Secret binding the sign-in form's CSRF token; created 0600 (O_EXCL) if missing, refused if group or others can read it.",
     "web.secure_cookies": "Mark session cookies Secure (keep true in production).",
-    "web.trusted_header": "Header carrying the user name from an authenticating reverse proxy on loopback; empty = off.",
+    "web.trusted_header": "Header carrying the user name from an authenticating reverse proxy; empty = off. Honoured only with the proxy secret below, or on a unix: listen socket.",
     "web.base_url": "Public URL of the review UI, used in notification links.",
     "web.timezone": "Time zone the review UI shows times in (and where 'today' starts).",
     "web.page_size": "Items per page in the review list (5-500).",
+    "web.trusted_proxy_secret_header": "Header in which the authenticating proxy sends the shared secret.",
+    "web.trusted_proxy_secret_file": "File (mode 0600) holding that shared secret; required for trusted_header unless listen is unix:PATH.",
+    "web.trusted_proxies": "Addresses of reverse proxies whose client_address_header is believed (login rate limiting); [] = none.",
+    "web.client_address_header": "Header in which a trusted proxy passes the client address (its last entry is used).",
+    "web.session_idle_seconds": "A session unused this long ends (server-side; at least 60).",
+    "web.session_max_seconds": "A session ends this long after sign-in whatever its use.",
+    "review.os_roles": 'Table role = OS group(s): who may use the quarantine CLI as auditor, reviewer or dpo (e.g. dpo = ["aup-dpo"]); the highest role among the real uid\'s groups applies.',
     "schools[].domain": "The school's mail domain (subdomains included).",
     "schools[].name": "Display name used in rejections and disclaimers.",
     "schools[].aliases": "Other domains of the same school.",
@@ -107,6 +124,7 @@ _SECTIONS: list[tuple[str, Any]] = [
     ("quarantine", QuarantineSettings),
     ("web", WebSettings),
     ("logging", LoggingSettings),
+    ("review", ReviewSettings),
     ("schools[]", School),
     ("schools[].working_hours", WorkingHours),
 ]

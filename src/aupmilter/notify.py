@@ -6,10 +6,12 @@ in ``aupmilter_notifications_total{outcome="dropped"}``), never the mail.
 
 Notifications go by SMTP to the milter-free listener (``[quarantine] release_host/port``), so
 they cannot loop back through the milter; they carry ``X-AUP-Notification: 1``.  Content:
-date, direction, school, sender and recipients, action, rule ids, masked evidence, a link to the
-item in the review UI when it was quarantined.  Never the subject or body (for sealed Personal
-mail, content checks did not even run).  Per sender, at most one notification per window; the
-next says how many were coalesced.
+date, direction, school, action, rule ids with their categories and counts, and a link to the
+item in the review UI when it was quarantined — only words and names this program or the site's
+configuration chose.  Nothing the sender chose appears: no subject, body, evidence (an
+attachment name carrying a URL was quoted verbatim in the gateway's own mail, which staff trust),
+and no addresses (an address is free text too); the linked item shows those to authorised
+staff.  Per sender, at most one notification per window; the next says how many were coalesced.
 """
 
 from __future__ import annotations
@@ -182,18 +184,20 @@ class Notifier:
         msg["Date"] = format_datetime(when)
         msg["Message-ID"] = make_msgid(domain=school.domain)
         msg["X-AUP-Notification"] = "1"
+        counts: dict[tuple[str, str], int] = {}
+        for f in fired:
+            counts[(f.rule, f.category)] = counts.get((f.rule, f.category), 0) + 1
         lines = [
             f"The e-mail gateway {decision.action}ed a message under {school.name}'s acceptable use policy.",
             "",
             f"When:       {when:%Y-%m-%d %H:%M} UTC",
             f"Direction:  {decision.direction}",
-            f"From:       {envelope.sender or '<>'}",
-            f"To:         {', '.join(envelope.recipients)}",
+            f"Recipients: {len(envelope.recipients)}",
             f"Action:     {decision.action}",
             f"Sealed:     {'yes (labelled Personal/Private: content was not inspected)' if decision.sealed else 'no'}",
             "",
-            "Findings:",
-            *[f"  - {f.rule}: {f.evidence}" for f in fired],
+            "Findings (rule, category, count):",
+            *[f"  - {rule} ({category}) x{n}" for (rule, category), n in counts.items()],
         ]
         if item_id:
             lines += [
@@ -205,7 +209,11 @@ class Notifier:
                 "",
                 f"{coalesced} similar event(s) from this sender were not notified separately in the last hour.",
             ]
-        lines += ["", "This notification does not contain the message itself."]
+        lines += [
+            "",
+            "This notification contains no text from the message, its sender or its attachments;",
+            "sender, recipients and evidence are shown in the review UI to authorised staff.",
+        ]
         msg.set_content("\n".join(lines) + "\n")
         q = self.config.quarantine
         try:

@@ -114,6 +114,7 @@ class Gateway:
         store_size: str | None = None,
         external_milter: str | None = None,
         deployed: bool = False,
+        audit_key_file: str = "",
     ) -> None:
         """``with_milter=False``: plain Postfix (the benchmark baseline); ``fast_sink``: Postfix's
         own smtp-sink instead of aiosmtpd (throughput runs; messages are not kept);
@@ -128,6 +129,8 @@ class Gateway:
         self.web: subprocess.Popen[bytes] | None = None
         self.web_port = free_port()
         self.external_milter = external_milter
+        #: Gateways sharing one PostgreSQL quarantine share one audit key file (docs/operations.md).
+        self.audit_key_file = audit_key_file
         self.quarantine_database = quarantine_database
         self.store_size = store_size  # e.g. "256k": the store lives on a tiny tmpfs (disk-full tests)
         self.with_milter = with_milter
@@ -176,6 +179,7 @@ path = "{self.store_dir}"
 database = "{self.quarantine_database}"
 release_host = "127.0.0.1"
 release_port = {self.release_port}
+audit_key_file = "{self.audit_key_file}"
 
 [metrics]
 listen = "127.0.0.1:{self.metrics_port}"

@@ -102,6 +102,27 @@ class PrivatePostgres:
         self._as_postgres(*psql, f"CREATE DATABASE {name} OWNER aup")
         return f"postgresql://aup@127.0.0.1:{self.port}/{name}"
 
+    def create_role(self, name: str) -> str:
+        """A login role with no privileges of its own (e.g. the insert-only audit writer)."""
+        self._as_postgres(
+            "/usr/bin/psql",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "-U",
+            "postgres",
+            "-d",
+            "postgres",
+            "-c",
+            f"CREATE ROLE {name} LOGIN",
+        )
+        return name
+
+    def url_as(self, url: str, role: str) -> str:
+        """The same database URL, connecting as another role."""
+        return url.replace("postgresql://aup@", f"postgresql://{role}@", 1)
+
     def pause(self) -> None:
         """Stop the server, keeping its data (a database outage)."""
         self._as_postgres(str(PG_BIN / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")

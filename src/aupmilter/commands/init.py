@@ -48,6 +48,13 @@ listen = "127.0.0.1:9851"
 listen = "127.0.0.1:8025"
 secret_key_file = "/var/lib/aupmilter/web-secret"
 base_url = "https://aup.{first}"
+trusted_proxies = ["127.0.0.1"]     # the HTTPS reverse proxy on this host (login rate limits)
+
+# Who may use `aupmilter quarantine` as which role: OS groups of the real uid.
+[review.os_roles]
+auditor = ["aup-audit"]
+reviewer = ["aup-review"]
+dpo = ["aup-dpo"]
 
 [logging]
 target = "stderr"                   # the journal under systemd; without it "syslog" (mail facility) or "file"

@@ -1,31 +1,38 @@
-"""``aupmilter quarantine list|show|release|delete|purge|unseal|audit|audit-verify``.
+"""``aupmilter quarantine list|show|release|delete|purge|unseal|audit|grant-writer``.
 
-For IT staff on the gateway.  Every command acts as ``cli:<login>`` with a role (``--role``,
-default ``reviewer``) and goes through the same role checks and audit log as the web UI:
-``show`` prints metadata and findings, and prints content only with ``--content`` for a
-non-sealed item; a sealed (Personal/Private) item's content needs ``unseal --reason``.
+For IT staff on the gateway.  Every command acts as ``cli:<login>`` of the *real* uid, with the
+role its OS groups map to in ``[review.os_roles]`` (:mod:`aupmilter.commands.identity`), and
+goes through the same role checks and audit log as the web UI: ``show`` prints metadata and
+findings (an auditor's without subject or evidence), and prints content only with ``--content``
+for a non-sealed item; a sealed (Personal/Private) item's content needs ``unseal --reason``.
+
+Everything printed that came from mail or from a person (subjects, addresses, reasons,
+evidence) goes through :func:`aupmilter.terminal.printable`: no control character, line break
+or direction override reaches the terminal as itself.  ``--json`` output is ASCII-only.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
-import getpass
 import json
-import os
 import sys
 from typing import Any
 
 from aupmilter.commands.common import add_config_arg, load_or_exit
+from aupmilter.commands.identity import CliIdentity, current
+from aupmilter.config import Config
 from aupmilter.errors import ConfigError
 from aupmilter.quarantine import (
     AccessDenied,
+    AuditKeyError,
     Item,
     QuarantineStore,
     Role,
     StoreError,
     open_store,
 )
+from aupmilter.terminal import printable, printable_block
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -35,7 +42,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     def common(name: str, help_text: str) -> argparse.ArgumentParser:
         c = qsub.add_parser(name, help=help_text)
         add_config_arg(c)
-        c.add_argument("--role", choices=[r.value for r in Role], default=Role.REVIEWER.value)
         c.add_argument("--json", action="store_true")
         return c
 
@@ -51,7 +57,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     show = common("show", "metadata and findings of one item")
     show.add_argument("id")
-    show.add_argument("--content", action="store_true", help="also print the raw message")
+    show.add_argument("--content", action="store_true", help="also print the message (control characters escaped)")
+    show.add_argument("--raw", action="store_true", help="with --content: exact bytes, only when not on a terminal")
     show.set_defaults(func=cmd_show)
 
     rel = common("release", "re-inject to the original recipients (or a subset)")
@@ -61,31 +68,52 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
     dele = common("delete", "delete an item (content removed, record kept)")
     dele.add_argument("id")
-    dele.add_argument("--reason", default="")
+    dele.add_argument("--reason", required=True, help="why (recorded in the audit log)")
     dele.set_defaults(func=cmd_delete)
 
     uns = common("unseal", "read a sealed Personal/Private item (dpo, written reason, audited)")
     uns.add_argument("id")
     uns.add_argument("--reason", required=True)
+    uns.add_argument("--raw", action="store_true", help="exact bytes, only when not on a terminal")
     uns.set_defaults(func=cmd_unseal)
 
     purge = common("purge", "delete items past their category's retention")
     purge.set_defaults(func=cmd_purge)
 
-    audit = common("audit", "print the audit log (dpo)")
+    audit = common("audit", "the audit log: list (dpo), verify, rotate-key")
+    audit.add_argument("action", nargs="?", choices=["list", "verify", "rotate-key"], default="list")
     audit.add_argument("--id")
     audit.set_defaults(func=cmd_audit)
 
-    verify = common("audit-verify", "verify the audit hash chain; exit 1 if broken")
+    verify = common("audit-verify", "same as `audit verify` (kept for scripts)")
     verify.set_defaults(func=cmd_verify)
 
+    grant = common("grant-writer", "PostgreSQL: migrate as the owner and give ROLE insert-only audit rights")
+    grant.add_argument("writer", metavar="ROLE")
+    grant.add_argument("--admin-database", required=True, metavar="URL", help="postgresql:// URL of the owner role")
+    grant.set_defaults(func=cmd_grant_writer)
 
-def actor() -> str:
-    return "cli:" + (os.environ.get("SUDO_USER") or getpass.getuser())
+
+def _fail(exc: Exception | str) -> int:
+    print(f"aupmilter: {printable(exc)}", file=sys.stderr)
+    return 1
 
 
-def _store(args: argparse.Namespace) -> QuarantineStore:
-    return open_store(load_or_exit(args.config).quarantine)
+def _context(args: argparse.Namespace) -> tuple[Config, QuarantineStore, CliIdentity]:
+    config = load_or_exit(args.config)
+    try:
+        store = open_store(config.quarantine)
+    except AuditKeyError as exc:
+        raise SystemExit(_fail(exc)) from None
+    return config, store, current(config)
+
+
+def _role(who: CliIdentity) -> Role:
+    if who.role is None:
+        raise AccessDenied(
+            f"{who.actor} is in none of the groups mapped in [review.os_roles] (its groups: {', '.join(who.groups)})"
+        )
+    return who.role
 
 
 def _when(text: str | None) -> dt.datetime | None:
@@ -96,7 +124,7 @@ def _when(text: str | None) -> dt.datetime | None:
     try:
         value = dt.datetime.fromisoformat(text)
     except ValueError:
-        raise SystemExit(f"aupmilter: not a date or Nd: {text!r}") from None
+        raise SystemExit(f"aupmilter: not a date or Nd: {printable(text)!r}") from None
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
@@ -104,19 +132,33 @@ def _line(item: Item) -> str:
     r = item.record
     rules = ",".join(dict.fromkeys(f.rule for f in r.findings))
     subject = "(sealed)" if r.sealed else (r.subject or "")
-    return (
+    return printable(
         f"{item.id}  {r.received_at:%Y-%m-%d %H:%M}  {r.direction:<8} {item.status:<8} "
         f"{r.sender} -> {', '.join(r.recipients)}  [{rules}]  {subject[:60]}"
     )
 
 
-def _fail(exc: Exception) -> int:
-    print(f"aupmilter: {exc}", file=sys.stderr)
-    return 1
+def _json(data: Any, **kw: Any) -> str:
+    return json.dumps(data, ensure_ascii=True, **kw)
+
+
+def _write_content(raw: bytes, exact: bool) -> int:
+    if exact:
+        if sys.stdout.isatty():
+            return _fail("--raw writes the exact bytes: redirect it to a file, not a terminal")
+        sys.stdout.flush()
+        sys.stdout.buffer.write(raw)
+        return 0
+    sys.stdout.write(printable_block(raw.decode("utf-8", "replace")))
+    return 0
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    store = _store(args)
+    _config, store, who = _context(args)
+    try:
+        role = _role(who)
+    except AccessDenied as exc:
+        return _fail(exc)
     items = store.list(
         category=args.category,
         school=args.school,
@@ -127,103 +169,145 @@ def cmd_list(args: argparse.Namespace) -> int:
         limit=args.limit,
     )
     for item in items:
-        print(json.dumps(item.to_json(), ensure_ascii=False) if args.json else _line(item))
+        shown = item.for_role(role)
+        print(_json(shown.to_json()) if args.json else _line(shown))
     return 0
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    store = _store(args)
-    role = Role(args.role)
+    _config, store, who = _context(args)
     try:
+        role = _role(who)
         item = store.get(args.id)
-        store.record_access(actor(), role, "show", item.id)
-        content = store.read_content(item.id, actor(), role) if args.content else None
+        store.record_access(who.actor, role, "show", item.id)
+        content = store.read_content(item.id, who.actor, role) if args.content else None
     except (StoreError, AccessDenied) as exc:
         return _fail(exc)
+    item = item.for_role(role)
     data: dict[str, Any] = item.to_json()
     if args.json:
         if content is not None:
             data["content"] = content.decode("utf-8", "replace")
-        print(json.dumps(data, ensure_ascii=False, indent=2))
+        print(_json(data, indent=2))
         return 0
     print(_line(item))
-    print(f"reason: {item.record.reason}")
+    print(printable(f"reason: {item.record.reason}"))
     for f in item.record.findings:
-        print(f"  {f.rule} ({f.category}, score {f.score}) {f.evidence} @ {f.location}")
+        evidence = f" {f.evidence}" if f.evidence else ""
+        print(printable(f"  {f.rule} ({f.category}, score {f.score}){evidence} @ {f.location}"))
     if content is not None:
-        sys.stdout.write("\n" + content.decode("utf-8", "replace"))
+        print()
+        return _write_content(content, args.raw)
     return 0
 
 
 def cmd_release(args: argparse.Namespace) -> int:
     from aupmilter.release import Releaser
 
-    config = load_or_exit(args.config)
+    config, store, who = _context(args)
     try:
         releaser = Releaser(config)  # the disclaimer and DKIM signature the message would have had
     except ConfigError as exc:
-        print(f"aupmilter: config error: {exc}", file=sys.stderr)
+        print(f"aupmilter: config error: {printable(exc)}", file=sys.stderr)
         return 2
-    store = open_store(config.quarantine)
     try:
-        result = store.release(args.id, actor(), Role(args.role), args.to, prepare=releaser)
+        result = store.release(args.id, who.actor, _role(who), args.to, prepare=releaser)
     except (StoreError, AccessDenied) as exc:
         return _fail(exc)
     if args.json:
-        print(json.dumps({"delivered": list(result.delivered), "refused": result.refused}))
+        print(_json({"delivered": list(result.delivered), "refused": result.refused}))
     else:
         for rcpt in result.delivered:
-            print(f"released to {rcpt}")
+            print(printable(f"released to {rcpt}"))
         for rcpt, error in result.refused.items():
-            print(f"NOT released to {rcpt}: {error}", file=sys.stderr)
+            print(printable(f"NOT released to {rcpt}: {error}"), file=sys.stderr)
     return 0 if result.ok else 1
 
 
 def cmd_delete(args: argparse.Namespace) -> int:
+    _config, store, who = _context(args)
     try:
-        _store(args).delete(args.id, actor(), Role(args.role), args.reason)
+        store.delete(args.id, who.actor, _role(who), args.reason)
     except (StoreError, AccessDenied) as exc:
         return _fail(exc)
-    print(f"deleted {args.id}")
+    print(printable(f"deleted {args.id}"))
     return 0
 
 
 def cmd_unseal(args: argparse.Namespace) -> int:
+    _config, store, who = _context(args)
     try:
-        raw = _store(args).unseal(args.id, actor(), Role(args.role), args.reason)
+        raw = store.unseal(args.id, who.actor, _role(who), args.reason)
     except (StoreError, AccessDenied) as exc:
         return _fail(exc)
-    sys.stdout.write(raw.decode("utf-8", "replace"))
-    return 0
+    return _write_content(raw, args.raw)
 
 
 def cmd_purge(args: argparse.Namespace) -> int:
-    config = load_or_exit(args.config)
-    store = open_store(config.quarantine)
+    config, store, who = _context(args)
     count = store.purge(
         config.quarantine.retention_days,
         config.quarantine.default_retention_days,
-        actor(),
+        who.actor,
         dt.datetime.now(dt.UTC),
     )
-    print(json.dumps({"purged": count}) if args.json else f"purged {count} item(s)")
+    print(_json({"purged": count}) if args.json else f"purged {count} item(s)")
     return 0
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
+    if args.action == "verify":
+        return cmd_verify(args)
+    _config, store, who = _context(args)
+    if args.action == "rotate-key":
+        try:
+            key_id = store.rotate_audit_key(who.actor)
+        except (OSError, AuditKeyError) as exc:
+            return _fail(exc)
+        print(printable(f"new audit key {key_id} appended to {store.keys.path}; copy it to every gateway"))
+        return 0
     try:
-        records = _store(args).audit_log(Role(args.role), args.id)
+        records = store.audit_log(_role(who), args.id)
     except AccessDenied as exc:
         return _fail(exc)
     for r in records:
         if args.json:
-            print(json.dumps(r.__dict__))
+            print(_json(r.__dict__))
         else:
-            print(f"{r.seq:>6} {r.at} {r.actor} ({r.role}) {r.action} {r.item_id or '-'} {r.reason}")
+            print(printable(f"{r.seq:>6} {r.at} {r.actor} ({r.role}) {r.action} {r.item_id or '-'} {r.reason}"))
     return 0
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    ok, message = _store(args).verify_audit()
-    print(message if ok else f"BROKEN: {message}", file=sys.stdout if ok else sys.stderr)
-    return 0 if ok else 1
+    _config, store, _who = _context(args)
+    result = store.verify_audit()
+    if args.json:
+        print(
+            _json(
+                {"ok": result.ok, "message": result.message, "head_seq": result.head_seq, "head_hash": result.head_hash}
+            )
+        )
+    else:
+        print(
+            printable(result.message if result.ok else f"BROKEN: {result.message}"),
+            file=sys.stdout if result.ok else sys.stderr,
+        )
+    return 0 if result.ok else 1
+
+
+def cmd_grant_writer(args: argparse.Namespace) -> int:
+    from dataclasses import replace
+
+    from aupmilter.quarantine.db import PostgresDatabase, SchemaError, grant_writer
+
+    config = load_or_exit(args.config)
+    if not args.admin_database.startswith(("postgresql://", "postgres://")):
+        return _fail("--admin-database must be a postgresql:// URL")
+    try:
+        owner = open_store(replace(config.quarantine, database=args.admin_database))
+        assert isinstance(owner.db, PostgresDatabase)
+        grant_writer(owner.db, args.writer)
+    except (SchemaError, StoreError, AuditKeyError) as exc:
+        return _fail(exc)
+    print(printable(f"{args.writer}: insert-only on audit, no DDL; point quarantine.database at it"))
+    return 0

@@ -4,21 +4,23 @@ from __future__ import annotations
 
 from aupmilter.config import QuarantineSettings
 from aupmilter.quarantine.access import AccessDenied, Role
+from aupmilter.quarantine.accounts import Account, AccountError, Accounts, Session, User
+from aupmilter.quarantine.audit import AuditKeyError, AuditRecord, Verification
 from aupmilter.quarantine.record import QuarantineRecord
 from aupmilter.quarantine.store import (
-    Accounts,
-    AuditRecord,
     Item,
     QuarantineStore,
     ReleaseResult,
     SealedError,
     StoreError,
-    User,
 )
 
 __all__ = [
     "AccessDenied",
+    "Account",
+    "AccountError",
     "Accounts",
+    "AuditKeyError",
     "AuditRecord",
     "Item",
     "QuarantineRecord",
@@ -26,8 +28,10 @@ __all__ = [
     "ReleaseResult",
     "Role",
     "SealedError",
+    "Session",
     "StoreError",
     "User",
+    "Verification",
     "open_store",
 ]
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
@@ -83,7 +83,44 @@ MIGRATIONS: tuple[tuple[int, tuple[str, ...]], ...] = (
             "CREATE INDEX IF NOT EXISTS events_at ON events (at)",
         ),
     ),
+    (
+        4,
+        (
+            # Issue 23: keyed audit records, revocable server-side sessions, disabled accounts,
+            # and per-recipient release claims (exactly-once release).
+            "ALTER TABLE audit ADD COLUMN key_id TEXT NOT NULL DEFAULT ''",
+            "ALTER TABLE users ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0",
+            "ALTER TABLE items ADD COLUMN claims TEXT NOT NULL DEFAULT '{}'",
+            """CREATE TABLE IF NOT EXISTS sessions (
+                token_hash TEXT PRIMARY KEY,
+                username TEXT NOT NULL,
+                csrf TEXT NOT NULL,
+                created_at BIGINT NOT NULL,
+                last_seen BIGINT NOT NULL
+            )""",
+            "CREATE INDEX IF NOT EXISTS sessions_user ON sessions (username)",
+        ),
+    ),
 )
+
+LATEST = MIGRATIONS[-1][0]
+
+#: What the runtime (milter, UI, CLI) may do in a PostgreSQL quarantine whose tables belong to
+#: another (owner) role: the audit table is insert-only, so the writer can neither rewrite nor
+#: truncate the trail, and no table can be altered or dropped.
+WRITER_GRANTS: tuple[tuple[str, str], ...] = (
+    ("schema_version", "SELECT"),
+    ("items", "SELECT, INSERT, UPDATE"),
+    ("blobs", "SELECT, INSERT, DELETE"),
+    ("audit", "SELECT, INSERT"),
+    ("users", "SELECT, INSERT, UPDATE, DELETE"),
+    ("sessions", "SELECT, INSERT, UPDATE, DELETE"),
+    ("events", "SELECT, INSERT"),
+)
+
+#: Serialises audit appends across gateways without a table lock (LOCK TABLE needs UPDATE,
+#: which the insert-only writer role does not have).
+AUDIT_LOCK_KEY = 0x41555044  # "AUPD"
 
 
 class Cursor(Protocol):
@@ -99,11 +136,24 @@ class Database(Protocol):
 
 
 class Tx:
-    """A transaction: ``execute`` with ``?`` placeholders, whatever the backend."""
+    """A transaction: ``execute`` with ``?`` placeholders, whatever the backend.
+
+    ``after_commit`` callbacks run once the transaction has committed (the audit anchor is
+    written only for records that really exist)."""
 
     def __init__(self, conn: Any, dialect: str) -> None:
         self.conn = conn
         self.dialect = dialect
+        self.after_commit: list[Callable[[], None]] = []
+
+    def lock_row_sql(self) -> str:
+        """Suffix of a SELECT that locks the rows it reads until the transaction ends
+        (SQLite's ``BEGIN IMMEDIATE`` already serialises every writer)."""
+        return " FOR UPDATE" if self.dialect == "postgresql" else ""
+
+    def run_after_commit(self) -> None:
+        for callback in self.after_commit:
+            callback()
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
         if self.dialect == "postgresql":
@@ -131,12 +181,14 @@ class SqliteDatabase:
     def transaction(self) -> Iterator[Tx]:
         with self._lock:
             self._conn.execute("BEGIN IMMEDIATE")
+            tx = Tx(self._conn, self.dialect)
             try:
-                yield Tx(self._conn, self.dialect)
+                yield tx
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise
             self._conn.execute("COMMIT")
+        tx.run_after_commit()
 
     def close(self) -> None:
         self._conn.close()
@@ -163,14 +215,35 @@ class PostgresDatabase:
     def transaction(self) -> Iterator[Tx]:
         with self._lock:
             conn = self._connection()
+            tx = Tx(conn, self.dialect)
             with conn.transaction():
-                yield Tx(conn, self.dialect)
+                yield tx
+        tx.run_after_commit()
 
     def close(self) -> None:
         self._conn.close()
 
 
+class SchemaError(Exception):
+    """The database schema is older than this program and this role may not migrate it."""
+
+
+def schema_version(db: SqliteDatabase | PostgresDatabase) -> int:
+    """The schema version, read without DDL (an insert-only writer role may call it)."""
+    with db.transaction() as tx:
+        if db.dialect == "postgresql":
+            exists = tx.execute("SELECT to_regclass('schema_version') IS NOT NULL").fetchone()[0]
+        else:
+            exists = tx.execute("SELECT 1 FROM sqlite_master WHERE name = 'schema_version'").fetchone()
+        if not exists:
+            return 0
+        row = tx.execute("SELECT MAX(version) FROM schema_version").fetchone()
+    return int(row[0]) if row and row[0] is not None else 0
+
+
 def migrate(db: SqliteDatabase | PostgresDatabase) -> None:
+    if schema_version(db) >= LATEST:
+        return  # nothing to do: no DDL, so a role without CREATE rights can open the store
     blob = "BYTEA" if db.dialect == "postgresql" else "BLOB"
     with db.transaction() as tx:
         tx.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
@@ -185,3 +258,15 @@ def migrate(db: SqliteDatabase | PostgresDatabase) -> None:
             for statement in statements:
                 tx.execute(statement.replace("{BLOB}", blob))
             tx.execute("INSERT INTO schema_version (version) VALUES (?)", (version,))
+
+
+def grant_writer(db: PostgresDatabase, writer: str) -> None:
+    """Give ``writer`` exactly :data:`WRITER_GRANTS` (run as the tables' owner, after migrating)."""
+    import re
+
+    if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", writer):
+        raise SchemaError(f"not a plain PostgreSQL role name: {writer!r}")
+    with db.transaction() as tx:
+        for table, privileges in WRITER_GRANTS:
+            tx.execute(f"REVOKE ALL ON {table} FROM {writer}")
+            tx.execute(f"GRANT {privileges} ON {table} TO {writer}")

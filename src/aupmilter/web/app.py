@@ -1,24 +1,37 @@
 """Review UI for IT and safeguarding staff: Starlette + Jinja2, no JavaScript.
 
-Security model (issue 12 / policies 002, 004):
+Security model (issues 12 and 23 / policies 002, 004):
 
-* every route but /login needs a session; sessions are signed cookies (``HttpOnly``,
-  ``SameSite=Strict``, ``Secure`` unless disabled for a plain-HTTP test rig);
+* every route but /login needs a session.  The signed cookie (``HttpOnly``,
+  ``SameSite=Strict``, ``Secure`` unless disabled for a plain-HTTP test rig) carries only the
+  token of a *server-side* session (:mod:`aupmilter.quarantine.accounts`), looked up on every
+  request: logging out, a password change, disabling or deleting the account, and the idle and
+  absolute timeouts end it for real — a copied cookie is then worthless;
 * every POST carries a per-session CSRF token; a POST without it is refused (403);
-* roles are checked per action and per item (auditor: metadata; reviewer: content of
-  non-sealed items, release, delete; dpo: unseal with a written reason, audit log);
+* roles are checked per action and per item (auditor: metadata only — no subject, no evidence
+  text; reviewer: content of non-sealed items, release, delete with a reason; dpo: unseal with
+  a written reason, audit log);
+* ``trusted_header`` sign-in is believed only with the proxy's shared secret header, or when
+  the UI listens on a unix socket only the proxy can reach — never because a client is on
+  loopback (every local user is);
+* handlers run store, SMTP and password work in the thread pool: a slow release must not
+  freeze the event loop and every other reviewer with it;
 * item ids are random and validated by the store, so they can be neither guessed nor used to
   reach the file system;
 * a quarantined message is *never rendered as HTML*: the UI shows headers and the visible text
   (HTML converted to text by :mod:`aupmilter.htmltext`) inside an auto-escaped ``<pre>``, so
   scripts, event handlers, remote images and ``javascript:`` links are inert text; the CSP
   forbids scripts and remote loads as a second wall;
-* failed logins are rate-limited per client address and per username.
+* failed logins are rate-limited per username and per client address, the address taken from
+  ``client_address_header`` only when the peer is a configured trusted proxy (behind a proxy
+  every client would otherwise share one address, and one attacker would lock everyone out).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hmac
+import ipaddress
 import secrets
 import threading
 import time
@@ -45,7 +58,6 @@ from aupmilter import sender_exceptions
 from aupmilter.checks.phishing import Domains, load_rules
 from aupmilter.config import Config
 from aupmilter.errors import ConfigError
-from aupmilter.fsmodes import create_file, make_dirs
 from aupmilter.quarantine import (
     Accounts,
     Item,
@@ -58,6 +70,7 @@ from aupmilter.quarantine import (
 from aupmilter.quarantine.access import allowed, require
 from aupmilter.quarantine.store import retention_for
 from aupmilter.release import Releaser
+from aupmilter.secretfile import ensure_secret, read_secret
 from aupmilter.sender_exceptions import SenderException
 from aupmilter.web import preview
 from aupmilter.web.explain import explain_item
@@ -102,17 +115,22 @@ class LoginLimiter:
 
 
 def secret_key(config: Config) -> str:
-    path = Path(config.web.secret_key_file)
-    if not path.exists():
-        make_dirs(path.parent)
-        # Never readable by others, not even briefly; a second UI process may have written it first.
-        create_file(path, secrets.token_urlsafe(48).encode(), 0o600, exist_ok=True)
-    return path.read_text().strip()
+    """The cookie signing secret: created 0600 with O_EXCL if missing (never readable by others,
+    not even briefly), and refused if group or others can read it (a planted or leaked key)."""
+    return ensure_secret(Path(config.web.secret_key_file))
 
 
-def create_app(config: Config, store: QuarantineStore | None = None) -> Starlette:
+def create_app(config: Config, store: QuarantineStore | None = None, listen: str | None = None) -> Starlette:
+    """The review UI.  ``listen`` is where it is served (default ``web.listen``): a ``unix:``
+    socket is the one case where ``trusted_header`` needs no shared secret."""
     store = store or open_store(config.quarantine)
     accounts = Accounts(store)
+    web = config.web
+    on_unix_socket = (listen or web.listen).startswith("unix:")
+    proxy_secret = read_secret(Path(web.trusted_proxy_secret_file)).strip() if web.trusted_proxy_secret_file else ""
+    if web.trusted_proxy_secret_file and len(proxy_secret) < 32:
+        raise ConfigError(web.trusted_proxy_secret_file, "", "the proxy secret needs at least 32 characters")
+    trusted_proxies = {ipaddress.ip_address(p) for p in web.trusted_proxies}
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     limiter = LoginLimiter()
     releaser = Releaser(config)  # released mail gets the transforms it would have had (disclaimer, DKIM)
@@ -121,13 +139,46 @@ def create_app(config: Config, store: QuarantineStore | None = None) -> Starlett
     school_names = {s.domain: s.name for s in config.schools}
     domains = _redirector_domains(config)
 
+    def proxy_header_user(request: Request) -> User | None:
+        if not web.trusted_header:
+            return None
+        name = request.headers.get(web.trusted_header)
+        if not name:
+            return None
+        if not on_unix_socket:
+            given = request.headers.get(web.trusted_proxy_secret_header, "")
+            if not proxy_secret or not hmac.compare_digest(given.encode(), proxy_secret.encode()):
+                return None
+        return accounts.get(name)
+
     def current_user(request: Request) -> User | None:
-        if config.web.trusted_header and request.client and request.client.host in ("127.0.0.1", "::1"):
-            name = request.headers.get(config.web.trusted_header)
-            if name:
-                return accounts.get(name)
-        name = request.session.get("user")
-        return accounts.get(name) if isinstance(name, str) else None
+        """The proxy's user, or the live server-side session's (runs in the thread pool)."""
+        user = proxy_header_user(request)
+        if user is not None:
+            return user
+        token = request.session.get("sid")
+        if not isinstance(token, str):
+            return None
+        session = accounts.session(token, web.session_idle_seconds, web.session_max_seconds)
+        if session is None:
+            request.session.clear()
+            return None
+        return session.user
+
+    def client_address(request: Request) -> str:
+        """The peer, or the address a configured trusted proxy says it forwarded for."""
+        peer = request.client.host if request.client else "unix"
+        try:
+            from_proxy = ipaddress.ip_address(peer) in trusted_proxies
+        except ValueError:
+            from_proxy = False
+        if from_proxy:
+            forwarded = request.headers.get(web.client_address_header, "").split(",")[-1].strip()
+            try:
+                return str(ipaddress.ip_address(forwarded))
+            except ValueError:
+                pass
+        return peer
 
     def csrf_token(request: Request) -> str:
         token = request.session.get("csrf")
@@ -207,8 +258,8 @@ def create_app(config: Config, store: QuarantineStore | None = None) -> Starlett
         form = await request.form()
         username = str(form.get("username", ""))[:64]
         wanted = _safe_next(str(form.get("next", "")))
-        address = request.client.host if request.client else "?"
-        if limiter.blocked(f"ip:{address}", f"user:{username}"):
+        keys = (f"ip:{client_address(request)}", f"user:{username.lower()}")
+        if limiter.blocked(*keys):
             return page(
                 request,
                 "login.html",
@@ -219,16 +270,23 @@ def create_app(config: Config, store: QuarantineStore | None = None) -> Starlett
             )
         user = await run_in_threadpool(accounts.verify, username, str(form.get("password", "")))
         if user is None:
-            limiter.fail(f"ip:{address}", f"user:{username}")
+            limiter.fail(*keys)
             return page(request, "login.html", None, status=401, error="Wrong username or password.", next=wanted)
+        token, csrf = await run_in_threadpool(accounts.start_session, user)
         request.session.clear()
-        request.session["user"] = user.username
-        request.session["csrf"] = secrets.token_urlsafe(32)
+        request.session["sid"] = token
+        request.session["csrf"] = csrf
         await run_in_threadpool(store.record_access, user.username, user.role, "login", None)
         return RedirectResponse(wanted or "/", status_code=303)
 
     async def logout(request: Request) -> Response:
         await check_csrf(request)
+        user = await run_in_threadpool(current_user, request)
+        token = request.session.get("sid")
+        if isinstance(token, str):
+            await run_in_threadpool(accounts.end_session, token)
+        if user is not None:
+            await run_in_threadpool(store.record_access, user.username, user.role, "logout", None)
         request.session.clear()
         return RedirectResponse("/login", status_code=303)
 
@@ -252,6 +310,7 @@ def create_app(config: Config, store: QuarantineStore | None = None) -> Starlett
             return paging, items, facets
 
         paging, items, facets = await run_in_threadpool(load)
+        items = [i.for_role(user.role) for i in items]
         return page(
             request,
             "list.html",
@@ -286,10 +345,10 @@ def create_app(config: Config, store: QuarantineStore | None = None) -> Starlett
             request,
             "item.html",
             user,
-            item=found,
+            item=found.for_role(user.role),
             content=content,
             unsealed=unsealed,
-            why=explain_item(config, found),
+            why=explain_item(config, found.for_role(user.role)),
             kept_until=found.record.received_at + dt.timedelta(days=days),
             f=f,
             query=f.query(),
@@ -414,7 +473,7 @@ def create_app(config: Config, store: QuarantineStore | None = None) -> Starlett
         if not ids:
             flash(request, "error", "Tick at least one message first: nothing was done.")
             return RedirectResponse(back, status_code=303)
-        items = await run_in_threadpool(lambda: [store.get(i) for i in ids])
+        items = await run_in_threadpool(lambda: [store.get(i).for_role(user.role) for i in ids])
         needs_reason = action == "delete"
         if not form.get("confirm") or (needs_reason and len(reason) < 3):
             return page(
@@ -463,8 +522,10 @@ def create_app(config: Config, store: QuarantineStore | None = None) -> Starlett
     @authed
     async def audit(request: Request, user: User) -> Response:
         records = await run_in_threadpool(store.audit_log, user.role)
-        ok, message = await run_in_threadpool(store.verify_audit)
-        return page(request, "audit.html", user, records=records[-500:], chain_ok=ok, chain_message=message)
+        result = await run_in_threadpool(store.verify_audit)
+        return page(
+            request, "audit.html", user, records=records[-500:], chain_ok=result.ok, chain_message=result.message
+        )
 
     async def to_item(request: Request) -> Response:
         """A reload or a bookmark of an action URL lands on the item, not on an error."""
@@ -521,7 +582,7 @@ def create_app(config: Config, store: QuarantineStore | None = None) -> Starlett
                 session_cookie="aup_session",
                 https_only=config.web.secure_cookies,
                 same_site="strict",
-                max_age=8 * 3600,
+                max_age=web.session_max_seconds,
             ),
         ],
     )
