@@ -84,6 +84,7 @@ class OffensiveCheck:
         """Would this text (as a message body of the sender's own) get any offensive finding?"""
         if self.lexicon.scan(self.hate.unmentioned(text)) or self.hate.scan(text):
             return True
+        # (scan ran first: the model skips sentences whose frames the rules found negated)
         return self.model is not None and self.model.model.max_sentence_probability(text) >= self.model.threshold
 
     # --- per message ----------------------------------------------------------------------------

@@ -387,6 +387,7 @@ class HateDetector:
         self.speller = Speller(vocabulary, _JOINABLE, load_real_words(directory / "realwords.txt"))
         self._memo: dict[str, tuple[str, ...]] = {}
         self._last: tuple[str, list[tuple[list[Word], list[Symbol]]]] | None = None
+        self._negated_sentences: set[int] = set()  # sentences of the last text whose frame was negated
         lengths: dict[str, set[int]] = {}
         for entry_key in table:
             lengths.setdefault(entry_key[0], set()).add(len(entry_key))
@@ -500,7 +501,7 @@ class HateDetector:
         table = self.table
         while i < n:
             if texts[i] == "|":
-                out.append(Symbol(BOUNDARY, ("|",), words[i].quoted))
+                out.append(Symbol(BOUNDARY, (words[i].raw,), words[i].quoted))
                 i += 1
                 continue
             match: _Entry | None = None
@@ -575,6 +576,7 @@ class HateDetector:
             recent = (recent + named)[-3:] if named else recent[-2:]
             out.append((words, syms))
         self._last = (text, out)
+        self._negated_sentences = set()
         return out
 
     def scan(self, text: str) -> list[Hit]:
@@ -610,6 +612,7 @@ class HateDetector:
                     ):
                         continue  # "you should kill this process": the target is the agent
                     if self._negated(syms, classes, m.start(), m.start("p"), frame):
+                        self._negated_sentences.add(id(syms))
                         continue
                     if self._counter_speech(syms, m.start(), m.end()):
                         continue
@@ -632,6 +635,9 @@ class HateDetector:
     def _negated(syms: Sequence[Symbol], classes: str, start: int, predicate: int, frame: str) -> bool:
         """A negation before the predicate in its clause (frames that are negations themselves
         excepted), or a negated belief verb in the clause before ("I don't think that ...")."""
+        if "?" in (s.words[0] for s in syms if s.cls == BOUNDARY):
+            # "Aren't they all thieves?", "Don't you think ... ?": a rhetorical question asserts.
+            classes = _RHETORICAL.sub(lambda m: m.group(1) + FILLER, classes)
         if frame == "negated positive":
             return classes.count(NEG, start, predicate + 1) >= 2
         clause_start = classes.rfind(BOUNDARY, 0, start) + 1
@@ -640,6 +646,12 @@ class HateDetector:
         before = classes[:clause_start]
         previous_clause = before[before.rfind(BOUNDARY, 0, max(0, len(before) - 1)) + 1 :]
         return bool(re.search(r"N d*(?:[FS]d*)?B".replace(" ", ""), previous_clause + classes[clause_start:start]))
+
+    def negated_frame(self, syms: Sequence[Symbol]) -> bool:
+        """Did :meth:`scan` find a frame in this sentence (of the last text) and a negation that
+        turns it round ("I don't hate ...", "... are not vermin")?  The rules read it; the model
+        is not asked to second-guess them."""
+        return id(syms) in self._negated_sentences
 
     def is_counter_speech(self, words: Sequence[Word], syms: Sequence[Symbol]) -> bool:
         """Does this sentence quote, report (by someone else) or condemn?"""
@@ -717,6 +729,8 @@ class HateDetector:
 
 
 #: Violence words that need no object: "<group> should die" is a threat, "<group> should kill" is not.
+#: A negation right after an opening auxiliary ("aren't", "don't you", "isn't it").
+_RHETORICAL = re.compile(r"((?:^|\|)[dAFS])N")
 _INTRANSITIVE = frozenset({"die", "drown", "burn", "hang", "rot", "suffer", "perish"})
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
 _MENTION_HINT = re.compile(r"[\"“”‘’']|(?i:call|said|say|shout|told|word|like|wrote|post|report|yell|scream|chant)")

@@ -23,11 +23,27 @@ import math
 import zlib
 from pathlib import Path
 
-from aupmilter.checks.offensive.hate import GROUP, OTHER, THEY, YOU, HateDetector, Symbol
+from aupmilter.checks.offensive.hate import GROUP, OTHER, THEY, YOU, HateDetector, Symbol, Word
 
 DIM = 1 << 20
 #: Sentences scored per text part: the rest of a very long part is not read by the model.
 MAX_SENTENCES = 200
+
+
+def _looks_like_data(words: list[Word]) -> bool:
+    """Encoded or machine text (base64, hex, log lines): two or a quarter of its tokens are long
+    mixes of digits and letters.  Leet folding turns "0x20000" into "ox2oooo"; the model must not read that as words."""
+    tokens = [w.raw for w in words if w.text != "|"]
+    mixed = sum(1 for t in tokens if _data_token(t))
+    return mixed >= 2 or (bool(tokens) and mixed * 4 >= len(tokens))
+
+
+def _data_token(token: str) -> bool:
+    """Long tokens mixing digits and letters ("a2ad0f9c", "0x20000"); leet words are short."""
+    lowered = token.lower()
+    return lowered.startswith("0x") or (
+        len(token) >= 7 and any(c.isdigit() for c in token) and any(c.isalpha() for c in token)
+    )
 
 
 class OffensiveModel:
@@ -100,7 +116,11 @@ class OffensiveModel:
         not scored: measured, the model alone flagged 30% of counter-speech, 6% with this gate."""
         best = 0.0
         for words, symbols in self.detector.analyse(text)[:MAX_SENTENCES]:
-            if self.detector.is_counter_speech(words, symbols):
+            if (
+                _looks_like_data(words)
+                or self.detector.negated_frame(symbols)
+                or self.detector.is_counter_speech(words, symbols)
+            ):
                 continue
             best = max(best, self.sentence_probability(symbols))
         return best
