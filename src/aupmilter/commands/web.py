@@ -51,17 +51,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def unix_listener(path: str) -> socket.socket:
-    """A unix socket the UI serves on, mode 0660 from creation (uvicorn's own ``uds`` makes it
-    0666): only the socket's group — the reverse proxy's — may connect, which is what lets
-    ``trusted_header`` work without a shared secret."""
+    """A unix socket the UI serves on, mode 0660 (uvicorn's own ``uds`` makes it 0666): only the
+    socket's group — the reverse proxy's — may connect, which is what lets ``trusted_header`` work
+    without a shared secret.  The mode is set by chmod after bind, before listen: the daemons never
+    change the process umask (a documented umask such as 0027 already keeps others out meanwhile)."""
     target = Path(path)
     target.unlink(missing_ok=True)
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    old = os.umask(0o117)
-    try:
-        sock.bind(str(target))
-    finally:
-        os.umask(old)
+    sock.bind(str(target))
+    os.chmod(target, 0o660)
     sock.listen(128)
     return sock
 
