@@ -13,7 +13,15 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from aupmilter.config import LoggingSettings, MilterSettings, QuarantineSettings, School, WebSettings, WorkingHours
+from aupmilter.config import (
+    AntivirusSettings,
+    LoggingSettings,
+    MilterSettings,
+    QuarantineSettings,
+    School,
+    WebSettings,
+    WorkingHours,
+)
 
 DESCRIPTIONS: dict[str, str] = {
     "organisation.name": "The trust's name, used in disclaimers and rejection texts.",
@@ -47,6 +55,14 @@ DESCRIPTIONS: dict[str, str] = {
     "web.base_url": "Public URL of the review UI, used in notification links.",
     "web.timezone": "Time zone the review UI shows times in (and where 'today' starts).",
     "web.page_size": "Items per page in the review list (5-500).",
+    "antivirus.enabled": "Send every decoded attachment and body part to the virus scanner (docs/install.md: clamd + freshclam).",
+    "antivirus.scanner": "Scanner protocol; clamav (clamd INSTREAM) is the one shipped.",
+    "antivirus.socket": "clamd's socket: unix:/path (Debian: /var/run/clamav/clamd.ctl) or inet:HOST:PORT.",
+    "antivirus.connect_timeout_seconds": "Connecting longer than this is a scan error (failure_action applies).",
+    "antivirus.scan_timeout_seconds": "No verdict within this per part is a scan error; keep it below milter.time_budget_seconds.",
+    "antivirus.max_scan_bytes": "Parts larger than this are not sent (antivirus.skipped); keep it at or below clamd's StreamMaxLength.",
+    "antivirus.max_parts": "Parts scanned per message; the rest are antivirus.skipped.",
+    "antivirus.failure_action": "Scanner unreachable, timing out or failing: tempfail (451, Postfix retries) or policy (finding antivirus.unavailable).",
     "schools[].domain": "The school's mail domain (subdomains included).",
     "schools[].name": "Display name used in rejections and disclaimers.",
     "schools[].aliases": "Other domains of the same school.",
@@ -107,6 +123,7 @@ _SECTIONS: list[tuple[str, Any]] = [
     ("quarantine", QuarantineSettings),
     ("web", WebSettings),
     ("logging", LoggingSettings),
+    ("antivirus", AntivirusSettings),
     ("schools[]", School),
     ("schools[].working_hours", WorkingHours),
 ]
