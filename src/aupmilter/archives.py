@@ -128,10 +128,11 @@ def _capped_read(stream: IO[bytes], cap: int) -> tuple[bytes, bool]:
     return b"".join(chunks)[:cap], True
 
 
-def walk(name: str, data: bytes, declared_type: str, limits: Limits, budget: Budget) -> Walk:
-    """All entries reachable from one attachment (itself first), plus the problems met."""
+def walk(name: str, data: bytes, declared_type: str, limits: Limits, budget: Budget, label: str | None = None) -> Walk:
+    """All entries reachable from one attachment (itself first), plus the problems met;
+    ``label`` (default: the name) starts every path in the evidence."""
     out = Walk()
-    _walk(name, name, data, declared_type, 0, limits, budget, out)
+    _walk(label or name, name, data, declared_type, 0, limits, budget, out)
     return out
 
 

@@ -30,6 +30,7 @@ from typing import Any, ClassVar
 
 import regex
 
+from aupmilter.ambiguity import analyse
 from aupmilter.archives import Budget, Entry, Limits, walk
 from aupmilter.checks import CheckSettings
 from aupmilter.documents import ZIP_MAGIC
@@ -192,17 +193,41 @@ class AttachmentCheck:
             category = next((c for c in _GROUPED_CATEGORIES if rule.startswith(c + ".")), rule)
             findings.setdefault((rule, evidence), Finding(rule, category, score, evidence[:300], location))
 
+        seen: set[tuple[str | None, int]] = set()
         for n, attachment in enumerate(message.attachments):
+            seen.add((attachment.filename, hash(attachment.data)))
             top = attachment.filename or f"(unnamed part {n + 1})"
-            result = walk(top, attachment.data, attachment.declared_type, self.limits, budget)
-            for entry in result.entries:
-                self._classify(entry, add, attachment.location)
-            for path, flag in result.flags:
-                add(flag.rule, f"{path}: {flag.detail}", attachment.location)
-            for problem in result.problems:
-                rule = "attachment.limits" if problem.kind == "limits" else f"attachment.archive.{problem.kind}"
-                add(rule, f"{problem.path}: {problem.detail}", attachment.location)
+            self._inspect(top, top, attachment.data, attachment.declared_type, attachment.location, budget, add)
+        # Structure another parser could read another way: every reading we can construct is
+        # inspected too, and the ambiguity itself is a finding (see aupmilter.ambiguity).
+        ambiguity = analyse(message.raw, message.msg, message.max_parts, message.max_depth)
+        if ambiguity.evidence:
+            add("mime.ambiguous", "; ".join(ambiguity.evidence[:4]), "mime")
+        for why, raw in ambiguity.messages:
+            reading = MessageView(raw, max_parts=message.max_parts, max_depth=message.max_depth)
+            for n, attachment in enumerate(reading.attachments):
+                key = (attachment.filename, hash(attachment.data))
+                if key in seen:
+                    continue
+                seen.add(key)
+                top = attachment.filename or f"(unnamed part {n + 1})"
+                label = f"{top} [reading {why}]"
+                self._inspect(top, label, attachment.data, attachment.declared_type, attachment.location, budget, add)
+        for why, name, data, declared in ambiguity.attachments:
+            self._inspect(name, f"{name} [{why}]", data, declared, "mime", budget, add)
         return list(findings.values())
+
+    def _inspect(
+        self, name: str, label: str, data: bytes, declared: str, location: str, budget: Budget, add: Any
+    ) -> None:
+        result = walk(name, data, declared, self.limits, budget, label)
+        for entry in result.entries:
+            self._classify(entry, add, location)
+        for path, flag in result.flags:
+            add(flag.rule, f"{path}: {flag.detail}", location)
+        for problem in result.problems:
+            rule = "attachment.limits" if problem.kind == "limits" else f"attachment.archive.{problem.kind}"
+            add(rule, f"{problem.path}: {problem.detail}", location)
 
     def _classify(self, entry: Entry, add: Any, location: str) -> None:
         facts = analyse_name(entry.name, self.whitespace_run)
