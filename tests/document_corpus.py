@@ -530,6 +530,8 @@ def benign() -> dict[str, list[Sample]]:
             ("pack.rtf", rtf_object("Package", ole_native("guide.pdf", make_pdf())[4:]), "text/rtf")
         ],
         "doc-legacy": [("old.doc", b.ole_doc(macro=False), "application/msword")],
+        # A password-protected Word/Excel file is an OLE2 file holding the encrypted package.
+        "docx-password-protected": [("Pupil data.xlsx", cfb({"EncryptionInfo": b"\x04\x00\x04\x00\x40\x00\x00\x00" + b"\x00" * 200, "EncryptedPackage": bytes(range(256)) * 20, "\x06DataSpaces/Version": b"\x3c\x00"}), XLSX)],
         "zip-of-documents": [
             (
                 "coursework.zip",

@@ -11,6 +11,7 @@ prints the same table.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
 
 import pytest
 
@@ -19,6 +20,7 @@ from aupmilter.documents import inspect
 from aupmilter.model import Action
 from tests import attachment_builders as b
 from tests import document_corpus as corpus
+from tests.harness.gateway import Gateway
 from tests.test_attachments import INBOUND, OUTBOUND, decide
 
 BENIGN = functools.lru_cache(maxsize=1)(corpus.benign)
@@ -82,3 +84,29 @@ def test_damaged_ole_with_vba_stream_names_is_still_a_macro() -> None:
     found = inspect(damaged, "x.doc", limits, Budget(limits))
     assert found is not None
     assert [f.rule for f in found.flags] == ["attachment.macro"]
+
+
+@pytest.mark.postfix
+def test_e2e_office_deck_delivered_macro_held_dde_refused(make_gateway: Callable[..., Gateway]) -> None:
+    gw = make_gateway()
+    deck = b.message_with(
+        [("Assembly.pptx", corpus._office_extras_pptx(corpus.make_pptx(3)), corpus.PPTX)],
+        sender="head@partner.test",
+        to="t@oakfield.example",
+    )
+    assert gw.send(deck, "head@partner.test", ["t@oakfield.example"])[0] == 250
+    [delivered] = gw.wait_delivered(1)
+    assert b"X-AUP-Verdict: accept" in delivered
+    macro = b.message_with(DANGEROUS()["docm-vba"], sender="x@outside.test", to="t@oakfield.example")
+    assert gw.send(macro, "x@outside.test", ["t@oakfield.example"])[0] == 250  # taken, then held
+    dde = b.message_with(DANGEROUS()["docx-ddeauto-split-runs"], sender="teacher@oakfield.example", to="x@outside.test")
+    code, text = gw.send(dde, "teacher@oakfield.example", ["x@outside.test"], auth_user="teacher")
+    assert code == 550 and "attachment.document.dde" in text
+    marker = b.message_with([], sender="x@outside.test", to="t@oakfield.example")
+    assert gw.send(marker, "x@outside.test", ["t@oakfield.example"])[0] == 250
+    assert len(gw.wait_delivered(2)) == 2  # the deck and the marker; the macro document was held
+    from aupmilter.config import load_config
+    from aupmilter.quarantine import open_store
+
+    items = open_store(load_config(str(gw.config_path)).quarantine).list()
+    assert [sorted({f.rule for f in item.record.findings}) for item in items] == [["attachment.macro"]]
