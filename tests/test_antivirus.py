@@ -42,11 +42,9 @@ EICAR = corpus.EICAR
 
 
 def ruleset(socket_address: str, **extra: object) -> Ruleset:
-    lines = ["", "[antivirus]", "enabled = true", f'socket = "{socket_address}"']
-    for key, value in extra.items():
-        lines.append(f"{key} = {value!r}".replace("'", '"'))
-    text = shipped_default_config().read_text() + "\n".join(lines) + "\n"
-    return build_ruleset(parse_config(tomllib.loads(text), "test.toml"))
+    data = tomllib.loads(shipped_default_config().read_text())
+    data["antivirus"] = {"enabled": True, "socket": socket_address, **extra}
+    return build_ruleset(parse_config(data, "test.toml"))
 
 
 def decide(
