@@ -63,6 +63,7 @@ bench: setup
 	$(PY) -m bench.run
 	$(PY) -m bench.offensive_bench --out bench/results/offensive.json
 	$(PY) -m bench.chain_bench --out bench/results/chain.json
+	$(PY) -m bench.antivirus_bench --out bench/results/antivirus.json
 
 bench-smoke: setup
 	$(PY) -m bench.run --smoke

@@ -33,7 +33,6 @@ _PARAM = re.compile(r';\s*([A-Za-z0-9_.*-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;\s]*)')
 _SPACE_BEFORE_COLON = re.compile(rb"(?im)^(content-(?:type|transfer-encoding|disposition))[ \t]+:")
 _DELIMITER = re.compile(rb"(?m)^--([^\r\n]{1,70}?)[ \t]*\r?$")
 _BASE64_BODY = re.compile(rb"^[A-Za-z0-9+/=\s]+$")
-_MIDDLE_PADDING = re.compile(rb"=+\s*[A-Za-z0-9+/]{4}")
 
 log = logging.getLogger("aupmilter.ambiguity")
 
@@ -58,17 +57,16 @@ class Ambiguity:
 def analyse(raw: bytes, msg: Message, max_parts: int = 2000, max_depth: int = 30) -> Ambiguity:
     """Every ambiguity in ``raw`` (parsed as ``msg``) and the other readings it allows."""
     out = Ambiguity()
-    for match in _SPACE_BEFORE_COLON.finditer(raw):
-        name = match.group(1).decode("ascii", "replace")
-        out.note(f"space before the colon of {name}")
-        out.reading(f"{name} read despite the space", _SPACE_BEFORE_COLON.sub(rb"\1:", raw), raw)
-        break
     boundaries: list[str] = []
     stack: list[tuple[Message, int]] = [(msg, 0)]
     seen = 0
+    header_ended_early = False
     while stack and seen < max_parts:
         part, depth = stack.pop()
         seen += 1
+        header_ended_early = header_ended_early or any(
+            type(d).__name__ == "MissingHeaderBodySeparatorDefect" for d in getattr(part, "defects", ())
+        )
         try:
             _part(part, raw, out, boundaries)
         except Exception:  # hostile structure the stdlib itself chokes on: the defects say so
@@ -77,6 +75,14 @@ def analyse(raw: bytes, msg: Message, max_parts: int = 2000, max_depth: int = 30
             children = part.get_payload()
             if isinstance(children, list):
                 stack.extend((c, depth + 1) for c in reversed(children) if isinstance(c, Message))
+    if header_ended_early:
+        # Python ended a header block at a line it could not read as a header: the raw bytes
+        # say whether that line was a Content-* header with a space before its colon.
+        for match in _SPACE_BEFORE_COLON.finditer(raw):
+            name = match.group(1).decode("ascii", "replace")
+            out.note(f"space before the colon of {name}")
+            out.reading(f"{name} read despite the space", _SPACE_BEFORE_COLON.sub(rb"\1:", raw), raw)
+            break
     for outer in boundaries:
         for inner in boundaries:
             if inner != outer and inner.startswith(outer):
@@ -134,11 +140,12 @@ def _part(part: Message, raw: bytes, out: Ambiguity, boundaries: list[str]) -> N
     for name in ("content-type", "content-disposition"):
         for value in by_name.get(name, [])[:1]:
             _parameters(name, value, raw, out, boundaries)
-    _names_disagree(part, headers, raw, out)
-    cte = [v for v in by_name.get("content-transfer-encoding", [])]
+    _names_disagree(by_name, headers, raw, out)
+    cte = by_name.get("content-transfer-encoding", [])
     if cte and not part.is_multipart():
         _encoding(part, cte[0], raw, out)
-    if part.get_content_maintype() == "multipart" and not part.is_multipart():
+    declared = by_name.get("content-type", [""])[0].split(";", 1)[0].strip().lower()
+    if declared.startswith("multipart/") and not part.is_multipart():
         # Declared multipart, read as one text part (no usable boundary): a client may guess.
         body = part.get_payload()
         if isinstance(body, str):
@@ -208,30 +215,49 @@ def _replace_any(raw: bytes, name: str, old: str, new: str) -> bytes:
     return pattern.sub(lambda _m: f"{name}: {new}\r\n".encode("utf-8", "surrogateescape"), raw)
 
 
-def _names_disagree(part: Message, headers: list[tuple[str, str]], raw: bytes, out: Ambiguity) -> None:
-    try:
-        filename = part.get_param("filename", header="content-disposition")
-        name = part.get_param("name", header="content-type")
-    except Exception:
+def _names_disagree(by_name: dict[str, list[str]], headers: list[tuple[str, str]], raw: bytes, out: Ambiguity) -> None:
+    """Content-Disposition's filename and Content-Type's name naming different file types."""
+    filename = _param(by_name.get("content-disposition", [""])[0], "filename")
+    name = _param(by_name.get("content-type", [""])[0], "name")
+    if not filename or not name or _extension(filename) == _extension(name):
         return
-    if not filename or not name:
-        return
-    from email.utils import collapse_rfc2231_value
-
-    first, second = str(collapse_rfc2231_value(filename)), str(collapse_rfc2231_value(name))
-    if _extension(first) == _extension(second):
-        return
-    out.note(f"filename {first[:60]!r} disagrees with name {second[:60]!r}")
+    out.note(f"filename {filename[:60]!r} disagrees with name {name[:60]!r}")
     for key, value in headers:
         if key.lower() == "content-disposition":
             stripped = re.sub(r';\s*filename\*?\s*=\s*("(?:[^"\\]|\\.)*"|[^;\s]*)', "", value, flags=re.I)
-            out.reading(f"name {second[:60]!r}", _replace_value(raw, key, value, stripped), raw)
+            out.reading(f"name {name[:60]!r}", _replace_value(raw, key, value, stripped), raw)
             break
+
+
+def _param(value: str, key: str) -> str:
+    """A parameter's value from a raw header value: ``key*`` (RFC 2231) over ``key``, RFC 2047
+    encoded words decoded; "" when absent."""
+    plain = extended = ""
+    for match in _PARAM.finditer(value):
+        name = match.group(1).lower()
+        if name == key and not plain:
+            plain = _unquote(match.group(2))
+        elif name == key + "*" and not extended:
+            extended = _decode_2231(_unquote(match.group(2)))
+    if extended:
+        return extended
+    if "=?" in plain:
+        from email.header import decode_header, make_header
+
+        try:
+            plain = str(make_header(decode_header(plain)))
+        except Exception:
+            return plain
+    return plain
 
 
 def _encoding(part: Message, cte: str, raw: bytes, out: Ambiguity) -> None:
     value = cte.strip().lower()
+    if value in _KNOWN_CTE and value != "base64":
+        return
     payload = part.get_payload()
+    if value == "base64" and not (isinstance(payload, str) and _padding_inside_text(payload)):
+        return
     body = payload.encode("utf-8", "surrogateescape") if isinstance(payload, str) else b""
     name = part.get_filename() or part.get_param("name") or "(unnamed part)"
     if value not in _KNOWN_CTE:
@@ -243,11 +269,22 @@ def _encoding(part: Message, cte: str, raw: bytes, out: Ambiguity) -> None:
                     (f"{cte.strip()[:40]!r} read as base64", str(name), decoded, part.get_content_type())
                 )
         return
-    if value == "base64" and body and _MIDDLE_PADDING.search(body.rstrip()):
+    if value == "base64" and body and _padding_inside(body):
         out.note("base64 continues after its padding")
         decoded = _lenient_base64(body)
         if decoded:
             out.attachments.append(("base64 read past its padding", str(name), decoded, part.get_content_type()))
+
+
+def _padding_inside_text(body: str) -> bool:
+    first = body.find("=")
+    return first >= 0 and bool(body[first:].strip("= \t\r\n"))
+
+
+def _padding_inside(body: bytes) -> bool:
+    """Base64 characters after the first padding (found with bytes.find: bodies are large)."""
+    first = body.find(b"=")
+    return first >= 0 and bool(body[first:].translate(None, b"= \t\r\n"))
 
 
 def _lenient_base64(body: bytes) -> bytes:

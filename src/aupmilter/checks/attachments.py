@@ -193,9 +193,7 @@ class AttachmentCheck:
             category = next((c for c in _GROUPED_CATEGORIES if rule.startswith(c + ".")), rule)
             findings.setdefault((rule, evidence), Finding(rule, category, score, evidence[:300], location))
 
-        seen: set[tuple[str | None, int]] = set()
         for n, attachment in enumerate(message.attachments):
-            seen.add((attachment.filename, hash(attachment.data)))
             top = attachment.filename or f"(unnamed part {n + 1})"
             self._inspect(top, top, attachment.data, attachment.declared_type, attachment.location, budget, add)
         # Structure another parser could read another way: every reading we can construct is
@@ -203,6 +201,8 @@ class AttachmentCheck:
         ambiguity = analyse(message.raw, message.msg, message.max_parts, message.max_depth)
         if ambiguity.evidence:
             add("mime.ambiguous", "; ".join(ambiguity.evidence[:4]), "mime")
+        # Files every reading shares were inspected already (hashing only when there are readings).
+        seen = {(a.filename, hash(a.data)) for a in message.attachments} if ambiguity.messages else set()
         for why, raw in ambiguity.messages:
             reading = MessageView(raw, max_parts=message.max_parts, max_depth=message.max_depth)
             for n, attachment in enumerate(reading.attachments):
