@@ -531,7 +531,19 @@ def benign() -> dict[str, list[Sample]]:
         ],
         "doc-legacy": [("old.doc", b.ole_doc(macro=False), "application/msword")],
         # A password-protected Word/Excel file is an OLE2 file holding the encrypted package.
-        "docx-password-protected": [("Pupil data.xlsx", cfb({"EncryptionInfo": b"\x04\x00\x04\x00\x40\x00\x00\x00" + b"\x00" * 200, "EncryptedPackage": bytes(range(256)) * 20, "\x06DataSpaces/Version": b"\x3c\x00"}), XLSX)],
+        "docx-password-protected": [
+            (
+                "Pupil data.xlsx",
+                cfb(
+                    {
+                        "EncryptionInfo": b"\x04\x00\x04\x00\x40\x00\x00\x00" + b"\x00" * 200,
+                        "EncryptedPackage": bytes(range(256)) * 20,
+                        "\x06DataSpaces/Version": b"\x3c\x00",
+                    }
+                ),
+                XLSX,
+            )
+        ],
         "zip-of-documents": [
             (
                 "coursework.zip",
@@ -900,6 +912,10 @@ def dangerous() -> dict[str, list[Sample]]:
             )
         ],
         "eicar-in-targz": [("logs.tar.gz", b.targz_of({"logs/day1.jpg": EICAR}), "application/gzip")],
+        "vbs-inside-fake-epub": [("invoices.zip", inject(make_epub(), {"Invoice.pdf.vbs": VBS}), "application/zip")],
+        "exe-named-part-in-docx": [
+            ("letter.docx", _ooxml_with(make_docx(), {"word/setup.exe": b"not a PE but named so"}), DOCX)
+        ],
         "bat-in-zip-named-pdf": [("scans.zip", b.zip_of({"scan1.pdf": BAT}), "application/zip")],
     }
     return corpus

@@ -80,6 +80,8 @@ class Walk:
     problems: list[Problem] = field(default_factory=list)
     #: (path of the document, what it contains): see :mod:`aupmilter.documents`.
     flags: list[tuple[str, Flag]] = field(default_factory=list)
+    #: (path of the document, its format, the names of its parts).
+    document_parts: list[tuple[str, str, list[str]]] = field(default_factory=list)
 
 
 def container_kind(data: bytes, name: str) -> str | None:
@@ -158,6 +160,8 @@ def _walk(
     if document is not None:
         # A document is inspected as what it is, never walked with archive extension rules.
         out.flags.extend((path, flag) for flag in document.flags)
+        if document.part_names:
+            out.document_parts.append((path, document.kind, document.part_names))
         out.problems.extend(Problem(kind, path, detail) for kind, detail in document.problems)
         for child_name, embedded in document.children:
             _walk(f"{path}/{child_name}", child_name.rsplit("/", 1)[-1], embedded, "", depth + 1, limits, budget, out)

@@ -93,6 +93,9 @@ class Inspection:
 
     kind: str
     flags: list[Flag] = field(default_factory=list)
+    #: Every part's name (zip-based documents): the caller checks them for executable and
+    #: script extensions no such document holds (a .vbs inside a fake EPUB is still a .vbs).
+    part_names: list[str] = field(default_factory=list)
     children: list[tuple[str, bytes]] = field(default_factory=list)
     problems: list[tuple[str, str]] = field(default_factory=list)
 
@@ -143,7 +146,7 @@ def inspect(data: bytes, path: str, limits: Limits, budget: Budget) -> Inspectio
         kind = zip_document_kind([i.filename for i in infos], zf)
         if kind is None:
             return None
-        out = Inspection(kind)
+        out = Inspection(kind, part_names=[i.filename for i in infos])
         _inspect_zip_document(zf, infos, kind, out, limits, budget, path)
         return out
 

@@ -103,6 +103,11 @@ _BINARY_DECLARED = frozenset(
 )
 
 
+#: Extensions that a format's own parts use and the dangerous lists name: EPUB 3 and ODF carry
+#: JavaScript (ODF scripts are macros, reported as such).
+_DOCUMENT_PART_EXTENSIONS = {"epub": frozenset({"js"}), "odf": frozenset({"js"})}
+
+
 def _claims_binary(declared: str) -> bool:
     if declared in _BINARY_DECLARED or declared.startswith(("audio/", "video/", "application/vnd.openxmlformats")):
         return True
@@ -225,6 +230,8 @@ class AttachmentCheck:
             self._classify(entry, add, location)
         for path, flag in result.flags:
             add(flag.rule, f"{path}: {flag.detail}", location)
+        for path, kind, names in result.document_parts:
+            self._document_part_names(path, kind, names, location, add)
         for problem in result.problems:
             rule = "attachment.limits" if problem.kind == "limits" else f"attachment.archive.{problem.kind}"
             add(rule, f"{problem.path}: {problem.detail}", location)
@@ -266,6 +273,19 @@ class AttachmentCheck:
             )
         if not executable and mime.startswith("text/"):
             self._script_in_disguise(entry, facts, declared, add, location)
+
+    def _document_part_names(self, path: str, kind: str, names: list[str], location: str, add: Any) -> None:
+        """Part names are not attachment names (``printerSettings1.bin`` is PowerPoint's), but a
+        part called ``invoice.pdf.vbs`` is a script whatever the zip claims to be: opened as a
+        folder, it runs.  Extensions office formats use for their own parts are left alone."""
+        if kind in ("jar", "apk"):
+            return  # executable code already
+        allowed = _DOCUMENT_PART_EXTENSIONS.get(kind, frozenset()) | {"bin"}
+        for name in names:
+            facts = analyse_name(name, self.whitespace_run)
+            rule = self.dangerous.get(facts.extension)
+            if rule and facts.extension not in allowed:
+                add(rule, f"{path}/{name} (.{facts.extension} inside a {kind} document)", location)
 
     def _script_in_disguise(self, entry: Entry, facts: NameFacts, declared: str, add: Any, location: str) -> None:
         """A PDF, an image or an Office file is never text: text that reads as a Windows script
