@@ -10,7 +10,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP_APT := $(VENV)/.apt-done
 STAMP_PIP := $(VENV)/.pip-done
-APT_PACKAGES := libmilter-dev libmagic1 postfix sasl2-bin libsasl2-modules swaks postgresql chromium prometheus zip p7zip-full systemd python3-venv python3-dev gcc
+APT_PACKAGES := libmilter-dev libmagic1 postfix sasl2-bin libsasl2-modules swaks postgresql chromium prometheus zip p7zip-full systemd python3-venv python3-dev gcc \
+	clamav-daemon libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui
 BENCH_APT_PACKAGES := rspamd
 
 .PHONY: run test setup lint typecheck bench bench-smoke fuzz soak clean train train-offensive
@@ -62,6 +63,7 @@ bench: setup
 	$(PY) -m bench.run
 	$(PY) -m bench.offensive_bench --out bench/results/offensive.json
 	$(PY) -m bench.chain_bench --out bench/results/chain.json
+	$(PY) -m bench.antivirus_bench --out bench/results/antivirus.json
 
 bench-smoke: setup
 	$(PY) -m bench.run --smoke

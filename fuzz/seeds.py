@@ -22,7 +22,25 @@ def main(out: str) -> None:
         sources += [p for p in shared.rglob("*") if p.is_file() and p.stat().st_size < 200_000]
     for i, src in enumerate(sources):
         shutil.copyfile(src, target / f"seed-{i:04d}")
-    print(f"{len(sources)} seeds in {target}")
+    generated = _generated()
+    for i, raw in enumerate(generated):
+        (target / f"gen-{i:04d}").write_bytes(raw)
+    print(f"{len(sources) + len(generated)} seeds in {target}")
+
+
+def _generated() -> list[bytes]:
+    """Parser-differential messages and documents carrying macros, packages, DDE (issue 20)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from tests import attachment_builders as b
+    from tests.document_corpus import dangerous
+    from tests.test_mime_ambiguity import CASES
+
+    out = list(CASES.values())
+    for samples in dangerous().values():
+        raw = b.message_with(samples)
+        if len(raw) < 200_000:
+            out.append(raw)
+    return out
 
 
 if __name__ == "__main__":

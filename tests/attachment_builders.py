@@ -99,11 +99,19 @@ def odt() -> bytes:
 
 
 def ole_doc(macro: bool) -> bytes:
-    """An OLE2 compound file header; with a VBA project stream name when ``macro``."""
-    body = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 504 + "WordDocument".encode("utf-16-le")
+    """A legacy Word compound file (tests/cfb.py); with a VBA project storage when ``macro``."""
+    from tests.cfb import cfb
+
+    streams = {
+        "WordDocument": b"\xec\xa5" + b"\x00" * 1024,
+        "1Table": b"\x00" * 512,
+        "\x05SummaryInformation": b"\xfe\xff",
+    }
     if macro:
-        body += b"\x00" * 64 + "_VBA_PROJECT".encode("utf-16-le")
-    return body + b"\x00" * 2048
+        streams.update(
+            {"Macros/VBA/dir": b"\x01" * 64, "Macros/VBA/_VBA_PROJECT": b"\xcc\x61", "Macros/PROJECT": b'ID="{0}"'}
+        )
+    return cfb(streams)
 
 
 def pdf() -> bytes:

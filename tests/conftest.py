@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.harness.clamd import PrivateClamd
+from tests.harness.clamd import available as clamd_available
 from tests.harness.gateway import Gateway
 from tests.harness.postgres import PrivatePostgres
 from tests.harness.postgres import available as postgres_available
@@ -63,6 +65,18 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip("../shared/data is not present (fresh clone): corpus test skipped")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def clamd() -> Iterator[PrivateClamd]:
+    """One real clamd (unprivileged, own test signatures) for the whole session."""
+    if not clamd_available():
+        pytest.fail("Debian clamav-daemon is not installed: run `make test`, which installs it")
+    daemon = PrivateClamd()
+    daemon.start()
+    yield daemon
+    daemon.stop()
+    daemon.cleanup()
 
 
 @pytest.fixture(scope="session")

@@ -242,3 +242,67 @@ def test_shared_pymilter_corpus(shared_data: Path) -> None:
         d = decide(raw)
         assert d.action is Action.QUARANTINE, [f.rule for f in d.findings]
         assert rules(d) & {"attachment.executable.windows", "attachment.script"}
+
+
+# --- rules file values of the wrong type are config errors (issue 20) ---------------------------
+
+
+def _rules_copy(tmp_path: Path, old: str, new: str) -> Path:
+    import shutil
+
+    from aupmilter.config import shipped_rules_dir
+
+    rules = tmp_path / "rules"
+    shutil.copytree(shipped_rules_dir(), rules)
+    lines = (rules / "attachments.toml").read_text().splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith(old))
+    lines[at] = new  # the whole line: the first one starting with ``old``
+    (rules / "attachments.toml").write_text("\n".join(lines) + "\n")
+    return rules
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key"),
+    [
+        ("extensions = ", 'extensions = "exe"', "type[0].extensions"),
+        ("magic = ", 'magic = [32, "PE32"]', "type[0].magic"),
+        ("max_depth = 8", 'max_depth = "8"', "limits.max_depth"),
+        ("max_depth = 8", "max_depth = true", "limits.max_depth"),
+        ('content = ["shebang"]', 'content = ["shebangs"]', "type[1].content"),
+        ('rule = "attachment.executable.windows"', 'rule = ["attachment.executable.windows"]', "type[0].rule"),
+        ("whitespace_run = 5", 'whitespace_run = "5"', "names.whitespace_run"),
+        ("innocent_extensions = ", 'innocent_extensions = "pdf"', "names.innocent_extensions"),
+        ("max_members = ", "max_members = -5", "limits.max_members"),
+    ],
+)
+def test_wrong_typed_rules_values_are_config_errors(tmp_path: Path, old: str, new: str, key: str) -> None:
+    import tomllib
+
+    from aupmilter.config import parse_config, shipped_default_config
+    from aupmilter.errors import ConfigError
+
+    rules = _rules_copy(tmp_path, old, new)
+    data = tomllib.loads(shipped_default_config().read_text())
+    data["organisation"]["rules_dir"] = str(rules)
+    with pytest.raises(ConfigError) as caught:
+        build_ruleset(parse_config(data, "site.toml"))
+    assert caught.value.source == str(rules / "attachments.toml")
+    assert caught.value.key == key, caught.value
+
+
+def test_rules_lint_names_the_rules_file_and_key(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    rules = _rules_copy(tmp_path, "extensions = ", 'extensions = "exe"')
+    from aupmilter.config import shipped_default_config
+
+    site = tmp_path / "site.toml"
+    site.write_text(
+        shipped_default_config().read_text().replace('# rules_dir = "/etc/aupmilter/rules"', f'rules_dir = "{rules}"')
+    )
+    out = subprocess.run(
+        [sys.executable, "-m", "aupmilter.cli", "rules", "lint", "--config", str(site)], capture_output=True, text=True
+    )
+    assert out.returncode == 2
+    assert f"{rules / 'attachments.toml'}: type[0].extensions: expected a list of strings, got 'exe'" in out.stderr

@@ -1,5 +1,8 @@
 """Walk attachments through archives and attached messages, within hard bounds.
 
+Documents (OOXML, ODF, EPUB, JAR/APK, OLE2, RTF) are recognised first and handed to
+:mod:`aupmilter.documents`: they are not archives, and their parts are not attachments.
+
 Containers opened: zip (incl. encrypted: names are still listed), tar (+gz/bz2/xz), gzip, 7z
 (py7zr), and e-mail messages (an ``.eml`` member or attached ``message/rfc822``).  Every bound
 is a *finding*, never an exception: nesting depth, member count, bytes of one member, total
@@ -19,13 +22,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import IO
 
-ZIP_MAGIC = b"PK\x03\x04"
+from aupmilter import documents
+from aupmilter.documents import OLE_MAGIC, ZIP_MAGIC, Flag
+
 GZIP_MAGIC = b"\x1f\x8b"
 BZIP2_MAGIC = b"BZh"
 XZ_MAGIC = b"\xfd7zXZ\x00"
 SEVENZ_MAGIC = b"7z\xbc\xaf\x27\x1c"
 RAR_MAGICS = (b"Rar!\x1a\x07\x00", b"Rar!\x1a\x07\x01")
-OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 
 @dataclass(frozen=True)
@@ -74,6 +78,10 @@ class Problem:
 class Walk:
     entries: list[Entry] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    #: (path of the document, what it contains): see :mod:`aupmilter.documents`.
+    flags: list[tuple[str, Flag]] = field(default_factory=list)
+    #: (path of the document, its format, the names of its parts).
+    document_parts: list[tuple[str, str, list[str]]] = field(default_factory=list)
 
 
 def container_kind(data: bytes, name: str) -> str | None:
@@ -122,10 +130,11 @@ def _capped_read(stream: IO[bytes], cap: int) -> tuple[bytes, bool]:
     return b"".join(chunks)[:cap], True
 
 
-def walk(name: str, data: bytes, declared_type: str, limits: Limits, budget: Budget) -> Walk:
-    """All entries reachable from one attachment (itself first), plus the problems met."""
+def walk(name: str, data: bytes, declared_type: str, limits: Limits, budget: Budget, label: str | None = None) -> Walk:
+    """All entries reachable from one attachment (itself first), plus the problems met;
+    ``label`` (default: the name) starts every path in the evidence."""
     out = Walk()
-    _walk(name, name, data, declared_type, 0, limits, budget, out)
+    _walk(label or name, name, data, declared_type, 0, limits, budget, out)
     return out
 
 
@@ -140,6 +149,23 @@ def _walk(
     out: Walk,
 ) -> None:
     out.entries.append(Entry(path, name, data, declared))
+    if depth >= limits.max_depth and data.startswith((ZIP_MAGIC, OLE_MAGIC, b"{\\rt")):
+        out.problems.append(Problem("limits", path, f"nested deeper than {limits.max_depth} levels"))
+        return
+    try:
+        document = documents.inspect(data, path, limits, budget)
+    except Exception as exc:  # a parser bug on hostile input is a finding, never a crash
+        out.problems.append(Problem("corrupt", path, f"document could not be inspected ({type(exc).__name__})"))
+        return
+    if document is not None:
+        # A document is inspected as what it is, never walked with archive extension rules.
+        out.flags.extend((path, flag) for flag in document.flags)
+        if document.part_names:
+            out.document_parts.append((path, document.kind, document.part_names))
+        out.problems.extend(Problem(kind, path, detail) for kind, detail in document.problems)
+        for child_name, embedded in document.children:
+            _walk(f"{path}/{child_name}", child_name.rsplit("/", 1)[-1], embedded, "", depth + 1, limits, budget, out)
+        return
     kind = container_kind(data, name)
     if kind is None:
         return

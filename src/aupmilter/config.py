@@ -186,6 +186,23 @@ class LoggingSettings:
 
 
 @dataclass(frozen=True)
+class AntivirusSettings:
+    """``[antivirus]``: the clamd the antivirus check sends decoded parts to (docs/install.md)."""
+
+    enabled: bool = False
+    scanner: str = "clamav"
+    socket: str = "unix:/var/run/clamav/clamd.ctl"
+    connect_timeout_seconds: float = 2.0
+    scan_timeout_seconds: float = 10.0
+    max_scan_bytes: int = 25 << 20  # keep at or below clamd's StreamMaxLength
+    max_parts: int = 200
+    failure_action: str = "tempfail"  # tempfail | policy (finding antivirus.unavailable)
+
+
+ANTIVIRUS_FAILURE_ACTIONS = ("tempfail", "policy")
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole validated configuration.  Immutable: a reload builds a new one."""
 
@@ -211,6 +228,7 @@ class Config:
     logging: LoggingSettings = field(default_factory=lambda: LoggingSettings())
     sender_exceptions: tuple[SenderException, ...] = ()
     review: ReviewSettings = field(default_factory=ReviewSettings)
+    antivirus: AntivirusSettings = field(default_factory=AntivirusSettings)
 
     @property
     def org_domains(self) -> tuple[str, ...]:
@@ -228,6 +246,8 @@ class Config:
         return self.school_for_domain(domain) is not None
 
     def check_enabled(self, name: str) -> bool:
+        if name == "antivirus":  # configured in its own [antivirus] section
+            return self.antivirus.enabled
         return bool(self.checks.get(name, {}).get("enabled", True))
 
 
@@ -420,6 +440,34 @@ def _parse_school(item: Any, source: str, path: str) -> School:
     return School(domain, name, aliases, policy_ref, personal_use, seal, hours, contacts, actions)
 
 
+def _parse_antivirus(t: _Table) -> AntivirusSettings:
+    from aupmilter.antivirus import SCANNERS, Address
+
+    av = AntivirusSettings(
+        enabled=t.take("enabled", bool, False),
+        scanner=t.take("scanner", str, "clamav"),
+        socket=t.take("socket", str, AntivirusSettings.socket),
+        connect_timeout_seconds=t.take("connect_timeout_seconds", float, 2.0),
+        scan_timeout_seconds=t.take("scan_timeout_seconds", float, 10.0),
+        max_scan_bytes=t.take("max_scan_bytes", int, AntivirusSettings.max_scan_bytes),
+        max_parts=t.take("max_parts", int, AntivirusSettings.max_parts),
+        failure_action=t.take("failure_action", str, "tempfail"),
+    )
+    t.done()
+    if av.scanner not in SCANNERS:
+        raise ConfigError(t.source, t.key("scanner"), f"must be one of {', '.join(SCANNERS)}")
+    try:
+        Address.parse(av.socket)
+    except ValueError as exc:
+        raise ConfigError(t.source, t.key("socket"), str(exc)) from None
+    if av.failure_action not in ANTIVIRUS_FAILURE_ACTIONS:
+        raise ConfigError(t.source, t.key("failure_action"), f"must be one of {', '.join(ANTIVIRUS_FAILURE_ACTIONS)}")
+    for key in ("connect_timeout_seconds", "scan_timeout_seconds", "max_scan_bytes", "max_parts"):
+        if getattr(av, key) <= 0:
+            raise ConfigError(t.source, t.key(key), "must be greater than 0")
+    return av
+
+
 def _load_toml(path: Path) -> dict[str, Any]:
     try:
         with path.open("rb") as fh:
@@ -578,6 +626,7 @@ def parse_config(data: dict[str, Any], source: str, base_dir: Path | None = None
     roles_t.done()
     rv.done()
     review = ReviewSettings(os_roles)
+    antivirus = _parse_antivirus(root.take_table("antivirus"))
 
     met = root.take_table("metrics")
     metrics_listen = met.take("listen", str, "127.0.0.1:9851")
@@ -633,6 +682,7 @@ def parse_config(data: dict[str, Any], source: str, base_dir: Path | None = None
         web=web,
         sender_exceptions=sender_exceptions.load(quarantine.sender_exceptions_path, set(seen)),
         review=review,
+        antivirus=antivirus,
         raw=data,
         outbound_verdict=outbound_verdict,
         dkim=_parse_dkim(dkim_table, schools),

@@ -14,6 +14,7 @@ import dataclasses
 from typing import Any
 
 from aupmilter.config import (
+    AntivirusSettings,
     LoggingSettings,
     MilterSettings,
     QuarantineSettings,
@@ -64,6 +65,14 @@ DESCRIPTIONS: dict[str, str] = {
     "web.session_idle_seconds": "A session unused this long ends (server-side; at least 60).",
     "web.session_max_seconds": "A session ends this long after sign-in whatever its use.",
     "review.os_roles": 'Table role = OS group(s): who may use the quarantine CLI as auditor, reviewer or dpo (e.g. dpo = ["aup-dpo"]); the highest role among the real uid\'s groups applies.',
+    "antivirus.enabled": "Send every decoded attachment and body part to the virus scanner (docs/install.md: clamd + freshclam).",
+    "antivirus.scanner": "Scanner protocol; clamav (clamd INSTREAM) is the one shipped.",
+    "antivirus.socket": "clamd's socket: unix:/path (Debian: /var/run/clamav/clamd.ctl) or inet:HOST:PORT.",
+    "antivirus.connect_timeout_seconds": "Connecting longer than this is a scan error (failure_action applies).",
+    "antivirus.scan_timeout_seconds": "No verdict within this per part is a scan error; keep it below milter.time_budget_seconds.",
+    "antivirus.max_scan_bytes": "Parts larger than this are not sent (antivirus.skipped); keep it at or below clamd's StreamMaxLength.",
+    "antivirus.max_parts": "Parts scanned per message; the rest are antivirus.skipped.",
+    "antivirus.failure_action": "Scanner unreachable, timing out or failing: tempfail (451, Postfix retries) or policy (finding antivirus.unavailable).",
     "schools[].domain": "The school's mail domain (subdomains included).",
     "schools[].name": "Display name used in rejections and disclaimers.",
     "schools[].aliases": "Other domains of the same school.",
@@ -125,6 +134,7 @@ _SECTIONS: list[tuple[str, Any]] = [
     ("web", WebSettings),
     ("logging", LoggingSettings),
     ("review", ReviewSettings),
+    ("antivirus", AntivirusSettings),
     ("schools[]", School),
     ("schools[].working_hours", WorkingHours),
 ]

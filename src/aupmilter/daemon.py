@@ -180,6 +180,27 @@ def _stamp(path: Path) -> tuple[int, int] | None:
     return (st.st_mtime_ns, st.st_size)
 
 
+def _report_antivirus(config: Config) -> None:
+    """Say at start whether mail is virus-scanned, and whether the scanner answers now (mail
+    waits with 451 while it does not: the admin should hear of it before the first message)."""
+    av = config.antivirus
+    if not av.enabled:
+        log.warning("antivirus disabled: mail is not scanned for viruses ([antivirus] enabled = false)")
+        return
+    from aupmilter.antivirus import connect
+
+    scanner = connect(av.scanner, av.socket, av.connect_timeout_seconds, av.scan_timeout_seconds)
+    if scanner.ping():
+        log.info("antivirus: %s answers at %s", av.scanner, av.socket)
+    else:
+        log.error(
+            "antivirus: %s does not answer at %s; messages get failure_action=%s until it does",
+            av.scanner,
+            av.socket,
+            av.failure_action,
+        )
+
+
 def serve(config_path: str | None, socket_override: str | None = None) -> int:
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format=logsetup.FORMAT)
     try:
@@ -260,6 +281,7 @@ def serve(config_path: str | None, socket_override: str | None = None) -> int:
 
     worker = threading.Thread(target=run_libmilter, name="libmilter", daemon=True)
     worker.start()
+    _report_antivirus(ruleset.config)
     log.info(
         "listening on %s (policy generation 1, checks: %s)",
         socket_spec,

@@ -123,6 +123,24 @@ RELEASES = Counter(
     ["outcome"],
     registry=REGISTRY,
 )
+ANTIVIRUS_SCANS = Counter(
+    "aupmilter_antivirus_scans",
+    "Parts sent to the virus scanner, by result (clean, infected, error, skipped).",
+    ["result"],
+    registry=REGISTRY,
+)
+ANTIVIRUS_ERRORS = Counter(
+    "aupmilter_antivirus_errors",
+    "Scans without a verdict, by kind (unreachable, timeout, protocol, size_limit).",
+    ["kind"],
+    registry=REGISTRY,
+)
+ANTIVIRUS_SECONDS = Histogram(
+    "aupmilter_antivirus_scan_seconds",
+    "Time the virus scanner took per part (connect, stream, verdict).",
+    registry=REGISTRY,
+    buckets=_LATENCY_BUCKETS,
+)
 BUILD = Info("aupmilter_build", "Build information.", registry=REGISTRY)
 BUILD.info({"version": __version__})
 
@@ -147,6 +165,16 @@ class QuarantineBacklog:
         for (category, age), count in sorted(summary.items()):
             family.add_metric([category, age], count)
         yield family
+
+
+def observe_scans(observations: Any) -> None:
+    """Scans made while deciding a message (possibly in a worker process: see aupmilter.antivirus)."""
+    for o in observations:
+        ANTIVIRUS_SCANS.labels(result=o.result).inc()
+        if o.result == "error":
+            ANTIVIRUS_ERRORS.labels(kind=o.kind).inc()
+        if o.result != "skipped":
+            ANTIVIRUS_SECONDS.observe(o.seconds)
 
 
 def register_backlog(store: Any) -> None:

@@ -21,7 +21,8 @@ from typing import Any
 
 import Milter
 
-from aupmilter import metrics
+from aupmilter import antivirus, metrics
+from aupmilter.antivirus import ScannerUnavailable
 from aupmilter.direction import classify
 from aupmilter.engine import Ruleset, evaluate
 from aupmilter.message import MessageView
@@ -146,6 +147,14 @@ class AupMilter(Milter.Base):  # type: ignore[misc]
         queue_id = self.getsymval("i") or None
         try:
             return self._eom(queue_id)
+        except ScannerUnavailable as exc:
+            # [antivirus] failure_action = "tempfail": Postfix keeps the message and retries.
+            log.error("queue_id=%s stage=antivirus %s; tempfail", queue_id, exc)
+            metrics.observe_scans(exc.observations)
+            metrics.ERRORS.labels(stage="antivirus").inc()
+            metrics.FAILURE_REPLIES.labels(reply="tempfail").inc()
+            self.setreply("451", "4.7.1", "Virus scanner temporarily unavailable, try again later")
+            return Milter.TEMPFAIL  # type: ignore[no-any-return]
         except Exception:
             log.exception("queue_id=%s stage=eom error; applying failure action", queue_id)
             metrics.ERRORS.labels(stage="eom").inc()
@@ -184,9 +193,10 @@ class AupMilter(Milter.Base):  # type: ignore[misc]
         evaluator = state.evaluator
         try:
             if evaluator is not None:
-                decision, timings = evaluator.submit(envelope, raw).result(timeout=budget)
+                decision, timings, scans = evaluator.submit(envelope, raw).result(timeout=budget)
                 for name, seconds in timings:
                     _observe_check(name, seconds)
+                metrics.observe_scans(scans)
             else:
                 message, decision = state.pool.submit(_evaluate, envelope, raw, ruleset).result(timeout=budget)
         except concurrent.futures.TimeoutError:
@@ -281,7 +291,11 @@ class AupMilter(Milter.Base):  # type: ignore[misc]
 
 def _evaluate(envelope: Envelope, raw: bytes, ruleset: Ruleset) -> tuple[MessageView, Decision]:
     message = MessageView(raw)
-    return message, evaluate(envelope, message, ruleset, timer=_observe_check)
+    with antivirus.collect() as scans:
+        try:
+            return message, evaluate(envelope, message, ruleset, timer=_observe_check)
+        finally:
+            metrics.observe_scans(scans)
 
 
 def _observe_check(name: str, seconds: float) -> None:
@@ -303,7 +317,9 @@ def _count(decision: Decision, org_domains: tuple[str, ...]) -> None:
     school = metrics.school_label(decision.schools[0] if decision.schools else None, org_domains)
     metrics.MESSAGES.labels(direction=str(decision.direction), action=str(decision.action), school=school).inc()
     for f in decision.findings:
-        metrics.FINDINGS.labels(category=f.category, rule=f.rule).inc()
+        # Virus signature names are unbounded (the scanner's database): counted by category.
+        rule = f.category if f.category == "virus" else f.rule
+        metrics.FINDINGS.labels(category=f.category, rule=rule).inc()
 
 
 FLAGS = Milter.ADDHDRS | Milter.CHGHDRS | Milter.CHGBODY | Milter.QUARANTINE

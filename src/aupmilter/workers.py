@@ -9,7 +9,8 @@ Workers are started with ``spawn`` (the milter process has libmilter threads; fo
 threaded process is unsafe) and warmed up at start, so the first message does not wait for an
 import.  A worker stuck past the per-message budget is left to finish or die while the other
 workers go on; on reload a new pool replaces the old one, and on shutdown workers are
-terminated.  Per-check timings travel back with the decision for the metrics.
+terminated.  Per-check timings and virus-scan observations travel back with the decision for
+the metrics (a worker's own registry is never scraped).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import multiprocessing
 import os
 from typing import Any
 
+from aupmilter import antivirus
+from aupmilter.antivirus import Observation
 from aupmilter.config import load_config
 from aupmilter.engine import Ruleset, build_ruleset, evaluate
 from aupmilter.message import MessageView
@@ -36,11 +39,16 @@ def _ready() -> int:
     return os.getpid()
 
 
-def _evaluate(envelope: Envelope, raw: bytes) -> tuple[Decision, list[tuple[str, float]]]:
+def _evaluate(envelope: Envelope, raw: bytes) -> tuple[Decision, list[tuple[str, float]], list[Observation]]:
     assert _RULESET is not None, "worker not initialised"
     timings: list[tuple[str, float]] = []
-    decision = evaluate(envelope, MessageView(raw), _RULESET, timer=lambda name, secs: timings.append((name, secs)))
-    return decision, timings
+    with antivirus.collect() as scans:
+        try:
+            decision = evaluate(envelope, MessageView(raw), _RULESET, timer=lambda n, secs: timings.append((n, secs)))
+        except antivirus.ScannerUnavailable as exc:
+            exc.observations = list(scans)  # pickled with the exception: the failed scans still count
+            raise
+    return decision, timings, scans
 
 
 class EvaluatorPool:

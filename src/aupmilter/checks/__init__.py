@@ -59,6 +59,7 @@ class Check(Protocol):
 REGISTRY: dict[str, str] = {
     "personal": "aupmilter.checks.personal:PersonalCheck",
     "attachments": "aupmilter.checks.attachments:AttachmentCheck",
+    "antivirus": "aupmilter.checks.antivirus:AntivirusCheck",
     "offensive": "aupmilter.checks.offensive:OffensiveCheck",
     "chain_letter": "aupmilter.checks.chain_letter:ChainLetterCheck",
     "mass_mailing": "aupmilter.checks.mass_mailing:MassMailingCheck",

@@ -19,6 +19,7 @@ sealing purposes: it never reads text, so it runs on sealed Personal mail too.
 
 from __future__ import annotations
 
+import dataclasses
 import tomllib
 import unicodedata
 import zipfile
@@ -29,18 +30,17 @@ from typing import Any, ClassVar
 
 import regex
 
-from aupmilter.archives import OLE_MAGIC, ZIP_MAGIC, Budget, Entry, Limits, walk
+from aupmilter.ambiguity import analyse
+from aupmilter.archives import Budget, Entry, Limits, walk
 from aupmilter.checks import CheckSettings
+from aupmilter.documents import ZIP_MAGIC
 from aupmilter.errors import ConfigError
 from aupmilter.message import MessageView, sniff
 from aupmilter.model import Envelope, Finding
+from aupmilter.scriptsniff import script_language
 
 #: Bidi controls and invisible characters used to disguise names (RTLO: "invoice‮fdp.exe").
 _HIDDEN = regex.compile(r"[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c\u200b-\u200d\u2060\ufeff\u180e]")
-_VBA_OLE_MARKERS = (
-    b"_\x00V\x00B\x00A\x00_\x00P\x00R\x00O\x00J\x00E\x00C\x00T",
-    b"V\x00B\x00A\x00\x00\x00",
-)
 _EXECUTABLE_DECLARED_OK = frozenset(
     {
         "application/octet-stream",
@@ -56,6 +56,62 @@ _EXECUTABLE_DECLARED_OK = frozenset(
         "",
     }
 )
+
+
+#: Rule families reported under one category (the policy can still match a single rule id).
+_GROUPED_CATEGORIES = ("attachment.executable", "attachment.document")
+#: Names and declared types of formats that are never plain text (see _script_in_disguise).
+_BINARY_EXTENSIONS = frozenset(
+    [
+        "pdf",
+        "jpg",
+        "jpeg",
+        "png",
+        "gif",
+        "bmp",
+        "tif",
+        "tiff",
+        "webp",
+        "ico",
+        "heic",
+        "doc",
+        "docx",
+        "xls",
+        "xlsx",
+        "ppt",
+        "pptx",
+        "odt",
+        "ods",
+        "odp",
+        "zip",
+        "7z",
+        "mp3",
+        "mp4",
+        "wav",
+        "avi",
+        "mov",
+    ]
+)
+_BINARY_DECLARED = frozenset(
+    {
+        "application/pdf",
+        "application/msword",
+        "application/vnd.ms-excel",
+        "application/vnd.ms-powerpoint",
+        "application/zip",
+    }
+)
+
+
+#: Extensions that a format's own parts use and the dangerous lists name: EPUB 3 and ODF carry
+#: JavaScript (ODF scripts are macros, reported as such).
+_DOCUMENT_PART_EXTENSIONS = {"epub": frozenset({"js"}), "odf": frozenset({"js"})}
+
+
+def _claims_binary(declared: str) -> bool:
+    if declared in _BINARY_DECLARED or declared.startswith(("audio/", "video/", "application/vnd.openxmlformats")):
+        return True
+    return declared.startswith("image/") and not declared.startswith("image/svg")
 
 
 @dataclass(frozen=True)
@@ -110,34 +166,26 @@ class AttachmentCheck:
         unknown = set(data) - {"limits", "type", "names"}
         if unknown:
             raise ConfigError(str(path), sorted(unknown)[0], "unknown key")
-        try:
-            self.limits = Limits(**data.get("limits", {}))
-        except TypeError as exc:
-            raise ConfigError(str(path), "limits", str(exc)) from None
+        self.limits = _limits(data.get("limits", {}), str(path))
         self.types: list[FileType] = []
-        allowed = {"rule", "extensions", "magic", "mime", "mime_prefix", "content"}
-        for i, t in enumerate(data.get("type", [])):
-            extra = set(t) - allowed
-            if extra or "rule" not in t:
-                raise ConfigError(
-                    str(path),
-                    f"type[{i}]",
-                    f"unknown key {sorted(extra)[0]!r}" if extra else "needs a rule",
-                )
-            self.types.append(
-                FileType(
-                    t["rule"],
-                    frozenset(e.lower() for e in t.get("extensions", [])),
-                    tuple(t.get("magic", [])),
-                    frozenset(t.get("mime", [])),
-                    tuple(t.get("mime_prefix", [])),
-                    frozenset(t.get("content", [])),
-                )
-            )
+        types = data.get("type", [])
+        if not isinstance(types, list):
+            raise ConfigError(str(path), "type", "must be an array of tables ([[type]])")
+        for i, t in enumerate(types):
+            self.types.append(_file_type(t, str(path), f"type[{i}]"))
         names = data.get("names", {})
-        self.innocent = frozenset(names.get("innocent_extensions", []))
-        self.whitespace_run = int(names.get("whitespace_run", 5))
+        if not isinstance(names, dict):
+            raise ConfigError(str(path), "names", "must be a table")
+        extra = set(names) - {"innocent_extensions", "whitespace_run"}
+        if extra:
+            raise ConfigError(str(path), f"names.{sorted(extra)[0]}", "unknown key")
+        self.innocent = frozenset(e.lower() for e in _strings(names, "innocent_extensions", str(path), "names"))
+        run = names.get("whitespace_run", 5)
+        if not isinstance(run, int) or isinstance(run, bool) or run < 1:
+            raise ConfigError(str(path), "names.whitespace_run", f"expected a positive integer, got {run!r}")
+        self.whitespace_run = run
         self.dangerous = {ext: t.rule for t in self.types for ext in t.extensions if t.rule != "attachment.media"}
+        self.media_extensions = frozenset(e for t in self.types if t.rule == "attachment.media" for e in t.extensions)
 
     # --- per message ----------------------------------------------------------------------------
 
@@ -147,18 +195,46 @@ class AttachmentCheck:
 
         def add(rule: str, evidence: str, location: str, score: float = 1.0) -> None:
             evidence = _visible(evidence)
-            category = "attachment.executable" if rule.startswith("attachment.executable") else rule
+            category = next((c for c in _GROUPED_CATEGORIES if rule.startswith(c + ".")), rule)
             findings.setdefault((rule, evidence), Finding(rule, category, score, evidence[:300], location))
 
         for n, attachment in enumerate(message.attachments):
             top = attachment.filename or f"(unnamed part {n + 1})"
-            result = walk(top, attachment.data, attachment.declared_type, self.limits, budget)
-            for entry in result.entries:
-                self._classify(entry, add, attachment.location)
-            for problem in result.problems:
-                rule = "attachment.limits" if problem.kind == "limits" else f"attachment.archive.{problem.kind}"
-                add(rule, f"{problem.path}: {problem.detail}", attachment.location)
+            self._inspect(top, top, attachment.data, attachment.declared_type, attachment.location, budget, add)
+        # Structure another parser could read another way: every reading we can construct is
+        # inspected too, and the ambiguity itself is a finding (see aupmilter.ambiguity).
+        ambiguity = analyse(message.raw, message.msg, message.max_parts, message.max_depth)
+        if ambiguity.evidence:
+            add("mime.ambiguous", "; ".join(ambiguity.evidence[:4]), "mime")
+        # Files every reading shares were inspected already (hashing only when there are readings).
+        seen = {(a.filename, hash(a.data)) for a in message.attachments} if ambiguity.messages else set()
+        for why, raw in ambiguity.messages:
+            reading = MessageView(raw, max_parts=message.max_parts, max_depth=message.max_depth)
+            for n, attachment in enumerate(reading.attachments):
+                key = (attachment.filename, hash(attachment.data))
+                if key in seen:
+                    continue
+                seen.add(key)
+                top = attachment.filename or f"(unnamed part {n + 1})"
+                label = f"{top} [reading {why}]"
+                self._inspect(top, label, attachment.data, attachment.declared_type, attachment.location, budget, add)
+        for why, name, data, declared in ambiguity.attachments:
+            self._inspect(name, f"{name} [{why}]", data, declared, "mime", budget, add)
         return list(findings.values())
+
+    def _inspect(
+        self, name: str, label: str, data: bytes, declared: str, location: str, budget: Budget, add: Any
+    ) -> None:
+        result = walk(name, data, declared, self.limits, budget, label)
+        for entry in result.entries:
+            self._classify(entry, add, location)
+        for path, flag in result.flags:
+            add(flag.rule, f"{path}: {flag.detail}", location)
+        for path, kind, names in result.document_parts:
+            self._document_part_names(path, kind, names, location, add)
+        for problem in result.problems:
+            rule = "attachment.limits" if problem.kind == "limits" else f"attachment.archive.{problem.kind}"
+            add(rule, f"{problem.path}: {problem.detail}", location)
 
     def _classify(self, entry: Entry, add: Any, location: str) -> None:
         facts = analyse_name(entry.name, self.whitespace_run)
@@ -173,18 +249,7 @@ class AttachmentCheck:
             )
         if name_rule:
             add(name_rule, f"{entry.path} (.{facts.extension})", location)
-        if facts.extension in (
-            "mp3",
-            "mp4",
-            "wav",
-            "avi",
-            "mkv",
-            "mov",
-            "wma",
-            "wmv",
-            "flac",
-            "m4a",
-        ):
+        if facts.extension in self.media_extensions:
             add("attachment.media", f"{entry.path} (.{facts.extension})", location)
         if not entry.data:
             return
@@ -206,6 +271,36 @@ class AttachmentCheck:
                 f"{entry.path}: {description[:60]} declared as {declared}",
                 location,
             )
+        if not executable and mime.startswith("text/"):
+            self._script_in_disguise(entry, facts, declared, add, location)
+
+    def _document_part_names(self, path: str, kind: str, names: list[str], location: str, add: Any) -> None:
+        """Part names are not attachment names (``printerSettings1.bin`` is PowerPoint's), but a
+        part called ``invoice.pdf.vbs`` is a script whatever the zip claims to be: opened as a
+        folder, it runs.  Extensions office formats use for their own parts are left alone."""
+        if kind in ("jar", "apk"):
+            return  # executable code already
+        allowed = _DOCUMENT_PART_EXTENSIONS.get(kind, frozenset()) | {"bin"}
+        for name in names:
+            facts = analyse_name(name, self.whitespace_run)
+            rule = self.dangerous.get(facts.extension)
+            if rule and facts.extension not in allowed:
+                add(rule, f"{path}/{name} (.{facts.extension} inside a {kind} document)", location)
+
+    def _script_in_disguise(self, entry: Entry, facts: NameFacts, declared: str, add: Any, location: str) -> None:
+        """A PDF, an image or an Office file is never text: text that reads as a Windows script
+        under such a name or declared type is a script in disguise."""
+        named = facts.extension in _BINARY_EXTENSIONS
+        claimed = _claims_binary(declared)
+        if not (named or claimed) or entry.data is None:
+            return
+        language = script_language(entry.data)
+        if language is None:
+            return
+        if named:
+            add("attachment.mismatch", f"{entry.path}: {language} script named .{facts.extension}", location)
+        if claimed:
+            add("attachment.mismatch", f"{entry.path}: {language} script declared as {declared}", location)
 
     def _content_rules(self, data: bytes, mime: str, description: str) -> list[str]:
         rules: list[str] = []
@@ -220,6 +315,58 @@ class AttachmentCheck:
         return rules
 
 
+_CONTENT_TESTS = frozenset({"shebang", "jar_main_class"})
+
+
+def _strings(table: dict[str, Any], key: str, source: str, where: str) -> list[str]:
+    """A list of strings, or a ConfigError naming the file and key: ``extensions = "exe"`` must
+    not silently become the letters e, x, e (and .exe stop being dangerous)."""
+    value = table.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ConfigError(source, f"{where}.{key}", f"expected a list of strings, got {value!r}")
+    return list(value)
+
+
+def _file_type(t: Any, source: str, where: str) -> FileType:
+    if not isinstance(t, dict):
+        raise ConfigError(source, where, "must be a table")
+    allowed = {"rule", "extensions", "magic", "mime", "mime_prefix", "content"}
+    extra = set(t) - allowed
+    if extra:
+        raise ConfigError(source, f"{where}.{sorted(extra)[0]}", "unknown key")
+    rule = t.get("rule")
+    if not isinstance(rule, str) or not rule.startswith("attachment."):
+        raise ConfigError(source, f"{where}.rule", f"needs a rule id starting 'attachment.', got {rule!r}")
+    content = _strings(t, "content", source, where)
+    unknown_tests = set(content) - _CONTENT_TESTS
+    if unknown_tests:
+        raise ConfigError(
+            source,
+            f"{where}.content",
+            f"unknown test {sorted(unknown_tests)[0]!r} (known: {', '.join(sorted(_CONTENT_TESTS))})",
+        )
+    return FileType(
+        rule,
+        frozenset(e.lower().lstrip(".") for e in _strings(t, "extensions", source, where)),
+        tuple(_strings(t, "magic", source, where)),
+        frozenset(_strings(t, "mime", source, where)),
+        tuple(_strings(t, "mime_prefix", source, where)),
+        frozenset(content),
+    )
+
+
+def _limits(table: Any, source: str) -> Limits:
+    if not isinstance(table, dict):
+        raise ConfigError(source, "limits", "must be a table")
+    known = {f.name for f in dataclasses.fields(Limits)}
+    for key, value in table.items():
+        if key not in known:
+            raise ConfigError(source, f"limits.{key}", "unknown key")
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ConfigError(source, f"limits.{key}", f"expected a positive integer, got {value!r}")
+    return Limits(**table)
+
+
 def _visible(text: str) -> str:
     """Evidence a reviewer can read: padding runs counted, hidden characters named."""
     text = str(regex.sub(r"\s{3,}", lambda m: f"[{len(m.group())} spaces]", text))
@@ -229,15 +376,6 @@ def _visible(text: str) -> str:
 def _structural(test: str, data: bytes) -> bool:
     if test == "shebang":
         return data.startswith(b"#!") and b"\n" in data[:256]
-    if test == "vba_project":
-        if data.startswith(OLE_MAGIC):
-            return any(marker in data for marker in _VBA_OLE_MARKERS)
-        if data.startswith(ZIP_MAGIC):
-            names = _zip_names(data)
-            return any(n.lower().endswith("vbaproject.bin") for n in names) or any(
-                n.startswith("Basic/") and n.endswith(".xml") and n != "Basic/script-lc.xml" for n in names
-            )
-        return False
     if test == "jar_main_class":
         if not data.startswith(ZIP_MAGIC):
             return False
@@ -250,11 +388,3 @@ def _structural(test: str, data: bytes) -> bool:
         except (zipfile.BadZipFile, OSError, RuntimeError, ValueError):
             return False
     return False
-
-
-def _zip_names(data: bytes) -> list[str]:
-    try:
-        with zipfile.ZipFile(BytesIO(data)) as zf:
-            return zf.namelist()
-    except (zipfile.BadZipFile, OSError, ValueError):
-        return []

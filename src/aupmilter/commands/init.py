@@ -44,6 +44,11 @@ chain_letter = 30
 [metrics]
 listen = "127.0.0.1:9851"
 
+[antivirus]                         # ClamAV: docs/install.md section 4a (clamd + freshclam)
+enabled = true
+socket = "unix:/var/run/clamav/clamd.ctl"
+failure_action = "tempfail"         # clamd down: 451, Postfix retries (mail is never unscanned)
+
 [web]
 listen = "127.0.0.1:8025"
 secret_key_file = "/var/lib/aupmilter/web-secret"
