@@ -20,10 +20,11 @@ _F = regex.IGNORECASE | regex.VERSION1
 
 # Verbs of passing a message on, and what is passed ("this", "it", "the letter").
 _PASS_VERB = (
-    r"(?:send|forward|fwd|pass|share|copy|re-?post|re-?send|mail|e-?mail|text|circulate|spread|hand"
-    r"|envi[ea]r?|envie|encaminh[ea]r?|repass[ea]r?|compartilh[ea]r?|mand[ea]r?|reenv[ií][ae]r?|comparte|compartir"
-    r"|reenviar|difunde|weiterleiten|leite|schick(?:e|t|en)?|send(?:e|et|en)|teil(?:e|t|en)?|verbreite"
-    r"|envoye[rz]?|envoie|transf[eé]re[rz]?|partage[rz]?|fais\s+suivre|faites\s+suivre|diffuse[rz]?)"
+    r"(?:send|forward|fwd|pass|share|copy|(?:re-?)?post|re-?send|mail|e-?mail|text|circulate|spread|hand|invite|recruit"
+    r"|copy\s+and\s+paste|cut\s+and\s+paste"
+    r"|envi[aeo]\w*|env[ií]\w*|encaminh\w*|repass\w*|compartilh\w*|mand[aeo]\w*|reenv[ií]\w*|compart[ea]\w*|difund\w*|convid\w*|invit[ae]\w*"
+    r"|weiterleit\w*|weiter(?:geben|sagen|schicken)|leite\w*|schick\w*|sende[nt]?|teil(?:e|t|en)?|verbreit\w*|einlad\w*|lade\w*"
+    r"|envoy\w*|envoie\w*|transf[eé]r\w*|partag\w*|fai(?:s|tes)\s+suivre|diffus\w*|invitez)"
 )
 _THIS = (
     r"(?:this|it|the\s+(?:letter|message|e-?mail|chain|prayer|warning|list)|these|esta|este|isto|essa|esse"
@@ -36,8 +37,8 @@ _PEOPLE = (
     r"|frauen|personnes|amis|amies|contacts)"
 )
 _NUMBER = (
-    r"(?:\d{1,3}|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|fifty|hundred"
-    r"|tr[eê]s|quatro|cinco|seis|sete|oito|nove|dez|doze|vinte|cuatro|siete|ocho|nueve|diez|drei|vier|f[uü]nf"
+    r"(?:\d{1,3}|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|fifty|hundred"
+    r"|dois|duas|dos|zwei|deux|tr[eê]s|quatro|cinco|seis|sete|oito|nove|dez|doze|vinte|cuatro|siete|ocho|nueve|diez|drei|vier|f[uü]nf"
     r"|sechs|sieben|acht|neun|zehn|zw[oö]lf|zwanzig|trois|quatre|sept|huit|neuf|dix|douze|vingt)"
 )
 
@@ -52,11 +53,18 @@ PATTERNS: dict[str, regex.Pattern[str]] = {
     "pass_to_everyone": regex.compile(
         r"\b(?:everyone|everybody|all\s+(?:of\s+)?(?:your|the\s+people|my)|every\s+(?:friend|woman|person|one)"
         r"|todos\s+(?:os\s+)?(?:seus|tus|sus|os)|todas\s+(?:as\s+)?(?:suas|tus)|a\s+todos|alle(?:n)?\s+(?:deine[nm]?|ihre[nm]?|die\s+du)"
-        r"|tous\s+(?:vos|tes|ceux)|toutes\s+(?:vos|tes))\b[^.!?\n]{0,40}"
-        r"\b(?:you\s+know|contacts?|address\s+book|friends|contatos|contactos|kontakte[n]?|freunde[n]?|amis|know|kennst|conhece|conoces|connaissez)\b",
+        r"|tous\s+(?:vos|tes|ceux)|toutes\s+(?:vos|tes)|as\s+many\s+(?:people|friends)|o\s+m[aá]ximo\s+de|tantas\s+personas|tantos\s+amigos"
+        r"|so\s+viele(?:n)?|le\s+plus\s+de|every(?:one|body)\s+in\s+your)\b[^.!?\n]{0,40}"
+        r"\b(?:you\s+know|contacts?|address\s+book|friends|contatos|contactos|kontakte[n]?|freunde[n]?|amis|know|kennst|conhece|conoces|connaissez"
+        r"|people|pessoas|personas|menschen|personnes|can|possible|poss[ií]vel|posible|grupos|groups|family|fam[ií]lia)\b",
         _F,
     ),
-    "pass_instruction": regex.compile(rf"\b{_PASS_VERB}\s+(?:\w+\s+)?{_THIS}\b(?:\s+(?:on|along|round|around))?", _F),
+    "pass_instruction": regex.compile(
+        rf"\b{_PASS_VERB}\s+(?:\w+\s+)?{_THIS}\b(?:\s+(?:on|along|round|around))?"
+        rf"|\b(?:hand|pass|send)\s+(?:it|this)\s+on\b|\b{_PASS_VERB}(?:-(?:les?|la|lo|los|las))\b"
+        rf"|\b(?:invite|recruit|lade|convide|invita|invitez)\s+(?:\w+\s+)?{_NUMBER}\s+(?:\w+\s+)?{_PEOPLE}",
+        _F,
+    ),
     "pass_on_phrase": regex.compile(
         r"\b(?:pass\s+(?:it|this)\s+on|keep\s+(?:it|this|the\s+chain)\s+(?:going|alive|moving)|don'?t\s+(?:break|stop)"
         r"|do\s+not\s+(?:break|stop|delete|ignore)|n[aã]o\s+(?:quebre|pare|apague|ignore|interrompa)|no\s+(?:rompas|rompa|borres|ignores)"
@@ -176,6 +184,7 @@ _HEADER = regex.compile(
 )
 _NUMBERED_LINE = regex.compile(r"^\s*(?:#?\d{1,2}[.):\-]|\(\d{1,2}\)|[A-Z]\))\s+\S", regex.MULTILINE)
 _QUOTED_LINE = regex.compile(r"^[ \t]*>", regex.MULTILINE)
+_QUOTE_MARKS = regex.compile(r"^[ \t]*(?:>[ \t]?)+", regex.MULTILINE)
 _ADDRESS = regex.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _EXCLAIM = regex.compile(r"!")
 _EMOJI = regex.compile(r"[\p{Extended_Pictographic}]")
@@ -221,6 +230,8 @@ def message_text(message: MessageView) -> str:
 def features(subject: str, text: str) -> dict[str, float]:
     """Named chain-mechanics features of a message's subject and full text (see module doc)."""
     body = text[:MAX_CHARS]
+    quoted = len(_QUOTED_LINE.findall(body))
+    body = _QUOTE_MARKS.sub("", body)  # "> send this to\n> 10 people" reads as one sentence
     flat = " ".join(body.split())
     out: dict[str, float] = {}
     for name, pattern in PATTERNS.items():
@@ -231,7 +242,7 @@ def features(subject: str, text: str) -> dict[str, float]:
     out["header_blocks"] = min(len(_HEADER.findall(body)), 4) / 4
     out["numbered_lines"] = float(len(_NUMBERED_LINE.findall(body)) >= 3)
     lines = max(1, body.count("\n") + 1)
-    out["quoted_share"] = min(1.0, len(_QUOTED_LINE.findall(body)) / lines)
+    out["quoted_share"] = min(1.0, quoted / lines)
     longest = max((len(_ADDRESS.findall(line)) for line in body.splitlines()), default=0)
     out["address_lines"] = float(longest >= 5)
     out["exclaim_density"] = min(1.0, 20 * len(_EXCLAIM.findall(flat)) / words)
