@@ -311,3 +311,35 @@ GATE = (
     "charity_per_forward",
     "comes_back",
 )
+
+#: ...and gives a reason to obey (a promise, a threat, a cause, a list, a deadline): an instruction
+#: alone ("send this to 10 people") is a cue, never a chain letter by itself.
+MOTIVES = (
+    "promise_luck",
+    "threat",
+    "conditional_consequence",
+    "testimonial",
+    "list_move",
+    "report_list",
+    "money_earn",
+    "money_amount",
+    "legal_claim",
+    "religious",
+    "warning",
+    "authority",
+    "charity_per_forward",
+    "tracking_claim",
+    "you_are_special",
+    "comes_back",
+    "deadline",
+    "chain_word",
+    "pass_on_phrase",
+)
+
+
+def eligible(named: dict[str, float]) -> bool:
+    """Is this worth asking the model: something is to be passed on, for some reason?"""
+    return any(named[k] for k in GATE) and sum(1 for k in MOTIVES if named[k]) >= 1 and not (
+        # pass_on_phrase counts once: as the instruction or as the motive, not both
+        sum(1 for k in GATE if named[k]) == 1 and named["pass_on_phrase"] and sum(1 for k in MOTIVES if named[k]) == 1
+    )

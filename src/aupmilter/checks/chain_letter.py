@@ -214,13 +214,14 @@ class ChainLetterCheck:
     def model_score(self, message: MessageView) -> tuple[float, str, list[str]]:
         """``(P(chain letter), likeliest family, the mechanics that pushed it up)``.
 
-        0 when the text never asks to be passed on: every chain asks, so a newsletter with
-        a prayer, a deadline and a raffle prize is not scored at all."""
+        0 unless the text asks to be passed on *and* gives a reason (:func:`chain_features.eligible`):
+        every chain does both, so a newsletter with a prayer, a deadline and a raffle prize, or a
+        bare "send this to 10 people", is not scored at all."""
         if self.model is None:
             return 0.0, "", []
         text = cf.message_text(message)
         named = cf.features(message.subject, text)
-        if not any(named[k] for k in cf.GATE):
+        if not cf.eligible(named):
             return 0.0, "", []
         scored = self.model.score(named, text)
         family, _ = scored.best(exclude="clean")
