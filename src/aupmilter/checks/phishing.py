@@ -548,7 +548,8 @@ class PhishingCheck:
         for finding in (mismatch, self.credential_harvest(message, links), self.lookalike(message, links)):
             if finding is not None:
                 findings.append(finding)
-        if self.model is not None:
+        if self.model is not None and message.msg.get_content_type() != "multipart/report":
+            # A delivery report quotes someone else's message: its words are not the sender's.
             suspicious = self.suspicious(envelope, message, links, findings, harvest_total)
             if suspicious is not None:
                 findings.append(suspicious)
