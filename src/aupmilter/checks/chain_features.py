@@ -22,7 +22,7 @@ _F = regex.IGNORECASE | regex.VERSION1
 _PASS_VERB = (
     r"(?:send|forward|fwd|pass|share|copy|(?:re-?)?post|re-?send|mail|e-?mail|text|circulate|spread|hand|invite|recruit"
     r"|copy\s+and\s+paste|cut\s+and\s+paste"
-    r"|envi[aeo]\w*|env[ií]\w*|encaminh\w*|repass\w*|compartilh\w*|mand[aeo]\w*|reenv[ií]\w*|compart[ea]\w*|difund\w*|convid\w*|invit[ae]\w*"
+    r"|envi[aeo]\w*|env[ií]\w*|encaminh\w*|repass\w*|compartilh\w*|mand[aeo]\w*|reenv[ií]\w*|comp[aá]rt[ea]\w*|difund\w*|convid\w*|invit[ae]\w*|p[aá]s[ae]\w*|passe\s+adiante"
     r"|weiterleit\w*|weiter(?:geben|sagen|schicken)|leite\w*|schick\w*|sende[nt]?|teil(?:e|t|en)?|verbreit\w*|einlad\w*|lade\w*"
     r"|envoy\w*|envoie\w*|transf[eé]r\w*|partag\w*|fai(?:s|tes)\s+suivre|diffus\w*|invitez)"
 )
@@ -54,7 +54,7 @@ PATTERNS: dict[str, regex.Pattern[str]] = {
         r"\b(?:everyone|everybody|all\s+(?:of\s+)?(?:your|the\s+people|my)|every\s+(?:friend|woman|person|one)"
         r"|todos\s+(?:os\s+)?(?:seus|tus|sus|os)|todas\s+(?:as\s+)?(?:suas|tus)|a\s+todos|alle(?:n)?\s+(?:deine[nm]?|ihre[nm]?|die\s+du)"
         r"|tous\s+(?:vos|tes|ceux)|toutes\s+(?:vos|tes)|as\s+many\s+(?:people|friends)|o\s+m[aá]ximo\s+de|tantas\s+personas|tantos\s+amigos"
-        r"|so\s+viele(?:n)?|le\s+plus\s+de|every(?:one|body)\s+in\s+your)\b[^.!?\n]{0,40}"
+        r"|so\s+viele(?:n)?|le\s+plus\s+de|every(?:one|body)\s+in\s+your|alle,?\s+die\s+du|todos\s+los\s+que|tous\s+ceux\s+que)\b[^.!?\n]{0,40}"
         r"\b(?:you\s+know|contacts?|address\s+book|friends|contatos|contactos|kontakte[n]?|freunde[n]?|amis|know|kennst|conhece|conoces|connaissez"
         r"|people|pessoas|personas|menschen|personnes|can|possible|poss[ií]vel|posible|grupos|groups|family|fam[ií]lia)\b",
         _F,
@@ -68,7 +68,8 @@ PATTERNS: dict[str, regex.Pattern[str]] = {
     "pass_on_phrase": regex.compile(
         r"\b(?:pass\s+(?:it|this)\s+on|keep\s+(?:it|this|the\s+chain)\s+(?:going|alive|moving)|don'?t\s+(?:break|stop)"
         r"|do\s+not\s+(?:break|stop|delete|ignore)|n[aã]o\s+(?:quebre|pare|apague|ignore|interrompa)|no\s+(?:rompas|rompa|borres|ignores)"
-        r"|nicht\s+(?:unterbrechen|l[oö]schen|ignorieren)|ne\s+(?:brisez|cassez|supprimez|rompez)\s+pas|unterbrich)\b",
+        r"|nicht\s+(?:unterbrechen|l[oö]schen|ignorieren)|ne\s+(?:brisez|cassez|supprimez|rompez)\s+pas|unterbrich"
+        r"|passe\s+adiante|pass\s+it\s+forward|gib\s+(?:es|ihn|sie)\s+weiter|p[aá]salo|fais-le\s+tourner|faites-le\s+tourner|n[aã]o\s+deixe\s+parad[oa])\b",
         _F,
     ),
     "chain_word": regex.compile(
@@ -92,15 +93,16 @@ PATTERNS: dict[str, regex.Pattern[str]] = {
     "threat": regex.compile(
         r"\b(?:bad\s+luck|misfortune|curse[ds]?|die[ds]?|death|accident|tragedy|lose|lost|broke\s+the\s+chain|will\s+regret|seven\s+years|7\s+years"
         r"|azar|m[aá]\s+sorte|morr(?:eu|er[aá]|i[oó])|acidente|maldi[cç][aã]o|mala\s+suerte|desgracia|muri[oó]|pech|ungl[uü]ck|fluch|starb|gestorben"
-        r"|malheur|malchance|mal[eé]diction|mort|mourir|regrett?er[az]?)\b",
+        r"|ignoriert|gel[oö]scht|verlor(?:en)?|verlierst|krank|durchgefallen|gefallen|entlassen|ignorou|perdeu|ficou\s+sem|problemas|despid\w+|perdi[oó]|ennuis|perdu)\b"
+        r"|\b(?:malheur|malchance|mal[eé]diction|mort|mourir|regrett?er[az]?)\b",
         _F,
     ),
     "conditional_consequence": regex.compile(
         r"\b(?:if\s+you\s+(?:don'?t|do\s+not|fail|ignore|break|delete|refuse|forward|send|pass|share)"
         r"|se\s+(?:voc[eê]\s+)?(?:n[aã]o\s+)?(?:enviar|encaminhar|repassar|ignorar|quebrar|apagar)"
         r"|si\s+(?:no\s+)?(?:lo\s+|la\s+)?(?:env[ií]as|reenv[ií]as|ignoras|rompes|borras|compartes)"
-        r"|wenn\s+du\s+(?:ihn|sie|es|diese[n]?\s+\w+)?\s*(?:nicht\s+)?(?:weiterleitest|schickst|ignorierst|l[oö]schst)"
-        r"|si\s+vous\s+(?:ne\s+)?(?:l[ae]?\s+)?(?:envoyez|transf[eé]rez|ignorez|brisez|supprimez))\b",
+        r"|wenn\s+du\s+(?:ihn|sie|es|diese[n]?\s+\w+)?\s*(?:nicht\s+)?(?:weiterleitest|schickst|ignorierst|l[oö]schst|weitergibst)|sonst\s+(?:verlierst|wirst|hast)"
+        r"|si\s+vous\s+(?:ne\s+)?(?:l[ae]?\s+|l['’])?(?:envoyez|transf[eé]rez|ignorez|brisez|supprimez))\b",
         _F,
     ),
     "testimonial": regex.compile(
