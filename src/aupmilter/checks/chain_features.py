@@ -23,7 +23,7 @@ _PASS_VERB = (
     r"(?:send|forward|fwd|pass|share|copy|(?:re-?)?post|re-?send|mail|e-?mail|text|circulate|spread|hand|invite|recruit"
     r"|copy\s+and\s+paste|cut\s+and\s+paste"
     r"|envi[aeo]\w*|env[ií]\w*|encaminh\w*|repass\w*|compartilh\w*|mand[aeo]\w*|reenv[ií]\w*|comp[aá]rt[ea]\w*|difund\w*|convid\w*|invit[ae]\w*|p[aá]s[ae]\w*|passe\s+adiante"
-    r"|weiterleit\w*|weiter(?:geben|sagen|schicken)|leite\w*|schick\w*|sende[nt]?|teil(?:e|t|en)?|verbreit\w*|einlad\w*|lade\w*"
+    r"|weiterleit\w*|weiter(?:geben|sagen|schicken)|weitergeleitet|leite\w*|schick\w*|geschickt|verschick\w*|send(?:e|en|est|et)|gesendet|teil(?:e|t|en)?|verbreit\w*|einlad\w*|lade\w*"
     r"|envoy\w*|envoie\w*|transf[eé]r\w*|partag\w*|fai(?:s|tes)\s+suivre|diffus\w*|invitez)"
 )
 _THIS = (
@@ -46,6 +46,8 @@ PATTERNS: dict[str, regex.Pattern[str]] = {
     # "send this to 10 people", "envie para 7 amigos", "an 10 Freunde weiterleiten"
     "pass_to_count": regex.compile(
         rf"\b{_PASS_VERB}\b[^.!?\n]{{0,70}}?\b{_NUMBER}\s+(?:\w+\s+){{0,2}}?{_PEOPLE}\b"
+        rf"|\b(?:make|send|mail|post|envoyez|faites|fa[cç]a|haz|haga|mach|schick)\w*\s+(?:\w+\s+)?{_NUMBER}\s+(?:copies|c[oó]pias|kopien)\b"
+        rf"|\b(?:has|have|must|needs?)\s+to\s+(?:go|be\s+sent|be\s+passed|be\s+forwarded)\s+(?:on\s+)?to\s+{_NUMBER}\s+(?:\w+\s+)?{_PEOPLE}\b"
         rf"|\b(?:to|a|an|à|para|al?)\s+{_NUMBER}\s+(?:\w+\s+){{0,2}}?{_PEOPLE}\b[^.!?\n]{{0,50}}\b{_PASS_VERB}\b",
         _F,
     ),
@@ -54,9 +56,10 @@ PATTERNS: dict[str, regex.Pattern[str]] = {
         r"\b(?:everyone|everybody|all\s+(?:of\s+)?(?:your|the\s+people|my)|every\s+(?:friend|woman|person|one)"
         r"|todos\s+(?:os\s+)?(?:seus|tus|sus|os)|todas\s+(?:as\s+)?(?:suas|tus)|a\s+todos|alle(?:n)?\s+(?:deine[nm]?|ihre[nm]?|die\s+du)"
         r"|tous\s+(?:vos|tes|ceux)|toutes\s+(?:vos|tes)|as\s+many\s+(?:people|friends)|o\s+m[aá]ximo\s+de|tantas\s+personas|tantos\s+amigos"
-        r"|so\s+viele(?:n)?|le\s+plus\s+de|every(?:one|body)\s+in\s+your|alle,?\s+die\s+du|todos\s+los\s+que|tous\s+ceux\s+que)\b[^.!?\n]{0,40}"
+        r"|so\s+viele(?:n)?|le\s+plus\s+de|every(?:one|body)\s+in\s+your|alle,?\s+die\s+du|todos\s+los\s+que|tous\s+ceux\s+que"
+        r"|every\s+\w+\s+(?=you\s+know)|toda\s+(?:tu|a\s+sua|su)|todos\s+(?:tus|sus)|toute\s+(?:ta|votre)|tous\s+(?:tes|vos)|deine\s+ganze|your\s+whole)\b[^.!?\n]{0,40}"
         r"\b(?:you\s+know|contacts?|address\s+book|friends|contatos|contactos|kontakte[n]?|freunde[n]?|amis|know|kennst|conhece|conoces|connaissez"
-        r"|people|pessoas|personas|menschen|personnes|can|possible|poss[ií]vel|posible|grupos|groups|family|fam[ií]lia)\b",
+        r"|people|pessoas|personas|menschen|personnes|can|possible|poss[ií]vel|posible|grupos|groups|family|fam[ií]lia|familie|famille|proches)\b",
         _F,
     ),
     "pass_instruction": regex.compile(
@@ -86,6 +89,7 @@ PATTERNS: dict[str, regex.Pattern[str]] = {
     # promised reward tied to obeying
     "promise_luck": regex.compile(
         r"\b(?:good\s+luck|luck|fortune|lucky|miracle|wish(?:es)?\s+(?:will\s+)?come\s+true|blessings?|dreams?\s+come\s+true"
+        r"|money\s+will\s+come|will\s+come\s+(?:to\s+you|your\s+way)|something\s+(?:good|amazing|wonderful|kind|special)\s+will\s+happen"
         r"|sorte|milagre|desejo|b[eê]n[cç][aã]os?|suerte|milagro|deseo|bendici[oó]n|gl[uü]ck|wunder|wunsch|segen|chance|bonheur"
         r"|miracle|v[oœ]u|b[eé]n[eé]diction)\b",
         _F,
