@@ -234,6 +234,8 @@ def phishing(rng: random.Random, i: int) -> EmailMessage:
         extra += f'<form action="{url}" method="post"><input name="email"><input type="password" name="pw"><button>{act}</button></form>'
     if rng.random() < 0.04:
         extra += f'<base href="https://{_domain(rng)}/">'
+    if rng.random() < 0.06:  # a script link instead of a web address
+        url = rng.choice([f"javascript:window.location='{url}'", "data:text/html;base64,PGh0bWw+PGZvcm0+PC9mb3JtPjwvaHRtbD4="])
     if style < 0.32:  # image only
         html = f'<html><body>{hidden}<a href="{url}"><img src="https://{_domain(rng)}/img/{i}.png" alt="{brand}"></a></body></html>'
     else:

@@ -45,8 +45,18 @@ LURES: dict[str, regex.Pattern[str]] = {
         r"|unusual\s+(?:activity|sign-?in)|suspicious\s+(?:activity|login)|security\s+(?:alert|notice|check)|mailbox\s+(?:is\s+)?full|storage\s+(?:is\s+)?full"
         r"|konto\s+(?:wurde\s+|wird\s+)?(?:gesperrt|eingeschr[aä]nkt|deaktiviert|blockiert)|ungew[oö]hnliche\s+aktivit[aä]t|sicherheitshinweis|postfach\s+(?:ist\s+)?voll"
         r"|conta\s+(?:foi\s+|ser[aá]\s+)?(?:bloqueada|suspensa|limitada|desativada|encerrada)|atividade\s+(?:suspeita|incomum)|acesso\s+bloqueado|cart[aã]o\s+bloqueado"
+        r"|(?:evit(?:e|ar)|avoid|vermeiden|[eé]viter)\s+(?:o\s+|a\s+|el\s+|le\s+|la\s+|eine\s+)?(?:bloqueio|bloqueo|blocage|sperrung|suspension|suspens[aã]o|cancelamento|suspensi[oó]n)"
+        r"|desatualizad[oa]|desactualizad[oa]|veraltet|obsol[eè]te|out\s+of\s+date\s+(?:details|information)"
         r"|compte\s+(?:a\s+[eé]t[eé]\s+|sera\s+)?(?:suspendu|bloqu[eé]|limit[eé]|d[eé]sactiv[eé])|activit[eé]\s+(?:suspecte|inhabituelle)"
         r"|cuenta\s+(?:ha\s+sido\s+|ser[aá]\s+)?(?:suspendida|bloqueada|limitada|desactivada)|actividad\s+(?:sospechosa|inusual))\b",
+        _F,
+    ),
+    "lure_document": regex.compile(
+        r"\b(?:shared\s+(?:a|an|the)?\s*(?:file|document|folder)|(?:new|pending)\s+(?:voice\s*mail|voice\s+message|fax|secure\s+message|encrypted\s+message)|voice\s*mail|e-?fax|secure\s+(?:document|file|message)|files?\s+(?:were|was|have\s+been)\s+sent\s+to\s+you|review\s+and\s+sign|please\s+docusign"
+        r"|dokument\s+(?:freigegeben|geteilt)|neue\s+sprachnachricht|sichere\s+nachricht|dateien\s+erhalten"
+        r"|compartilhou\s+(?:um|o)\s+(?:arquivo|documento)|documento\s+compartilhado|nova\s+mensagem\s+de\s+voz|mensagem\s+segura"
+        r"|a\s+partag[eé]\s+(?:un|le)\s+(?:document|fichier)|nouveau\s+message\s+vocal|message\s+s[eé]curis[eé]"
+        r"|ha\s+compartido\s+(?:un|el)\s+(?:documento|archivo)|nuevo\s+mensaje\s+de\s+voz|mensaje\s+seguro)\b",
         _F,
     ),
     "lure_payment": regex.compile(
@@ -99,7 +109,7 @@ LURES: dict[str, regex.Pattern[str]] = {
     ),
 }
 
-_FREE_WORDS = re.compile(r"[a-z0-9]+")
+_FREE_WORDS = re.compile(r"\w+")  # Unicode: "itaú" is one word
 
 
 @dataclass(frozen=True)
@@ -368,7 +378,9 @@ def features(
     if regs:
         out["links_offsite_share"] = sum(1 for r in regs if not same_org(r, from_reg, lists.brands)) / len(regs)
         out["links_all_sender"] = float(all(same_org(r, from_reg, lists.brands) for r in regs))
-    out["sender_brand_domain"] = float(any(from_reg in domains for domains in lists.brands.values()))
+    out["sender_brand_domain"] = float(
+        from_domain not in lists.webmail and any(from_reg in domains for domains in lists.brands.values())
+    )
 
     scan = scan_html(html)
     out["html_form"] = float(scan.forms > 0)
@@ -401,6 +413,7 @@ def features(
 DESCRIPTIONS = {
     "lure_credential": "asks for a password or to confirm details",
     "lure_account": "account locked / unusual activity",
+    "lure_document": "shared document / voicemail lure",
     "lure_payment": "payment or invoice lure",
     "lure_parcel": "parcel or delivery lure",
     "lure_prize": "prize or reward lure",
