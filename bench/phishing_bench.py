@@ -4,9 +4,12 @@
 
 Sets (inbound, through the whole engine and the shipped policy):
 
-* **blind**: ``tests/fixtures/phishing_blind/cases.py``, written after the model was frozen, in
-  the shapes honeypot phishing takes (German and Portuguese bank, parcel, tax and invoice lures,
-  brand impersonation, HTML/SVG/PDF-form attachments, CEO fraud) and legitimate look-alikes;
+* **blind 2** (the number to quote): ``tests/fixtures/phishing_blind/cases2.py``, written after
+  the model was frozen at 532ee66, in the shapes honeypot phishing takes (German and Portuguese
+  bank, parcel, tax and invoice lures, brand impersonation, HTML/PDF attachments, look-alikes,
+  changed bank details) and legitimate look-alikes;
+* **blind 1** (seen): ``cases.py``, blind for the model of b73149b (31 of 36 with a finding,
+  26 quarantined, 0 of 20 legitimate flagged), then looked at while improving the features;
 * **newsletters**: generated here, independently of the training generator (other senders,
   other click-tracker URL shapes, other wording), all with List-Unsubscribe: how many are tagged
   ``phishing.link_mismatch``, get any phishing finding, or are stopped;
@@ -27,6 +30,7 @@ import os
 import random
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 from aupmilter.config import load_config
 from aupmilter.engine import Ruleset, build_ruleset, evaluate
@@ -34,7 +38,7 @@ from aupmilter.message import MessageView
 from aupmilter.model import Action, Envelope
 
 REPO = Path(__file__).resolve().parents[1]
-BLIND = REPO / "tests" / "fixtures" / "phishing_blind" / "cases.py"
+BLIND = REPO / "tests" / "fixtures" / "phishing_blind"
 LABELLED = REPO / "tests" / "fixtures" / "phishing"
 SHARED = REPO.parent / "shared" / "data" / "mime-dev"
 ENV = Envelope("sender@outside.test", ("s.patel@oakfield.example",), client_addr="198.51.100.7")
@@ -46,12 +50,17 @@ def verdict(ruleset: Ruleset, raw: bytes) -> tuple[set[str], bool]:
     return rules, d.action in (Action.QUARANTINE, Action.BLOCK)
 
 
-def blind_cases() -> list[tuple[str, str, bytes]]:
-    spec = importlib.util.spec_from_file_location("phishing_blind_cases", BLIND)
+def _load(name: str) -> Any:
+    spec = importlib.util.spec_from_file_location(f"phishing_blind_{name}", BLIND / f"{name}.py")
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return [(c[0], c[1], module.build(c).as_bytes()) for c in module.CASES]
+    return module
+
+
+def blind_cases(name: str = "cases2") -> list[tuple[str, str, bytes]]:
+    build = _load("cases").build
+    return [(c[0], c[1], build(c).as_bytes()) for c in _load(name).CASES]
 
 
 # --- an independent newsletter generator --------------------------------------------------------
@@ -130,23 +139,29 @@ def public_ham() -> list[tuple[str, bytes]]:
     return [(str(p), p.read_bytes()) for p in files]
 
 
-def evaluate_all(n_newsletters: int) -> dict[str, object]:
-    ruleset = build_ruleset(load_config(None))
-    blind = {"phishing": 0, "caught": 0, "stopped": 0, "legitimate": 0, "legit_flagged": [], "legit_stopped": [], "missed": []}
-    for name, label, raw in blind_cases():
+def blind_set(ruleset: Ruleset, key: str) -> dict[str, Any]:
+    blind: dict[str, Any] = {"phishing": 0, "caught": 0, "stopped": 0, "legitimate": 0, "legit_flagged": [], "legit_stopped": [], "missed": []}
+    for name, label, raw in blind_cases(key):
         rules, stopped = verdict(ruleset, raw)
         if label == "phishing":
-            blind["phishing"] += 1  # type: ignore[operator]
-            blind["caught"] += bool(rules)  # type: ignore[operator]
-            blind["stopped"] += stopped  # type: ignore[operator]
+            blind["phishing"] += 1
+            blind["caught"] += bool(rules)
+            blind["stopped"] += stopped
             if not rules:
-                blind["missed"].append(name)  # type: ignore[attr-defined]
+                blind["missed"].append(name)
         else:
-            blind["legitimate"] += 1  # type: ignore[operator]
+            blind["legitimate"] += 1
             if rules:
-                blind["legit_flagged"].append(f"{name}: {sorted(rules)}")  # type: ignore[attr-defined]
+                blind["legit_flagged"].append(f"{name}: {sorted(rules)}")
             if stopped:
-                blind["legit_stopped"].append(name)  # type: ignore[attr-defined]
+                blind["legit_stopped"].append(name)
+    return blind
+
+
+def evaluate_all(n_newsletters: int) -> dict[str, object]:
+    ruleset = build_ruleset(load_config(None))
+    blinds = {key: blind_set(ruleset, key) for key in ("cases2", "cases")}
+    blind = blinds["cases2"]
     news = {"messages": n_newsletters, "link_mismatch": 0, "any_phishing": 0, "stopped": 0}
     for raw in newsletters(n_newsletters):
         rules, stopped = verdict(ruleset, raw)
@@ -175,6 +190,7 @@ def evaluate_all(n_newsletters: int) -> dict[str, object]:
         fn += positive and not rules
     return {
         "blind": blind,
+        "blind_seen": blinds["cases"],
         "newsletters": news,
         "public_ham": ham,
         "labelled": {"precision": tp / max(1, tp + fp), "recall": tp / max(1, tp + fn)},
@@ -190,10 +206,12 @@ def main() -> None:
     b, n, h, lab = r["blind"], r["newsletters"], r["public_ham"], r["labelled"]
     print("## Phishing (inbound, whole engine, shipped policy)\n")
     print("| set | measure | value |\n|---|---|---|")
-    print(f"| blind phishing ({b['phishing']}) | with a phishing finding | {b['caught'] / b['phishing']:.3f} ({b['caught']}) |")  # type: ignore[index]
-    print(f"| blind phishing | quarantined | {b['stopped'] / b['phishing']:.3f} ({b['stopped']}) |")  # type: ignore[index]
-    print(f"| blind legitimate ({b['legitimate']}) | with a phishing finding | {len(b['legit_flagged'])} |")  # type: ignore[index,arg-type]
-    print(f"| blind legitimate | stopped | {len(b['legit_stopped'])} |")  # type: ignore[index,arg-type]
+    s1 = r["blind_seen"]
+    print(f"| blind 1, seen ({s1['phishing']} / {s1['legitimate']}) | phishing with a finding / legitimate flagged | {s1['caught']} / {len(s1['legit_flagged'])} |")  # type: ignore[index,arg-type]
+    print(f"| blind 2 phishing ({b['phishing']}) | with a phishing finding | {b['caught'] / b['phishing']:.3f} ({b['caught']}) |")  # type: ignore[index]
+    print(f"| blind 2 phishing | quarantined | {b['stopped'] / b['phishing']:.3f} ({b['stopped']}) |")  # type: ignore[index]
+    print(f"| blind 2 legitimate ({b['legitimate']}) | with a phishing finding | {len(b['legit_flagged'])} |")  # type: ignore[index,arg-type]
+    print(f"| blind 2 legitimate | stopped | {len(b['legit_stopped'])} |")  # type: ignore[index,arg-type]
     print(f"| newsletters ({n['messages']}) | tagged phishing.link_mismatch | {n['link_mismatch']} |")  # type: ignore[index]
     print(f"| newsletters | any phishing finding | {n['any_phishing']} |")  # type: ignore[index]
     print(f"| newsletters | stopped | {n['stopped']} |")  # type: ignore[index]
