@@ -564,7 +564,7 @@ class PhishingCheck:
         links: list[Link],
         findings: list[Finding],
         harvest_total: float,
-    ) -> tuple[dict[str, float], list[str]]:
+    ) -> tuple[dict[str, float], dict[str, str]]:
         """Named features (:mod:`aupmilter.checks.phishing_features`) and their notes."""
         infos = [pf.LinkInfo(link.href, host_of(link.href), link.text) for link in links]
         rules = {f.rule for f in findings}
@@ -602,8 +602,10 @@ class PhishingCheck:
             return None
         reasons = [pf.DESCRIPTIONS.get(name, name) for name in top[:4]]
         evidence = f"learned model {p:.2f}: " + "; ".join(reasons)
-        if notes:
-            evidence += " (" + "; ".join(notes[:4]) + ")"
+        # The particulars (which brand, which host, which words) of the features that counted most.
+        particulars = [notes[n] for n in top if n in notes] + [v for n, v in notes.items() if n not in top]
+        if particulars:
+            evidence += " (" + "; ".join(particulars[:4]) + ")"
         return Finding("phishing.suspicious", CATEGORY, round(SUSPICIOUS_SCALE * p, 1), evidence[:400], "message")
 
     # -- link text vs target --------------------------------------------------------------------

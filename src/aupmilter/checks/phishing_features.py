@@ -281,8 +281,9 @@ def features(
     harvest_total: float,
     html: list[str],
     lists: Lists,
-) -> tuple[dict[str, float], list[str]]:
-    """``(named features, notes)``: notes say, for the evidence, which brand / host / trick."""
+) -> tuple[dict[str, float], dict[str, str]]:
+    """``(named features, notes)``: a note says, for the evidence, which brand / host / trick
+    made a feature fire (keyed by feature name)."""
     out: dict[str, float] = dict.fromkeys(NAMES, 0.0)
     notes: dict[str, str] = {}
     subject = message.subject
@@ -406,8 +407,7 @@ def features(
     out["lookalike_trust"] = float(lookalike)
     out["harvest_cues"] = min(1.0, max(0.0, harvest_total) / 6)
     out["short_text"] = float(len(flat.split()) < 120)
-    order = [n for n in NAMES if out[n] and n in notes]
-    return out, [notes[n] for n in order]
+    return out, {n: notes[n] for n in NAMES if out[n] and n in notes}
 
 
 DESCRIPTIONS = {
