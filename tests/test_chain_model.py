@@ -176,3 +176,22 @@ def test_export_drops_zero_weights_and_hashes_are_stable() -> None:
     data = export(["n", "p"], [[1.0, 0.0, 0.5]], [0.1], ["a", "b"], 1, {"m": 1})
     assert data["named"] == {"a": [1.0]} and data["hashed"] == {"0": [0.5]}
     assert hashed_words("Send this on", 4096) == hashed_words("send THIS on", 4096)
+
+
+def test_every_example_of_a_triggered_pattern_contains_a_trigger() -> None:
+    """Triggered patterns are searched only near their trigger words (aupmilter.triggers): an
+    example without one would be missed, so every example must carry one."""
+    for feature, words in cf.TRIGGERS.items():
+        for text in FIRES.get(feature, []):
+            assert any(w in text.lower() for w in words), (feature, text)
+
+
+def test_triggered_search_finds_what_a_full_search_finds() -> None:
+    long_text = ("The trip is on Thursday, please bring a coat. " * 200) + "Send this to 10 people or bad luck follows. " + (
+        "Thank you. " * 300
+    )
+    fast = cf.features("x", long_text)
+    for name, pattern in cf.PATTERNS.items():
+        hits = min(3, sum(1 for _ in zip(range(3), pattern.finditer(" ".join(long_text.split())), strict=False)))
+        expected = hits / 3 if name in cf._COUNTED else float(hits > 0)
+        assert fast[name] == expected, name

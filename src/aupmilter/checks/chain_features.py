@@ -15,8 +15,9 @@ from __future__ import annotations
 import regex
 
 from aupmilter.message import MessageView
+from aupmilter.triggers import TriggeredPatterns
 
-_F = regex.IGNORECASE | regex.VERSION1
+_F = regex.IGNORECASE
 
 # Verbs of passing a message on, and what is passed ("this", "it", "the letter").
 _PASS_VERB = (
@@ -40,6 +41,11 @@ _NUMBER = (
     r"(?:\d{1,3}|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|fifty|hundred"
     r"|dois|duas|dos|zwei|deux|tr[eê]s|quatro|cinco|seis|sete|oito|nove|dez|doze|vinte|cuatro|siete|ocho|nueve|diez|drei|vier|f[uü]nf"
     r"|sechs|sieben|acht|neun|zehn|zw[oö]lf|zwanzig|trois|quatre|sept|huit|neuf|dix|douze|vingt)"
+)
+
+#: The patterns that say "pass this on" (see GATE below, which adds nothing else).
+_GATE_NAMES = frozenset(
+    {"pass_to_count", "pass_to_everyone", "pass_instruction", "pass_on_phrase", "list_move", "report_list", "charity_per_forward", "comes_back"}
 )
 
 PATTERNS: dict[str, regex.Pattern[str]] = {
@@ -197,6 +203,38 @@ _EMOJI = regex.compile(r"[\p{Extended_Pictographic}]")
 _CAPS_WORD = regex.compile(r"\b[A-ZÄÖÜÉÈÀÇ]{4,}\b")
 _WORDS = regex.compile(r"\w+")
 
+_PEOPLE_WORDS = (
+    "people", "person", "friend", "others", "contact", "women", "men", "girls", "boys", "colleague", "parent", "mums",
+    "ladies", "names", "souls", "pessoas", "amig", "contat", "contact", "personas", "mujeres", "leute", "menschen",
+    "freund", "kontakt", "personen", "frauen", "personne", "amis", "amies", "copies", "cópias", "copias", "kopien",
+)
+_VERB_WORDS = (
+    "send", "forward", "fwd", "pass", "share", "copy", "post", "mail", "text", "circulate", "spread", "hand", "invite",
+    "recruit", "cut and paste", "envi", "enví", "encaminh", "repass", "compartilh", "mand", "reenv", "compart", "compárt",
+    "difund", "convid", "invit", "pase", "pasa", "pása", "páse", "weiter", "leite", "schick", "teil", "verbreit",
+    "einlad", "lade", "envoy", "envoie", "transf", "partag", "suivre", "diffus",
+)
+#: Literal words one of which every match of these (costly) patterns contains: they are searched
+#: only around those words (:mod:`aupmilter.triggers`); a test checks every example has one.
+TRIGGERS: dict[str, tuple[str, ...]] = {
+    "pass_to_count": _PEOPLE_WORDS,
+    "pass_instruction": _VERB_WORDS,
+    "pass_to_everyone": (
+        "everyone", "everybody", "every", "all your", "all of your", "all the people", "all my", "all of my", "todos",
+        "todas", "alle", "tous", "toutes", "as many", "máximo", "maximo", "tantas", "tantos", "so viele", "le plus de",
+        "toda", "deine ganze", "your whole",
+    ),
+    "list_move": (
+        "remove", "delete", "cross", "take off", "retire", "tire", "apague", "elimina", "quita", "streiche", "entferne",
+        "supprime", "rayez", "move", "shift", "bump", "slide", "mova", "desloque", "mueve", "mueva", "verschieb", "rück",
+        "ruck", "décale", "decale", "remonte", "add", "put", "write", "place", "coloque", "adicione", "escreva", "ponga",
+        "añade", "anade", "agrega", "setze", "füge", "fuge", "schreib", "ajoute", "mettez", "inscrivez",
+    ),
+}
+_GATE_SET = TriggeredPatterns({k: PATTERNS[k] for k in PATTERNS if k in _GATE_NAMES}, {k: v for k, v in TRIGGERS.items() if k in _GATE_NAMES})
+_REST_SET = TriggeredPatterns({k: PATTERNS[k] for k in PATTERNS if k not in _GATE_NAMES}, {k: v for k, v in TRIGGERS.items() if k not in _GATE_NAMES})
+_COUNTED = ("money_amount", "religious", "warning", "promise_luck", "threat")
+
 NAMES = [
     *sorted(PATTERNS),
     "forward_depth",
@@ -233,16 +271,23 @@ def message_text(message: MessageView) -> str:
     return "\n".join(parts)
 
 
-def features(subject: str, text: str) -> dict[str, float]:
-    """Named chain-mechanics features of a message's subject and full text (see module doc)."""
+def features(subject: str, text: str, quick: bool = False) -> dict[str, float]:
+    """Named chain-mechanics features of a message's subject and full text (see module doc).
+
+    ``quick``: when nothing asks for the text to be passed on (:data:`GATE`), return at once
+    with every feature 0 (the check does not ask the model then); training reads everything."""
     body = text[:MAX_CHARS]
     quoted = len(_QUOTED_LINE.findall(body))
     body = _QUOTE_MARKS.sub("", body)  # "> send this to\n> 10 people" reads as one sentence
     flat = " ".join(body.split())
-    out: dict[str, float] = {}
-    for name, pattern in PATTERNS.items():
-        hits = sum(1 for _ in zip(range(3), pattern.finditer(flat), strict=False))
-        out[name] = min(hits, 3) / 3 if name in ("money_amount", "religious", "warning", "promise_luck", "threat") else float(hits > 0)
+    out: dict[str, float] = dict.fromkeys(NAMES, 0.0)
+    found = _GATE_SET.matches(flat)
+    if quick and not found:
+        return out
+    found.update(_REST_SET.matches(flat))
+    for name in PATTERNS:
+        hits = len(found.get(name, ()))
+        out[name] = min(hits, 3) / 3 if name in _COUNTED else float(hits > 0)
     words = max(1, len(_WORDS.findall(flat)))
     out["forward_depth"] = min(len(_FWD.findall(subject)), 4) / 4
     out["header_blocks"] = min(len(_HEADER.findall(body)), 4) / 4
@@ -307,16 +352,7 @@ _DESCRIPTIONS = {
 }
 
 #: A chain asks to be passed on (or to join a list): without one of these the model is not asked.
-GATE = (
-    "pass_to_count",
-    "pass_to_everyone",
-    "pass_instruction",
-    "pass_on_phrase",
-    "list_move",
-    "report_list",
-    "charity_per_forward",
-    "comes_back",
-)
+GATE = tuple(sorted(_GATE_NAMES))
 
 #: ...and gives a reason to obey (a promise, a threat, a cause, a list, a deadline): an instruction
 #: alone ("send this to 10 people") is a cue, never a chain letter by itself.
@@ -349,3 +385,4 @@ def eligible(named: dict[str, float]) -> bool:
         # pass_on_phrase counts once: as the instruction or as the motive, not both
         sum(1 for k in GATE if named[k]) == 1 and named["pass_on_phrase"] and sum(1 for k in MOTIVES if named[k]) == 1
     )
+

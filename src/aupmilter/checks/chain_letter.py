@@ -220,7 +220,7 @@ class ChainLetterCheck:
         if self.model is None:
             return 0.0, "", []
         text = cf.message_text(message)
-        named = cf.features(message.subject, text)
+        named = cf.features(message.subject, text, quick=True)
         if not cf.eligible(named):
             return 0.0, "", []
         scored = self.model.score(named, text)

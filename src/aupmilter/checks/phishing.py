@@ -37,7 +37,6 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from email.message import Message
 from email.utils import getaddresses, parseaddr
-from html.parser import HTMLParser
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -342,11 +341,12 @@ def html_sources(message: MessageView) -> Iterator[tuple[str, str]]:
         yield (f"{prefix}body", text)
 
 
-class _Anchors(HTMLParser):
-    """Collects ``<a href>`` / ``<area href>`` targets with their visible text, and form actions."""
+class _Anchors(pf.HtmlScan):
+    """Collects ``<a href>`` / ``<area href>`` targets with their visible text, and form actions,
+    and (in the same parse) counts the HTML tricks the phishing model reads."""
 
     def __init__(self, limit: int) -> None:
-        super().__init__(convert_charrefs=True)
+        super().__init__()
         self.limit = limit
         self.found: list[tuple[str, str]] = []
         self._href: str | None = None
@@ -354,6 +354,7 @@ class _Anchors(HTMLParser):
         self._hidden = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        super().handle_starttag(tag, attrs)
         values = {k: v for k, v in attrs if v is not None}
         if tag in ("script", "style"):
             self._hidden += 1
@@ -369,12 +370,14 @@ class _Anchors(HTMLParser):
             self._text.append(" " + values.get("alt", "") + " ")
 
     def handle_endtag(self, tag: str) -> None:
+        super().handle_endtag(tag)
         if tag in ("script", "style"):
             self._hidden = max(0, self._hidden - 1)
         elif tag == "a":
             self._close()
 
     def handle_data(self, data: str) -> None:
+        super().handle_data(data)
         if self._href is not None and not self._hidden:
             self._text.append(data)
 
@@ -392,16 +395,19 @@ class _Anchors(HTMLParser):
             self.found.append((href.strip(), " ".join(text.split())[:300]))
 
 
-def extract_links(message: MessageView, limit: int = 500) -> list[Link]:
-    """Every link in the HTML parts (with visible text) and the plain-text parts."""
+def extract_links(message: MessageView, limit: int = 500, counts: pf.HtmlCounts | None = None) -> list[Link]:
+    """Every link in the HTML parts (with visible text) and the plain-text parts; ``counts``,
+    when given, gets the HTML tricks counted in the same parse."""
     links: list[Link] = []
-    for location, html in html_sources(message):
+    for location, markup in html_sources(message):
         parser = _Anchors(limit - len(links))
         try:
-            parser.feed(html)
+            parser.feed(markup)
             parser.close()
         except (AssertionError, ValueError):  # pragma: no cover - html.parser is very lenient
             pass
+        if counts is not None:
+            counts.add(parser)
         links += [Link(href, text, location) for href, text in parser.found]
         if len(links) >= limit:
             return links
@@ -541,16 +547,22 @@ class PhishingCheck:
     def run(self, envelope: Envelope, message: MessageView) -> Iterable[Finding]:
         if envelope.direction not in self.options.directions:
             return []
-        links = extract_links(message, self.rules.max_links)
+        html = pf.HtmlCounts()
+        links = extract_links(message, self.rules.max_links, html)
         findings: list[Finding] = []
-        mismatch = self.link_mismatch(links, message)
-        harvest_total = sum(cue.weight for cue, _, _ in self.cue_hits(message))
-        for finding in (mismatch, self.credential_harvest(message, links), self.lookalike(message, links)):
+        sender = message.header("From") or ""
+        bulk = bool(message.header("List-Unsubscribe") or message.header("List-Id"))
+        mismatch = self.link_mismatch(links, message, sender, bulk)
+        # The whole text when a harvest finding is possible (an outside link); otherwise the cues
+        # only feed the model, which reads the first screenful like the lure words.
+        hits = self.cue_hits(message, None if self.outside_link(links) else pf.LURE_CHARS)
+        harvest_total = sum(cue.weight for cue, _, _ in hits)
+        for finding in (mismatch, self.credential_harvest(message, links, hits), self.lookalike(message, links)):
             if finding is not None:
                 findings.append(finding)
         if self.model is not None and message.msg.get_content_type() != "multipart/report":
             # A delivery report quotes someone else's message: its words are not the sender's.
-            suspicious = self.suspicious(envelope, message, links, findings, harvest_total)
+            suspicious = self.suspicious(envelope, message, links, findings, harvest_total, html, sender, bulk)
             if suspicious is not None:
                 findings.append(suspicious)
         return findings
@@ -564,6 +576,9 @@ class PhishingCheck:
         links: list[Link],
         findings: list[Finding],
         harvest_total: float,
+        html: pf.HtmlCounts | None = None,
+        sender: str | None = None,
+        bulk: bool | None = None,
     ) -> tuple[dict[str, float], dict[str, str]]:
         """Named features (:mod:`aupmilter.checks.phishing_features`) and their notes."""
         infos = [pf.LinkInfo(link.href, host_of(link.href), link.text) for link in links]
@@ -577,8 +592,10 @@ class PhishingCheck:
             int("phishing.link_mismatch" in rules),
             "phishing.lookalike_domain" in rules,
             harvest_total,
-            [html for _, html in html_sources(message)],
+            html if html is not None else pf.scan_html(text for _, text in html_sources(message)),
             self.lists,
+            sender,
+            bulk,
         )
 
     def probability(self, named: dict[str, float]) -> tuple[float, list[str]]:
@@ -595,8 +612,11 @@ class PhishingCheck:
         links: list[Link],
         findings: list[Finding],
         harvest_total: float,
+        html: pf.HtmlCounts | None = None,
+        sender: str | None = None,
+        bulk: bool | None = None,
     ) -> Finding | None:
-        named, notes = self.feature_vector(envelope, message, links, findings, harvest_total)
+        named, notes = self.feature_vector(envelope, message, links, findings, harvest_total, html, sender, bulk)
         p, top = self.probability(named)
         if p < self.rules.model_threshold:
             return None
@@ -689,15 +709,19 @@ class PhishingCheck:
         low = path.lower()
         return first in _TRACKER_LABELS or bool(_TOKEN.search(path)) or "/click" in low or "/track" in low
 
-    def link_mismatch(self, links: list[Link], message: MessageView | None = None) -> Finding | None:
-        sender_reg, bulk = "", False
+    def link_mismatch(
+        self, links: list[Link], message: MessageView | None = None, sender: str | None = None, bulk: bool | None = None
+    ) -> Finding | None:
+        sender_reg = ""
         if message is not None:
-            domain = parseaddr(message.header("From") or "")[1].rpartition("@")[2].lower().strip(".")
+            sender = message.header("From") if sender is None else sender
+            domain = parseaddr(sender or "")[1].rpartition("@")[2].lower().strip(".")
             sender_reg = self.rules.domains.registrable(domain) if domain else ""
-            bulk = bool(message.header("List-Unsubscribe") or message.header("List-Id"))
+            if bulk is None:
+                bulk = bool(message.header("List-Unsubscribe") or message.header("List-Id"))
         seen: dict[tuple[str, str], str] = {}
         for link in links:
-            pair = self.mismatch_of(link, sender_reg, bulk)
+            pair = self.mismatch_of(link, sender_reg, bool(bulk))
             if pair and pair not in seen:
                 seen[pair] = link.location
         if not seen:
@@ -709,9 +733,10 @@ class PhishingCheck:
 
     # -- credential-harvest wording -------------------------------------------------------------
 
-    def cue_hits(self, message: MessageView) -> list[tuple[Cue, str, str]]:
-        """``(cue, excerpt, location)`` for every cue that matched (first place it matched)."""
-        segments = _segments(message)
+    def cue_hits(self, message: MessageView, limit: int | None = None) -> list[tuple[Cue, str, str]]:
+        """``(cue, excerpt, location)`` for every cue that matched (first place it matched);
+        ``limit``: read only the first ``limit`` characters of each segment."""
+        segments = [(where, text[:limit]) for where, text in _segments(message)] if limit else _segments(message)
         hits: list[tuple[Cue, str, str]] = []
         for cue in self.rules.cues:
             for location, text in segments:
@@ -732,11 +757,13 @@ class PhishingCheck:
             return host
         return None
 
-    def credential_harvest(self, message: MessageView, links: list[Link]) -> Finding | None:
+    def credential_harvest(
+        self, message: MessageView, links: list[Link], hits: list[tuple[Cue, str, str]] | None = None
+    ) -> Finding | None:
         outside = self.outside_link(links)
         if outside is None:
             return None  # no way to hand over a password: wording alone is IT's own reminder
-        hits = self.cue_hits(message)
+        hits = self.cue_hits(message) if hits is None else hits
         total = sum(cue.weight for cue, _, _ in hits)
         positive = [h for h in hits if h[0].weight > 0]
         if total < self.rules.threshold or len(positive) < self.rules.min_cues:

@@ -27,7 +27,7 @@ import regex
 
 from aupmilter.message import MessageView
 
-_F = regex.IGNORECASE | regex.VERSION1
+_F = regex.IGNORECASE
 
 #: Lure and urgency wording per category (EN, DE, PT, FR, ES).
 LURES: dict[str, regex.Pattern[str]] = {
@@ -109,6 +109,9 @@ LURES: dict[str, regex.Pattern[str]] = {
     ),
 }
 
+#: Lures are read in the subject and the first screenful of text: a phishing lure is where it is
+#: seen at once, and a 12 KB newsletter then costs a third of the pattern work.
+LURE_CHARS = 4000
 _FREE_WORDS = re.compile(r"\w+")  # Unicode: "itaú" is one word
 
 
@@ -132,9 +135,10 @@ class Lists:
     webmail: frozenset[str]
 
 
-class _HtmlScan(HTMLParser):
+class HtmlScan(HTMLParser):
     """Counts the HTML tricks: hidden or tiny text, forms, scripts, iframes, ``<base>``,
-    ``<meta refresh>``, images, and visible words."""
+    ``<meta refresh>``, images, and visible words.  Subclasses that handle tags too call
+    these handlers first."""
 
     HIDDEN = re.compile(
         r"display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*[0-2](?:\.\d+)?(?:px|pt)?\s*(?:;|$)|max-height\s*:\s*0|opacity\s*:\s*0(?:\.0+)?\s*(?:;|$)",
@@ -194,16 +198,40 @@ class _HtmlScan(HTMLParser):
             self.visible_words += len(data.split())
 
 
-def scan_html(sources: Iterable[str]) -> _HtmlScan:
-    scan = _HtmlScan()
+@dataclass
+class HtmlCounts:
+    """What :class:`HtmlScan` counted over a message's HTML parts (summed over the parts)."""
+
+    present: bool = False
+    hidden_chars: int = 0
+    visible_words: int = 0
+    forms: int = 0
+    scripts: int = 0
+    iframes: int = 0
+    base: int = 0
+    refresh: int = 0
+    images: int = 0
+    tiny: int = 0
+
+    def add(self, scan: HtmlScan) -> None:
+        self.present = True
+        for name in ("hidden_chars", "visible_words", "forms", "scripts", "iframes", "base", "refresh", "images", "tiny"):
+            setattr(self, name, getattr(self, name) + getattr(scan, name))
+
+
+def scan_html(sources: Iterable[str]) -> HtmlCounts:
+    """Count the tricks in ``sources`` (the link reader in :mod:`.phishing` counts them in the
+    same parse as it reads the links; this is for callers without it)."""
+    counts = HtmlCounts()
     for html in sources:
+        scan = HtmlScan()
         try:
-            scan.feed(html[:500_000])
+            scan.feed(html)
             scan.close()
         except (AssertionError, ValueError):  # pragma: no cover - html.parser is lenient
             pass
-        scan.stack.clear()
-    return scan
+        counts.add(scan)
+    return counts
 
 
 NAMES = [
@@ -279,24 +307,28 @@ def features(
     mismatches: int,
     lookalike: bool,
     harvest_total: float,
-    html: list[str],
+    html: HtmlCounts,
     lists: Lists,
+    sender: str | None = None,
+    bulk: bool | None = None,
 ) -> tuple[dict[str, float], dict[str, str]]:
     """``(named features, notes)``: a note says, for the evidence, which brand / host / trick
-    made a feature fire (keyed by feature name)."""
+    made a feature fire (keyed by feature name).  ``sender`` (the From header) and ``bulk``
+    (list mail) are read from the message unless the caller has them already."""
     out: dict[str, float] = dict.fromkeys(NAMES, 0.0)
     notes: dict[str, str] = {}
     subject = message.subject
     text = " ".join(p.text for p in message.text_parts)[:100_000]
     flat = " ".join(f"{subject} {text}".split())
+    screen = flat[:LURE_CHARS]
     for name, pattern in LURES.items():
-        m = pattern.search(flat)
+        m = pattern.search(screen)
         if m:
             out[name] = 1.0
             notes[name] = m.group()[:60]
     out["lure_count"] = min(4, sum(out[n] for n in LURES if n.startswith("lure_"))) / 4
 
-    display, address = parseaddr(message.header("From") or "")
+    display, address = parseaddr((message.header("From") if sender is None else sender) or "")
     from_domain = address.rpartition("@")[2].lower().strip(".>")
     from_reg = registrable(from_domain) if from_domain else ""
     named_in_display = brands_named(f"{display} {address.partition('@')[0]}", lists.brands)
@@ -317,7 +349,9 @@ def features(
             if domain in lists.webmail:
                 out["reply_to_webmail"] = 1.0
     out["from_webmail"] = float(from_domain in lists.webmail)
-    out["list_mail"] = float(bool(message.header("List-Unsubscribe") or message.header("List-Id")))
+    if bulk is None:
+        bulk = bool(message.header("List-Unsubscribe") or message.header("List-Id"))
+    out["list_mail"] = float(bulk)
     low = flat.lower()
     for rcpt in recipients:
         local = rcpt.partition("@")[0].lower()
@@ -327,7 +361,7 @@ def features(
 
     web = [link for link in links if link.host]
     regs = [registrable(link.host) for link in web if link.host and not is_redirector(link.host)]
-    named_in_text = brands_named(f"{display} {flat[:20_000]}", lists.brands)
+    named_in_text = brands_named(f"{display} {screen}", lists.brands)
     if regs:
         for brand in named_in_text:
             if not _brand_domain(from_reg, brand, lists.brands) and not any(
@@ -383,14 +417,14 @@ def features(
         from_domain not in lists.webmail and any(from_reg in domains for domains in lists.brands.values())
     )
 
-    scan = scan_html(html)
+    scan = html
     out["html_form"] = float(scan.forms > 0)
     out["html_hidden_text"] = float(scan.hidden_chars >= 30)
     out["html_tiny_font"] = float(scan.tiny > 0)
     out["html_script"] = float(scan.scripts > 0 or scan.iframes > 0)
     out["html_base"] = float(scan.base > 0)
     out["html_refresh"] = float(scan.refresh > 0)
-    if html and scan.images and n_web and scan.visible_words < 25:
+    if scan.present and scan.images and n_web and scan.visible_words < 25:
         out["image_only_link"] = 1.0
         notes["image_only_link"] = "an image with a link and hardly any text"
     for att in message.attachments:
