@@ -45,7 +45,7 @@ class TriggeredPatterns:
         """``name -> up to limit matched strings`` for every pattern that matches ``text``."""
         low = text.lower()
         if len(low) != len(text):  # a case mapping changed the length (rare): positions would drift
-            full = {n: [m.group() for _, m in zip(range(limit), p.finditer(text), strict=False)] for n, p in self.patterns.items()}
+            full = {n: _first(p, text, limit) for n, p in self.patterns.items()}
             return {n: found for n, found in full.items() if found}
         spots: dict[str, list[int]] = defaultdict(list)
         if self._owners:
@@ -55,7 +55,7 @@ class TriggeredPatterns:
         out: dict[str, list[str]] = {}
         for name, pattern in self.patterns.items():
             if name not in self.triggers:
-                found = [m.group() for _, m in zip(range(limit), pattern.finditer(text), strict=False)]
+                found = _first(pattern, text, limit)
             else:
                 found = []
                 for start, stop in _windows(spots.get(name, []), text):
@@ -68,6 +68,10 @@ class TriggeredPatterns:
             if found:
                 out[name] = found
         return out
+
+
+def _first(pattern: regex.Pattern[str], text: str, limit: int) -> list[str]:
+    return [m.group() for _, m in zip(range(limit), pattern.finditer(text), strict=False)]
 
 
 def _windows(positions: list[int], text: str) -> list[tuple[int, int]]:
