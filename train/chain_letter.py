@@ -7,6 +7,8 @@ Data (all written for this project; nothing from the reserved evaluation sets):
 * ``tests/fixtures/chain/mail/*.eml`` with ``labels.json``: the hand-written chain letters, junk,
   hard negatives and school mail the cues were developed on (junk counts as "clean": the model
   only says whether a message is a chain letter, and which family);
+* long legitimate mail: 120 digests of 8-20 of the clean texts above (a long text is not a chain
+  however many imperatives it holds);
 * ``train/data/chain_train.txt``: further hand-written chain letters (money pyramids with
   REPORT lists and name lists, luck, hoax, charity and prayer chains in English, German,
   Portuguese, French and Spanish) and legitimate look-alikes (forwards, newsletters, school
@@ -24,6 +26,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import random
 import sys
 from pathlib import Path
 from typing import Any
@@ -33,7 +36,7 @@ FIXTURES = REPO / "tests" / "fixtures" / "chain"
 DATA = REPO / "train" / "data"
 OUT = REPO / "src" / "aupmilter" / "models" / "chain_letter.json"
 HASHED_DIM = 1 << 12
-C = 0.5
+C = 50
 CLASSES = ["clean", "luck", "pyramid", "hoax", "charity_hoax", "prayer"]
 
 
@@ -65,6 +68,17 @@ def examples() -> list[tuple[bytes, str]]:
             else:
                 text = f"{bc.FORWARD_NOTES[i % len(bc.FORWARD_NOTES)]}\n\n{friend[0]} wrote:\n{bc._quoted(bc._wrap(body))}"
                 out.append((bc._mail(i, f"FW: {subject}", text, staff, bc.STAFF[0]).as_bytes(), label))
+    # Long legitimate mail (digests, minutes, policies): the mechanics' words turn up in any long
+    # text, so the model must see long texts that are not chains (without these, a MIME torture
+    # test and a licence text scored as chain letters).
+    rng = random.Random(5)
+    clean = [(s, b) for path in [*sorted(DATA.glob("chain_*.txt")), FIXTURES / "school_mail.txt", FIXTURES / "hard_negatives.txt"]
+             for label, s, b in bc.blocks(path) if label.split("/")[0] == "clean"]
+    for i in range(120):
+        parts = rng.sample(clean, rng.randint(8, 20))
+        body = "\n\n".join(f"{s}\n{b}" for s, b in parts)
+        out.append((bc._mail(i, rng.choice(["Weekly digest", "Staff bulletin", "Minutes", "Newsletter"]), bc._wrap(body),
+                             bc.STAFF[i % len(bc.STAFF)], bc.OUTSIDE[i % len(bc.OUTSIDE)]).as_bytes(), "clean"))
     return out
 
 

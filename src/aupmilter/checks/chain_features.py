@@ -65,11 +65,12 @@ PATTERNS: dict[str, regex.Pattern[str]] = {
         r"|so\s+viele(?:n)?|le\s+plus\s+de|every(?:one|body)\s+in\s+your|alle,?\s+die\s+du|todos\s+los\s+que|tous\s+ceux\s+que"
         r"|every\s+\w+\s+(?=you\s+know)|toda\s+(?:tu|a\s+sua|su)|todos\s+(?:tus|sus)|toute\s+(?:ta|votre)|tous\s+(?:tes|vos)|deine\s+ganze|your\s+whole)\b[^.!?\n]{0,40}"
         r"\b(?:you\s+know|contacts?|address\s+book|friends|contatos|contactos|kontakte[n]?|freunde[n]?|amis|know|kennst|conhece|conoces|connaissez"
-        r"|people|pessoas|personas|menschen|personnes|can|possible|poss[ií]vel|posible|grupos|groups|family|fam[ií]lia|familie|famille|proches)\b",
+        r"|people|pessoas|personas|menschen|personnes|grupos|groups|family|fam[ií]lia|familie|famille|proches)\b"
+        r"|\bas\s+many\s+(?:people|friends|contacts|addresses)\s+as\s+(?:you\s+can|possible)\b",
         _F,
     ),
     "pass_instruction": regex.compile(
-        rf"\b{_PASS_VERB}\s+(?:\w+\s+)?{_THIS}\b(?:\s+(?:on|along|round|around))?"
+        rf"\b{_PASS_VERB}\s+(?:(?!of\b|de\b|von\b)\w+\s+)?{_THIS}\b(?:\s+(?:on|along|round|around))?"
         rf"|\b(?:hand|pass|send)\s+(?:it|this)\s+on\b|\b{_PASS_VERB}(?:-(?:les?|la|lo|los|las))\b"
         rf"|\b(?:invite|recruit|lade|convide|invita|invitez)\s+(?:\w+\s+)?{_NUMBER}\s+(?:\w+\s+)?{_PEOPLE}",
         _F,
@@ -246,6 +247,7 @@ NAMES = [
     "caps_words",
     "emoji",
     "short_text",
+    "long_text",
     "pass_and_promise",
     "pass_and_threat",
     "pass_and_deadline",
@@ -300,6 +302,7 @@ def features(subject: str, text: str, quick: bool = False) -> dict[str, float]:
     out["caps_words"] = min(1.0, 10 * len(_CAPS_WORD.findall(flat)) / words)
     out["emoji"] = min(1.0, len(_EMOJI.findall(flat)) / 5)
     out["short_text"] = float(words < 150)
+    out["long_text"] = float(words > 800)
     passing = max(out["pass_to_count"], out["pass_to_everyone"], out["pass_instruction"])
     out["pass_and_promise"] = passing * float(out["promise_luck"] > 0 or out["money_earn"] > 0)
     out["pass_and_threat"] = passing * float(out["threat"] > 0 or out["conditional_consequence"] > 0)
@@ -345,6 +348,7 @@ _DESCRIPTIONS = {
     "caps_words": "shouting capitals",
     "emoji": "emoji",
     "short_text": "short text",
+    "long_text": "long text",
     "pass_and_promise": "passing it on tied to a promise",
     "pass_and_threat": "passing it on tied to a threat",
     "pass_and_deadline": "passing it on tied to a deadline",

@@ -203,7 +203,11 @@ class ChainLetterCheck:
     def run(self, envelope: Envelope, message: MessageView) -> Iterable[Finding]:
         hits = self.cue_hits(message)
         findings = self._cue_findings(message, hits)
-        if self.model is not None and not any(f.category == "chain_letter" for f in findings):
+        if (
+            self.model is not None
+            and not any(f.category == "chain_letter" for f in findings)
+            and message.msg.get_content_type() != "multipart/report"  # a bounce quotes someone else
+        ):
             learned = self.model_finding(message, hits)
             if learned is not None:
                 findings.insert(0, learned)
