@@ -43,7 +43,7 @@ FIRES = {
     "pass_to_count": ["Send this to 10 people.", "Schick das an 7 Freunde.", "Envie para 12 pessoas.", "Envoyez-le à 10 personnes.", "Envíalo a 9 amigos.", "Post copies to 200 people."],
     "pass_to_everyone": ["Forward it to everyone you know.", "Repasse para todos os seus contatos.", "Faites suivre à tous vos contacts.", "Send this to as many people as you can."],
     "pass_instruction": ["Please forward this.", "Copy and paste this to your friends.", "Hand it on.", "envoyez-les dans les 4 jours", "Schick das weiter."],
-    "pass_on_phrase": ["Don't break it!", "Keep it going.", "Não quebre a corrente.", "No rompas la cadena.", "Ne brisez pas la chaîne."],
+    "pass_on_phrase": ["Don't break it!", "Keep it going.", "Não quebre a corrente.", "No rompas la cadena.", "Ne brisez pas la chaîne.", "TELL EVERYONE!"],
     "deadline": ["within 24 hours", "before midnight", "em até 2 horas", "innerhalb von 72 Stunden", "dans les 48 heures"],
     "promise_luck": ["good luck will come", "your wish will come true", "muita sorte", "viel Glück", "buena suerte"],
     "threat": ["seven years of bad luck", "he died", "azar por 5 anos", "Pech", "mala suerte"],
@@ -59,6 +59,7 @@ FIRES = {
     "you_are_special": ["you are special", "você é especial"],
     "comes_back": ["if it comes back to you", "including me"],
     "legal_claim": ["100% legal", "this is not a joke", "não é brincadeira"],
+    "petition": ["Add your name to the end of this list", "Assine a lista e repasse", "when it reaches 5,000 signatures", "it will be presented to Parliament"],
 }
 
 

@@ -63,7 +63,7 @@ PATTERNS: dict[str, regex.Pattern[str]] = {
         r"|todos\s+(?:os\s+)?(?:seus|tus|sus|os)|todas\s+(?:as\s+)?(?:suas|tus)|a\s+todos|alle(?:n)?\s+(?:deine[nm]?|ihre[nm]?|die\s+du)"
         r"|tous\s+(?:vos|tes|ceux)|toutes\s+(?:vos|tes)|as\s+many\s+(?:people|friends)|o\s+m[aá]ximo\s+de|tantas\s+personas|tantos\s+amigos"
         r"|so\s+viele(?:n)?|le\s+plus\s+de|every(?:one|body)\s+in\s+your|alle,?\s+die\s+du|todos\s+los\s+que|tous\s+ceux\s+que"
-        r"|every\s+\w+\s+(?=you\s+know)|toda\s+(?:tu|a\s+sua|su)|todos\s+(?:tus|sus)|toute\s+(?:ta|votre)|tous\s+(?:tes|vos)|deine\s+ganze|your\s+whole)\b[^.!?\n]{0,40}"
+        r"|every\s+\w+\s+(?=you\s+know)|toda\s+(?:tu|a\s+sua|su)|todos\s+(?:tus|sus)|toute\s+(?:ta|votre)|tous\s+(?:tes|vos)|deine\s+ganze|your\s+whole|an\s+alle)\b[^.!?\n]{0,40}"
         r"\b(?:you\s+know|contacts?|address\s+book|friends|contatos|contactos|kontakte[n]?|freunde[n]?|amis|know|kennst|conhece|conoces|connaissez"
         r"|people|pessoas|personas|menschen|personnes|grupos|groups|family|fam[ií]lia|familie|famille|proches)\b"
         r"|\bas\s+many\s+(?:people|friends|contacts|addresses)\s+as\s+(?:you\s+can|possible)\b",
@@ -79,7 +79,8 @@ PATTERNS: dict[str, regex.Pattern[str]] = {
         r"\b(?:pass\s+(?:it|this)\s+on|keep\s+(?:it|this|the\s+chain)\s+(?:going|alive|moving)|don'?t\s+(?:break|stop)"
         r"|do\s+not\s+(?:break|stop|delete|ignore)|n[aã]o\s+(?:quebre|pare|apague|ignore|interrompa)|no\s+(?:rompas|rompa|borres|ignores)"
         r"|nicht\s+(?:unterbrechen|l[oö]schen|ignorieren)|ne\s+(?:brisez|cassez|supprimez|rompez)\s+pas|unterbrich"
-        r"|passe\s+adiante|pass\s+it\s+forward|gib\s+(?:es|ihn|sie)\s+weiter|p[aá]salo|fais-le\s+tourner|faites-le\s+tourner|n[aã]o\s+deixe\s+parad[oa])\b",
+        r"|passe\s+adiante|pass\s+it\s+forward|gib\s+(?:es|ihn|sie)\s+weiter|p[aá]salo|fais-le\s+tourner|faites-le\s+tourner|n[aã]o\s+deixe\s+parad[oa]"
+        r"|(?:tell|warn)\s+(?:every(?:one|body)|all\s+your)|let\s+every(?:one|body)\s+know|avise\s+(?:a\s+)?todos|avisa\s+a\s+todos|sag(?:t)?\s+es\s+allen|warnt\s+alle|pr[eé]venez\s+tout\s+le\s+monde|dites-le\s+[aà]\s+tous)\b",
         _F,
     ),
     "chain_word": regex.compile(
@@ -168,6 +169,13 @@ PATTERNS: dict[str, regex.Pattern[str]] = {
         r"\b(?:for\s+(?:every|each)\s+(?:person|forward|e-?mail|share|time)|each\s+time\s+(?:this|it)\s+is|per\s+(?:forward|share|e-?mail)"
         r"|por\s+cada\s+(?:pessoa|e-?mail|vez|persona|reenv[ií]o)|a\s+cada\s+(?:pessoa|e-?mail|vez|compartilhamento)|f[uü]r\s+jede[ns]?\s+(?:weiterleitung|person|e-?mail|mal)"
         r"|pour\s+chaque\s+(?:personne|e-?mail|transfert|partage))\b",
+        _F,
+    ),
+    "petition": regex.compile(
+        r"\b(?:sign|assine|assinem|firme|firma|unterschreib\w*|signez|signe)\b[^.!?\n]{0,30}\b(?:list|lista|liste|petition|peti[cç][aã]o|petici[oó]n|p[eé]tition)\b"
+        r"|\b(?:add|put|write|coloque|ponga|a[nñ]ade|setze|ajoutez)\s+(?:\w+\s+){0,2}?(?:name|nome|nombre|namen|nom)\b[^.!?\n]{0,30}\b(?:list|lista|liste|end|bottom|final|fin)\b"
+        r"|\b(?:when|quando|cuando|wenn|quand)\b[^.!?\n]{0,30}\b\d[\d.,]*\s*(?:mil\s+|thousand\s+|tausend\s+)?(?:names|signatures|nomes|assinaturas|nombres|firmas|namen|unterschriften|noms)\b"
+        r"|\b(?:sent|presented|delivered|taken|entregue|enviada|presentada|[uü]bergeben|remise)\s+(?:\w+\s+){0,2}?(?:to|ao|a|al|an|[aà])\s+(?:the\s+)?(?:parliament|government|congress|congresso|congreso|bundestag|parlement|onu|un|united\s+nations|mp|council|defra|prime\s+minister)\b",
         _F,
     ),
     "tracking_claim": regex.compile(
@@ -337,6 +345,7 @@ _DESCRIPTIONS = {
     "authority": "claims an authority confirmed it",
     "charity_per_forward": "money per forward",
     "tracking_claim": "claims forwards are tracked",
+    "petition": "an e-mailed petition to sign and pass on",
     "you_are_special": "'you are special' friendship chain",
     "comes_back": "'see if it comes back'",
     "forward_depth": "forwarded many times (subject)",
@@ -375,6 +384,7 @@ MOTIVES = (
     "authority",
     "charity_per_forward",
     "tracking_claim",
+    "petition",
     "you_are_special",
     "comes_back",
     "deadline",
