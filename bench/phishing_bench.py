@@ -5,10 +5,10 @@
 Sets (inbound, through the whole engine and the shipped policy):
 
 * **blind 2** (the number to quote): ``tests/fixtures/phishing_blind/cases2.py``, written after
-  the model was frozen at 532ee66, in the shapes honeypot phishing takes (German and Portuguese
+  the model was frozen at 547e92c, in the shapes honeypot phishing takes (German and Portuguese
   bank, parcel, tax and invoice lures, brand impersonation, HTML/PDF attachments, look-alikes,
   changed bank details) and legitimate look-alikes;
-* **blind 1** (seen): ``cases.py``, blind for the model of b73149b (31 of 36 with a finding,
+* **blind 1** (seen): ``cases.py``, blind for the model of 6d14536 (31 of 36 with a finding,
   26 quarantined, 0 of 20 legitimate flagged), then looked at while improving the features;
 * **newsletters**: generated here, independently of the training generator (other senders,
   other click-tracker URL shapes, other wording), all with List-Unsubscribe: how many are tagged
