@@ -14,7 +14,7 @@ APT_PACKAGES := libmilter-dev libmagic1 postfix sasl2-bin libsasl2-modules swaks
 	clamav-daemon libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui
 BENCH_APT_PACKAGES := rspamd
 
-.PHONY: run test setup lint typecheck bench bench-smoke fuzz soak clean train train-offensive
+.PHONY: run test setup lint typecheck bench bench-smoke fuzz soak clean train train-offensive train-chain train-phishing
 
 setup: $(STAMP_PIP)
 
@@ -46,7 +46,7 @@ test: setup
 	$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
 lint: setup
-	$(VENV)/bin/ruff check src tests bench
+	$(VENV)/bin/ruff check src tests bench train
 	$(VENV)/bin/mypy
 
 typecheck: setup
@@ -64,6 +64,7 @@ bench: setup
 	$(PY) -m bench.offensive_bench --out bench/results/offensive.json
 	$(PY) -m bench.chain_bench --out bench/results/chain.json
 	$(PY) -m bench.antivirus_bench --out bench/results/antivirus.json
+	$(PY) -m bench.phishing_bench --out bench/results/phishing.json
 
 bench-smoke: setup
 	$(PY) -m bench.run --smoke
@@ -71,7 +72,7 @@ bench-smoke: setup
 # Offline model training (not part of make test: the shipped model files are the ones tested).
 # Offensive language: Debian's word lists for the real-word guard, scikit-learn for the model;
 # OLID from ../shared/data, optional extra data under var/offensive-data (docs/policy.md).
-train: train-offensive
+train: train-offensive train-chain train-phishing
 
 train-offensive: setup
 	@for p in wbritish wamerican; do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || missing="$$missing $$p"; done; \
@@ -79,6 +80,16 @@ train-offensive: setup
 	@$(PY) -m pip install -q --disable-pip-version-check -e '.[train]' $(QUIET_PIP)
 	$(PY) -m train.offensive_realwords
 	$(PY) -m train.offensive_model
+
+# Chain letters and phishing: scikit-learn for the models, data written for the project
+# (train/data, tests/fixtures; docs/policy.md).  The milter reads the exported JSON weights.
+train-chain: setup
+	@$(PY) -m pip install -q --disable-pip-version-check -e '.[train]' $(QUIET_PIP)
+	$(PY) -m train.chain_letter
+
+train-phishing: setup
+	@$(PY) -m pip install -q --disable-pip-version-check -e '.[train]' $(QUIET_PIP)
+	$(PY) -m train.phishing
 
 # Long fault-injection run through the real Postfix (bounded: SOAK_MESSAGES messages).
 SOAK_MESSAGES ?= 5000

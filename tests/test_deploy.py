@@ -102,6 +102,8 @@ def test_wheel_ships_rules_templates_and_defaults(tmp_path: Path) -> None:
         "aupmilter/rules/lexicon/lexicon.toml",
         "aupmilter/rules/lexicon/allowlist.txt",
         "aupmilter/rules/chain_letter.toml",
+        "aupmilter/models/chain_letter.json",
+        "aupmilter/models/phishing.json",
         "aupmilter/rules/disclaimers/default.html",
         "aupmilter/defaults/aupmilter.toml",
         "aupmilter/web/templates/item.html",

@@ -66,9 +66,11 @@ def mail(
     return bytes(msg)
 
 
-def rules(raw: bytes, env: Envelope = INBOUND) -> list[str]:
+def rules(raw: bytes, env: Envelope = INBOUND, model: bool = False) -> list[str]:
+    """The cue findings (and, with ``model``, the learned model's phishing.suspicious too)."""
     env = env if env.direction else Envelope(env.sender, env.recipients, direction=Direction.INBOUND)
-    return [f.rule for f in CHECK.run(env, MessageView(raw))]
+    found = [f.rule for f in CHECK.run(env, MessageView(raw))]
+    return found if model else [r for r in found if r != "phishing.suspicious"]
 
 
 def config_with(**overlay: Any) -> Config:
@@ -312,18 +314,28 @@ PHISH = mail(
 )
 
 
-def test_default_policy_tags_inbound() -> None:
+#: Phishing cues the learned model is not confident about: tagged, never held.
+WEAK = mail(
+    '<p>Your mailbox is full. <a href="https://quota.test/r">Click here to release your messages</a></p>',
+    sender="Mail <mail@quota.test>",
+)
+OFF_ROWS = [{"match": "phishing", "inbound": "accept"}, {"match": "phishing", "min_score": 18, "inbound": "accept"}]
+
+
+def test_default_policy_tags_inbound_and_quarantines_confident_phishing() -> None:
+    weak = evaluate(Envelope("mail@quota.test", ("t@oakfield.example",)), MessageView(WEAK), RULESET)
+    assert weak.action is Action.TAG and "phishing.credential_harvest" in weak.rule_ids
     d = evaluate(Envelope("admin@0akfield.example", ("t@oakfield.example",)), MessageView(PHISH), RULESET)
-    assert d.direction is Direction.INBOUND and d.action is Action.TAG
-    assert {"phishing.lookalike_domain", "phishing.credential_harvest"} <= set(d.rule_ids)
+    assert d.direction is Direction.INBOUND and d.action is Action.QUARANTINE
+    assert {"phishing.lookalike_domain", "phishing.credential_harvest", "phishing.suspicious"} <= set(d.rule_ids)
     assert "policy.d/phishing.toml" in d.reason
 
 
 def test_per_school_off_tag_block() -> None:
     config = config_with(
         school_actions={
-            "oakfield.example": [{"match": "phishing", "inbound": "block"}],
-            "birchwood.example": [{"match": "phishing", "inbound": "accept"}],
+            "oakfield.example": [{"match": "phishing", "inbound": "block"}, {"match": "phishing", "min_score": 18, "inbound": "block"}],
+            "birchwood.example": OFF_ROWS,
         }
     )
     ruleset = build_ruleset(config)
@@ -364,7 +376,7 @@ PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
 def test_banner_off_by_default() -> None:
-    d = evaluate(Envelope("a@x.test", ("t@oakfield.example",)), MessageView(PHISH), RULESET)
+    d = evaluate(Envelope("a@x.test", ("t@oakfield.example",)), MessageView(WEAK), RULESET)
     assert not any(isinstance(e, ReplaceBody) for e in d.effects)
 
 
@@ -374,6 +386,7 @@ def test_banner_prepended_to_plain_and_html_and_nothing_else_changes() -> None:
         '<a href="https://quota.test/r">Click here to release your messages</a></p></body></html>',
         plain="Your mailbox is full. Click here to release your messages: https://quota.test/r\n",
         attachment=PDF,
+        sender="Mail <mail@quota.test>",
     )
     ruleset = banner_ruleset()
     d = evaluate(Envelope("a@x.test", ("t@oakfield.example",)), MessageView(raw), ruleset)
@@ -399,10 +412,10 @@ def test_banner_prepended_to_plain_and_html_and_nothing_else_changes() -> None:
 
 def test_banner_only_for_schools_that_ask_and_whose_policy_tags() -> None:
     ruleset = banner_ruleset()
-    birch = evaluate(Envelope("a@x.test", ("t@birchwood.example",)), MessageView(PHISH), ruleset)
+    birch = evaluate(Envelope("a@x.test", ("t@birchwood.example",)), MessageView(WEAK), ruleset)
     assert birch.action is Action.TAG and not any(isinstance(e, ReplaceBody) for e in birch.effects)
-    off = banner_ruleset(oakfield_example=[{"match": "phishing", "inbound": "accept"}])
-    d = evaluate(Envelope("a@x.test", ("t@oakfield.example",)), MessageView(PHISH), off)
+    off = banner_ruleset(oakfield_example=OFF_ROWS)
+    d = evaluate(Envelope("a@x.test", ("t@oakfield.example",)), MessageView(WEAK), off)
     assert d.action is Action.ACCEPT and not any(isinstance(e, ReplaceBody) for e in d.effects)
     clean = evaluate(Envelope("a@x.test", ("t@oakfield.example",)), MessageView(mail(plain="Hello")), ruleset)
     assert not any(isinstance(e, ReplaceBody) for e in clean.effects)
@@ -410,7 +423,7 @@ def test_banner_only_for_schools_that_ask_and_whose_policy_tags() -> None:
 
 def test_banner_leaves_signed_mail_alone() -> None:
     raw = (
-        b"From: Admin <admin@0akfield.example>\r\nTo: t@oakfield.example\r\nSubject: s\r\nMIME-Version: 1.0\r\n"
+        b"From: Mail <mail@quota.test>\r\nTo: t@oakfield.example\r\nSubject: s\r\nMIME-Version: 1.0\r\n"
         b'Content-Type: multipart/signed; protocol="application/pkcs7-signature"; micalg=sha-256; boundary="b"\r\n\r\n'
         b"--b\r\nContent-Type: text/plain\r\n\r\nYour mailbox is full. Click here to release your messages "
         b"https://quota.test/r\r\n--b\r\nContent-Type: application/pkcs7-signature\r\n\r\nAAAA\r\n--b--\r\n"

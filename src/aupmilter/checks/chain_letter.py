@@ -33,8 +33,10 @@ import ahocorasick
 import regex
 
 from aupmilter.checks import CheckSettings
+from aupmilter.checks import chain_features as cf
 from aupmilter.errors import ConfigError
 from aupmilter.evidence import excerpt, flatten
+from aupmilter.featmodel import MODELS_DIR, FeatureModel
 from aupmilter.message import MessageView
 from aupmilter.model import Envelope, Finding
 from aupmilter.quoting import OWN, split_quoted
@@ -105,9 +107,24 @@ class ChainLetterCheck:
             data: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
         except (OSError, tomllib.TOMLDecodeError) as exc:
             raise ConfigError(str(path), "", f"cannot load: {exc}") from None
-        unknown = set(data) - {"families", "structure", "cue"}
+        unknown = set(data) - {"families", "structure", "cue", "model"}
         if unknown:
             raise ConfigError(str(path), sorted(unknown)[0], "unknown key")
+        model_spec = data.get("model", {})
+        extra = set(model_spec) - {"enabled", "threshold"}
+        if extra:
+            raise ConfigError(str(path), f"model.{sorted(extra)[0]}", "unknown key")
+        threshold = model_spec.get("threshold", 0.6)
+        if isinstance(threshold, bool) or not isinstance(threshold, int | float) or not 0 < threshold < 1:
+            raise ConfigError(str(path), "model.threshold", "must be a number between 0 and 1")
+        self.model_threshold = float(threshold)
+        self.model: FeatureModel | None = None
+        if model_spec.get("enabled", True):
+            model_path = MODELS_DIR / "chain_letter.json"
+            try:
+                self.model = FeatureModel.load(model_path)
+            except ValueError as exc:
+                raise ConfigError(str(model_path), "", str(exc)) from None
         self.families = {
             name: Family(float(spec["threshold"]), int(spec.get("min_cues", 2)))
             for name, spec in data.get("families", {}).items()
@@ -185,6 +202,53 @@ class ChainLetterCheck:
 
     def run(self, envelope: Envelope, message: MessageView) -> Iterable[Finding]:
         hits = self.cue_hits(message)
+        findings = self._cue_findings(message, hits)
+        if (
+            self.model is not None
+            and not any(f.category == "chain_letter" for f in findings)
+            and message.msg.get_content_type() != "multipart/report"  # a bounce quotes someone else
+        ):
+            learned = self.model_finding(message, hits)
+            if learned is not None:
+                findings.insert(0, learned)
+        return findings
+
+    # -- the learned second opinion --------------------------------------------------------------
+
+    def model_score(self, message: MessageView) -> tuple[float, str, list[str]]:
+        """``(P(chain letter), likeliest family, the mechanics that pushed it up)``.
+
+        0 unless the text asks to be passed on *and* gives a reason (:func:`chain_features.eligible`):
+        every chain does both, so a newsletter with a prayer, a deadline and a raffle prize, or a
+        bare "send this to 10 people", is not scored at all."""
+        if self.model is None:
+            return 0.0, "", []
+        text = cf.message_text(message)
+        named = cf.features(message.subject, text, quick=True)
+        if not cf.eligible(named):
+            return 0.0, "", []
+        scored = self.model.score(named, text)
+        family, _ = scored.best(exclude="clean")
+        reasons = [cf.describe(name) for name, _ in scored.contributions[:4]]
+        return 1.0 - scored.probabilities["clean"], family, reasons
+
+    def model_finding(self, message: MessageView, hits: list[Hit]) -> Finding | None:
+        p, family, reasons = self.model_score(message)
+        if p < self.model_threshold:
+            return None
+        # A cue family the words already point at names the letter better than the model's guess.
+        cue_families = [h.cue.family for h in hits if h.cue.weight > 0 and h.cue.family in self.chain_families]
+        rule = max(sorted(set(cue_families)), key=cue_families.count) if cue_families else f"chain_letter.{family}"
+        evidence = f"learned model {p:.2f}: " + "; ".join(reasons)
+        cues = "; ".join(h.explain() for h in hits if h.cue.weight > 0)
+        if cues:
+            evidence += f"; {cues}"
+        location = next((h.location for h in hits if h.cue.weight > 0), "body")
+        return Finding(rule, "chain_letter", round(5.0 + 5.0 * p, 1), evidence[:400], location)
+
+    # -- the named cues --------------------------------------------------------------------------
+
+    def _cue_findings(self, message: MessageView, hits: list[Hit]) -> list[Finding]:
         if not any(h.cue.weight > 0 for h in hits):
             return []
         totals: dict[str, float] = defaultdict(float)

@@ -36,28 +36,42 @@ import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from email.message import Message
-from email.utils import getaddresses
-from html.parser import HTMLParser
+from email.utils import getaddresses, parseaddr
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 import regex
 
 from aupmilter.checks import CheckSettings
+from aupmilter.checks import phishing_features as pf
 from aupmilter.config import Config
 from aupmilter.errors import ConfigError
 from aupmilter.evidence import excerpt, flatten
+from aupmilter.featmodel import MODELS_DIR, FeatureModel
 from aupmilter.message import MessageView
 from aupmilter.model import Direction, Envelope, Finding
 from aupmilter.normalise import to_latin
+from aupmilter.webmail import load_webmail_domains
 
 CATEGORY = "phishing"
+#: phishing.suspicious scores this x P(phishing): P >= 0.9 alone reaches the shipped quarantine
+#: tier (18, rules/policy.d/phishing.toml) and no cue finding alone comes near it.
+SUSPICIOUS_SCALE = 20.0
 MAX_TEXT = 200_000
 MAX_HTML = 2_000_000
 OPTION_KEYS = ("directions", "banner_schools", "lookalike_allow")
-_TOP_KEYS = {"domains", "link_mismatch", "lookalike", "harvest", "banner", "cue"}
+_TOP_KEYS = {"domains", "brands", "link_mismatch", "lookalike", "harvest", "model", "banner", "cue"}
 _SECTION_KEYS = {
-    "domains": {"public_suffixes", "wildcard_suffixes", "text_tlds", "redirectors"},
+    "domains": {
+        "public_suffixes",
+        "wildcard_suffixes",
+        "text_tlds",
+        "redirectors",
+        "shorteners",
+        "free_hosts",
+        "suspicious_tlds",
+    },
+    "model": {"enabled", "threshold"},
     "link_mismatch": {"score", "max_links"},
     "lookalike": {"score", "min_label_length"},
     "harvest": {"threshold", "min_cues", "sign_in_domains"},
@@ -76,6 +90,14 @@ _PLAIN_LINK = regex.compile(r"(?P<text>[^\s<>]+)[ \t]*<(?P<url>https?://[^\s<>]+
 #: alike in a domain name: digits for letters, and i, l and | (one stroke each).  A second pass,
 #: so a Cyrillic "і" and a Latin "i" end up as the same character.
 _DOMAIN_ALIKE = str.maketrans("013457i|", "oleastll")
+_IP_HOST = regex.compile(r"^(?:\d{1,3}\.){3}\d{1,3}$|^\[?[0-9a-f:]+\]?$", regex.IGNORECASE)
+#: First labels of bulk-mail click-tracking hosts (``click.news.example.org``).
+_TRACKER_LABELS = frozenset(
+    {"click", "clicks", "links", "link", "track", "tracking", "trk", "t", "e", "em", "email", "emails", "go", "r", "l",
+     "url", "ablink", "mail", "news", "newsletter", "lnk", "ct", "cl", "mailing", "info", "m", "s", "u", "redirect"}
+)
+#: An opaque path segment (a tracking token): 20+ characters of base64url/hex.
+_TOKEN = regex.compile(r"/[A-Za-z0-9_=-]{20,}")
 
 
 @dataclass(frozen=True)
@@ -135,6 +157,12 @@ class PhishingRules:
     sign_in_domains: tuple[str, ...]
     banner_text: str
     cues: tuple[Cue, ...]
+    brands: dict[str, tuple[str, ...]]
+    shorteners: frozenset[str]
+    free_hosts: frozenset[str]
+    suspicious_tlds: frozenset[str]
+    model_enabled: bool
+    model_threshold: float
 
 
 def load_rules(config: Config) -> PhishingRules:
@@ -190,6 +218,21 @@ def load_rules(config: Config) -> PhishingRules:
         except (KeyError, TypeError, regex.error) as exc:
             raise ConfigError(source, f"cue[{i}].pattern", f"invalid pattern: {exc}") from None
         cues.append(Cue(cue_id, float(weight), pattern))
+    brands: dict[str, tuple[str, ...]] = {}
+    raw_brands = data.get("brands", {})
+    if not isinstance(raw_brands, dict):
+        raise ConfigError(source, "brands", "must be a table of brand = [domains]")
+    for brand, domains in raw_brands.items():
+        if not isinstance(domains, list) or not all(isinstance(d, str) for d in domains):
+            raise ConfigError(source, f"brands.{brand}", "must be a list of domains")
+        brands[" ".join(brand.lower().split())] = tuple(d.lower().strip(".") for d in domains)
+    model = data.get("model", {})
+    enabled = model.get("enabled", True)
+    if not isinstance(enabled, bool):
+        raise ConfigError(source, "model.enabled", "must be true or false")
+    threshold = number("model", "threshold", 0.5)
+    if not 0 < threshold < 1:
+        raise ConfigError(source, "model.threshold", "must be between 0 and 1")
     banner = data.get("banner", {}).get("text", "")
     if not isinstance(banner, str) or not banner.strip():
         raise ConfigError(source, "banner.text", "must be a non-empty string")
@@ -209,6 +252,12 @@ def load_rules(config: Config) -> PhishingRules:
         sign_in_domains=strings("harvest", "sign_in_domains"),
         banner_text=" ".join(banner.split()),
         cues=tuple(cues),
+        brands=brands,
+        shorteners=frozenset(strings("domains", "shorteners")),
+        free_hosts=frozenset(strings("domains", "free_hosts")),
+        suspicious_tlds=frozenset(strings("domains", "suspicious_tlds")),
+        model_enabled=enabled,
+        model_threshold=threshold,
     )
 
 
@@ -292,11 +341,12 @@ def html_sources(message: MessageView) -> Iterator[tuple[str, str]]:
         yield (f"{prefix}body", text)
 
 
-class _Anchors(HTMLParser):
-    """Collects ``<a href>`` / ``<area href>`` targets with their visible text, and form actions."""
+class _Anchors(pf.HtmlScan):
+    """Collects ``<a href>`` / ``<area href>`` targets with their visible text, and form actions,
+    and (in the same parse) counts the HTML tricks the phishing model reads."""
 
     def __init__(self, limit: int) -> None:
-        super().__init__(convert_charrefs=True)
+        super().__init__()
         self.limit = limit
         self.found: list[tuple[str, str]] = []
         self._href: str | None = None
@@ -304,6 +354,7 @@ class _Anchors(HTMLParser):
         self._hidden = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        super().handle_starttag(tag, attrs)
         values = {k: v for k, v in attrs if v is not None}
         if tag in ("script", "style"):
             self._hidden += 1
@@ -319,12 +370,14 @@ class _Anchors(HTMLParser):
             self._text.append(" " + values.get("alt", "") + " ")
 
     def handle_endtag(self, tag: str) -> None:
+        super().handle_endtag(tag)
         if tag in ("script", "style"):
             self._hidden = max(0, self._hidden - 1)
         elif tag == "a":
             self._close()
 
     def handle_data(self, data: str) -> None:
+        super().handle_data(data)
         if self._href is not None and not self._hidden:
             self._text.append(data)
 
@@ -342,16 +395,19 @@ class _Anchors(HTMLParser):
             self.found.append((href.strip(), " ".join(text.split())[:300]))
 
 
-def extract_links(message: MessageView, limit: int = 500) -> list[Link]:
-    """Every link in the HTML parts (with visible text) and the plain-text parts."""
+def extract_links(message: MessageView, limit: int = 500, counts: pf.HtmlCounts | None = None) -> list[Link]:
+    """Every link in the HTML parts (with visible text) and the plain-text parts; ``counts``,
+    when given, gets the HTML tricks counted in the same parse."""
     links: list[Link] = []
-    for location, html in html_sources(message):
+    for location, markup in html_sources(message):
         parser = _Anchors(limit - len(links))
         try:
-            parser.feed(html)
+            parser.feed(markup)
             parser.close()
         except (AssertionError, ValueError):  # pragma: no cover - html.parser is very lenient
             pass
+        if counts is not None:
+            counts.add(parser)
         links += [Link(href, text, location) for href, text in parser.found]
         if len(links) >= limit:
             return links
@@ -473,20 +529,104 @@ class PhishingCheck:
         self.rules = load_rules(settings.config)
         self.config = settings.config
         self.trust = tuple(sorted({to_unicode(d) for d in settings.config.org_domains}))
+        self.lists = pf.Lists(
+            self.rules.brands,
+            self.rules.shorteners,
+            self.rules.free_hosts,
+            self.rules.suspicious_tlds,
+            load_webmail_domains(settings.config.rules_dir),
+        )
+        self.model: FeatureModel | None = None
+        if self.rules.model_enabled:
+            path = MODELS_DIR / "phishing.json"
+            try:
+                self.model = FeatureModel.load(path)
+            except ValueError as exc:
+                raise ConfigError(str(path), "", str(exc)) from None
 
     def run(self, envelope: Envelope, message: MessageView) -> Iterable[Finding]:
         if envelope.direction not in self.options.directions:
             return []
-        links = extract_links(message, self.rules.max_links)
+        html = pf.HtmlCounts()
+        links = extract_links(message, self.rules.max_links, html)
         findings: list[Finding] = []
-        for finding in (
-            self.link_mismatch(links),
-            self.credential_harvest(message, links),
-            self.lookalike(message, links),
-        ):
+        sender = message.header("From") or ""
+        bulk = bool(message.header("List-Unsubscribe") or message.header("List-Id"))
+        mismatch = self.link_mismatch(links, message, sender, bulk)
+        # The whole text when a harvest finding is possible (an outside link); otherwise the cues
+        # only feed the model, which reads the first screenful like the lure words.
+        hits = self.cue_hits(message, None if self.outside_link(links) else pf.LURE_CHARS)
+        harvest_total = sum(cue.weight for cue, _, _ in hits)
+        for finding in (mismatch, self.credential_harvest(message, links, hits), self.lookalike(message, links)):
             if finding is not None:
                 findings.append(finding)
+        if self.model is not None and message.msg.get_content_type() != "multipart/report":
+            # A delivery report quotes someone else's message: its words are not the sender's.
+            suspicious = self.suspicious(envelope, message, links, findings, harvest_total, html, sender, bulk)
+            if suspicious is not None:
+                findings.append(suspicious)
         return findings
+
+    # -- the learned model over language-independent tells ---------------------------------------
+
+    def feature_vector(
+        self,
+        envelope: Envelope,
+        message: MessageView,
+        links: list[Link],
+        findings: list[Finding],
+        harvest_total: float,
+        html: pf.HtmlCounts | None = None,
+        sender: str | None = None,
+        bulk: bool | None = None,
+    ) -> tuple[dict[str, float], dict[str, str]]:
+        """Named features (:mod:`aupmilter.checks.phishing_features`) and their notes."""
+        infos = [pf.LinkInfo(link.href, host_of(link.href), link.text) for link in links]
+        rules = {f.rule for f in findings}
+        return pf.features(
+            message,
+            infos,
+            envelope.recipients,
+            self.rules.domains.registrable,
+            self.rules.domains.is_redirector,
+            int("phishing.link_mismatch" in rules),
+            "phishing.lookalike_domain" in rules,
+            harvest_total,
+            html if html is not None else pf.scan_html(text for _, text in html_sources(message)),
+            self.lists,
+            sender,
+            bulk,
+        )
+
+    def probability(self, named: dict[str, float]) -> tuple[float, list[str]]:
+        """P(phishing) and the descriptions of the features that pushed it up, largest first."""
+        if self.model is None:
+            return 0.0, []
+        scored = self.model.score(named)
+        return scored.probabilities[self.model.classes[1]], [name for name, _ in scored.contributions]
+
+    def suspicious(
+        self,
+        envelope: Envelope,
+        message: MessageView,
+        links: list[Link],
+        findings: list[Finding],
+        harvest_total: float,
+        html: pf.HtmlCounts | None = None,
+        sender: str | None = None,
+        bulk: bool | None = None,
+    ) -> Finding | None:
+        named, notes = self.feature_vector(envelope, message, links, findings, harvest_total, html, sender, bulk)
+        p, top = self.probability(named)
+        if p < self.rules.model_threshold:
+            return None
+        reasons = [pf.DESCRIPTIONS.get(name, name) for name in top[:4]]
+        evidence = f"learned model {p:.2f}: " + "; ".join(reasons)
+        # The particulars (which brand, which host, which words) of the features that counted most.
+        particulars = [notes[n] for n in top if n in notes] + [v for n, v in notes.items() if n not in top]
+        if particulars:
+            evidence += " (" + "; ".join(particulars[:4]) + ")"
+        return Finding("phishing.suspicious", CATEGORY, round(SUSPICIOUS_SCALE * p, 1), evidence[:400], "message")
 
     # -- link text vs target --------------------------------------------------------------------
 
@@ -505,15 +645,31 @@ class PhishingCheck:
                 found.append(host)
         return found
 
-    def mismatch_of(self, link: Link) -> tuple[str, str] | None:
-        """``(shown, actual)`` registrable domains when the link text and target disagree."""
+    def mismatch_of(self, link: Link, sender_reg: str = "", bulk: bool = False) -> tuple[str, str] | None:
+        """``(shown, actual)`` registrable domains when the link text and target disagree.
+
+        ``sender_reg`` is the From domain's registrable domain: a link to the sender's own
+        domain (its own click tracker) is consistent.  ``bulk`` says the message is list mail
+        (List-Unsubscribe / List-Id): there, a link through an unlisted but ordinary-looking
+        click-tracking host (a tracking-style host name or an opaque token path) is opaque, not
+        a mismatch, unless the text shows one of the brands phishing imitates."""
         shown = self.shown_hosts(link.text)
         target = host_of(link.href)
         if not shown or target is None:
             return None
         d = self.rules.domains
         shown_reg = [d.registrable(s) for s in shown]
-        if d.registrable(target) in shown_reg or any(_related(target, s) for s in shown):
+        target_reg = d.registrable(target)
+        if target_reg in shown_reg or any(_related(target, s) for s in shown):
+            return None
+        if (
+            sender_reg
+            and target_reg == sender_reg
+            and all(r.split(".")[0] == sender_reg.split(".")[0] for r in shown_reg)
+            and not self._brand_shown(shown_reg)
+        ):
+            return None  # news@brand.com showing "www.brand.co.uk", linking to click.brand.com
+        if bulk and self._opaque_tracker(link.href, target) and not self._brand_shown(shown_reg):
             return None
         if d.is_redirector(target):
             decoded = unquote(unquote(link.href)).lower()
@@ -527,10 +683,45 @@ class PhishingCheck:
             target = wrapped[0]
         return shown_reg[0], d.registrable(target)
 
-    def link_mismatch(self, links: list[Link]) -> Finding | None:
+    def _brand_shown(self, shown_reg: list[str]) -> bool:
+        """Is a shown domain the trust's own or a listed brand's (``paypal.com``...)?  Those
+        are what phishing shows, so they are always judged."""
+        return any(self._is_trust(reg) for reg in shown_reg) or any(
+            reg in domains for domains in self.rules.brands.values() for reg in shown_reg
+        )
+
+    def _opaque_tracker(self, href: str, host: str) -> bool:
+        """A click-tracking link of a bulk sender: ordinary host, tracking-style name or token."""
+        d = self.rules.domains
+        reg = d.registrable(host)
+        tld = host.rsplit(".", 1)[-1]
+        if (
+            _IP_HOST.match(host)
+            or not host.isascii()
+            or "xn--" in host
+            or reg in self.rules.shorteners
+            or tld in self.rules.suspicious_tlds
+            or reg in self.rules.free_hosts
+        ):
+            return False
+        first = host.split(".")[0]
+        path = urlsplit(href).path if "//" in href else ""
+        low = path.lower()
+        return first in _TRACKER_LABELS or bool(_TOKEN.search(path)) or "/click" in low or "/track" in low
+
+    def link_mismatch(
+        self, links: list[Link], message: MessageView | None = None, sender: str | None = None, bulk: bool | None = None
+    ) -> Finding | None:
+        sender_reg = ""
+        if message is not None:
+            sender = message.header("From") if sender is None else sender
+            domain = parseaddr(sender or "")[1].rpartition("@")[2].lower().strip(".")
+            sender_reg = self.rules.domains.registrable(domain) if domain else ""
+            if bulk is None:
+                bulk = bool(message.header("List-Unsubscribe") or message.header("List-Id"))
         seen: dict[tuple[str, str], str] = {}
         for link in links:
-            pair = self.mismatch_of(link)
+            pair = self.mismatch_of(link, sender_reg, bool(bulk))
             if pair and pair not in seen:
                 seen[pair] = link.location
         if not seen:
@@ -542,9 +733,10 @@ class PhishingCheck:
 
     # -- credential-harvest wording -------------------------------------------------------------
 
-    def cue_hits(self, message: MessageView) -> list[tuple[Cue, str, str]]:
-        """``(cue, excerpt, location)`` for every cue that matched (first place it matched)."""
-        segments = _segments(message)
+    def cue_hits(self, message: MessageView, limit: int | None = None) -> list[tuple[Cue, str, str]]:
+        """``(cue, excerpt, location)`` for every cue that matched (first place it matched);
+        ``limit``: read only the first ``limit`` characters of each segment."""
+        segments = [(where, text[:limit]) for where, text in _segments(message)] if limit else _segments(message)
         hits: list[tuple[Cue, str, str]] = []
         for cue in self.rules.cues:
             for location, text in segments:
@@ -565,11 +757,13 @@ class PhishingCheck:
             return host
         return None
 
-    def credential_harvest(self, message: MessageView, links: list[Link]) -> Finding | None:
+    def credential_harvest(
+        self, message: MessageView, links: list[Link], hits: list[tuple[Cue, str, str]] | None = None
+    ) -> Finding | None:
         outside = self.outside_link(links)
         if outside is None:
             return None  # no way to hand over a password: wording alone is IT's own reminder
-        hits = self.cue_hits(message)
+        hits = self.cue_hits(message) if hits is None else hits
         total = sum(cue.weight for cue, _, _ in hits)
         positive = [h for h in hits if h[0].weight > 0]
         if total < self.rules.threshold or len(positive) < self.rules.min_cues:
