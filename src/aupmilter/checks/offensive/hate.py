@@ -369,7 +369,6 @@ class HateDetector:
         self.labels["unspecified"] = "a group"
         self.labels["individual"] = "an individual"
         self.table = table
-        self.max_len = max(len(k) for k in table)
         self.first_words = frozenset(k[0] for k in table)
         hate_path = directory / "hate.toml"
         self.report = frozenset(tuple(self._fold_phrase(p)) for p in _strings(classes, "report", hate_path))
