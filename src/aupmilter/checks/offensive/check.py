@@ -82,10 +82,16 @@ class OffensiveCheck:
 
     def flags(self, text: str) -> bool:
         """Would this text (as a message body of the sender's own) get any offensive finding?"""
-        if self.lexicon.scan(self.hate.unmentioned(text)) or self.hate.scan(text):
+        if self._listed(text) or self.hate.scan(text):
             return True
         # (scan ran first: the model skips sentences whose frames the rules found negated)
         return self.model is not None and self.model.model.max_sentence_probability(text) >= self.model.threshold
+
+    def _listed(self, text: str) -> list[Term]:
+        """Listed words *used* in ``text``: mentions (quoted or reported) are blanked out first,
+        but only when there is a listed word at all (most mail has none)."""
+        words = self.lexicon.scan(text)
+        return self.lexicon.scan(self.hate.unmentioned(text)) if words else words
 
     # --- per message ----------------------------------------------------------------------------
 
@@ -94,7 +100,7 @@ class OffensiveCheck:
         frames: dict[tuple[str, str], list[Hit]] = defaultdict(list)
 
         def read(text: str, where: str, quoted: bool, with_model: bool) -> None:
-            words = self.lexicon.scan(self.hate.unmentioned(text))
+            words = self._listed(text)
             hits = self.hate.scan(text)
             for term in words:
                 terms[(_quoted(term.rule, quoted), where)].append(term)
