@@ -63,16 +63,6 @@ class ScannerUnavailable(RuntimeError):
 class Scanner(Protocol):
     name: str
 
-    @staticmethod
-    def _stream(sock: socket.socket, payload: bytes, deadline: float) -> None:
-        view = memoryview(payload)
-        for start in range(0, len(view), CHUNK):
-            piece = view[start : start + CHUNK]
-            sock.sendall(struct.pack(">I", len(piece)) + piece.tobytes())
-            if time.monotonic() > deadline:
-                raise TimeoutError
-        sock.sendall(struct.pack(">I", 0))
-
     def scan(self, data: bytes) -> str | None:
         """The signature name when ``data`` is infected, None when clean; ScanError otherwise."""
         ...
