@@ -99,13 +99,13 @@ _FILLERS = {
 _COPULAS = {"are", "is", "was", "were", "am", "r", "being", "been", "seem", "seems", "look", "looks", "become", "act"}
 _BE = {"be", "get", "got", "gets", "getting", "be all", "all be"}
 _SELF = {"i", "we", "me and", "us"}
-_YOU = {"you", "u", "ya", "ye", "yourself", "yourselves", "youre", "your", "ur", "yours"}
+_YOU = {"you", "u", "ya", "ye", "yourself", "yourselves", "your", "ur", "yours"}
 _THIRD = {"he", "him", "she", "her", "himself", "herself"}
 _THEY = {
     "they", "them", "those people", "these people", "such people", "people like that", "people like them",
     "their kind", "every one of them", "each of them", "all of them", "every single one of them",
     "one of them", "any of them", "the lot of them", "that lot", "this lot", "their lot", "those",
-    "these", "theyre",
+    "these",
 }  # fmt: skip
 #: Contractions as the tokeniser sees them (the normaliser drops in-word apostrophes: "can't"
 #: → "cant"), written out so negation and person are plain words.
@@ -140,7 +140,7 @@ _ILL_BEFORE = frozenset(
 _SLANG: dict[str, tuple[str, ...]] = {
     "ppl": ("people",), "peeps": ("people",), "h8": ("hate",), "h8e": ("hate",), "h8ers": ("haters",),
     "b": ("be",), "gona": ("going", "to"), "imma": ("i", "am", "going", "to"), "ima": ("i", "am", "going", "to"),
-    "cant": ("can", "not"), "dont": ("do", "not"), "wont": ("will", "not"), "shud": ("should",),
+    "shud": ("should",),
     "shld": ("should",), "wud": ("would",), "kil": ("kill",), "hte": ("hate",), "ur": ("you", "are"),
     "deserv": ("deserve",), "dnt": ("do", "not"), "gtfo": ("get", "out"),
 }  # fmt: skip
@@ -167,34 +167,7 @@ _BOUNDARY_WORDS = {
 }  # fmt: skip
 # Function words a run-together token may contain ("ihate", "killall", "womenare").
 _JOINABLE = _NEGATIONS | _FILLERS | _COPULAS | _BE | _SELF | _YOU | _THIRD | {"they", "them", "should", "will", "must"}
-_CONTRACTIONS = [
-    (r"\b(can)[’']t\b", r"\1 not"),
-    (r"\bwon[’']t\b", "will not"),
-    (r"\bshan[’']t\b", "shall not"),
-    (r"\b(\w+)n[’']t\b", r"\1 not"),
-    (r"\b(i)[’']m\b", r"\1 am"),
-    (r"\b(\w+)[’']ll\b", r"\1 will"),
-    (r"\b(\w+)[’']re\b", r"\1 are"),
-    (r"\b(\w+)[’']ve\b", r"\1 have"),
-    (r"\b(i|you|he|she|we|they)[’']d\b", r"\1 would"),
-    (r"\b(it|that|he|she|there|what|who)[’']s\b", r"\1 is"),
-    (r"\bgonna\b", "going to"),
-    (r"\bwanna\b", "want to"),
-    (r"\bgotta\b", "got to"),
-    (r"\bim\b", "i am"),
-    (r"\bdont\b", "do not"),
-    (r"\bdoesnt\b", "does not"),
-    (r"\bdidnt\b", "did not"),
-    (r"\bcant\b", "can not"),
-    (r"\bwont\b", "will not"),
-    (r"\bisnt\b", "is not"),
-    (r"\barent\b", "are not"),
-    (r"\bshouldnt\b", "should not"),
-    (r"\bill\b(?=\s+(?:kill|shoot|murder|stab|hurt|find|get|end|make|smash|burn|come|be|never|not))", "i will"),
-]
-_BARE_CONTRACTION = re.compile(r"(?i)\b(?:gonna|wanna|gotta|im|ill|dont|cant|wont|isnt|arent|doesnt|didnt|shouldnt)\b")
 _RESPELL_Z = re.compile(r"z(?=$)|(?<=[aeiou])z(?=[aeiou])")
-_CONTRACTION_RES = [(re.compile(p, re.IGNORECASE), r) for p, r in _CONTRACTIONS]
 _TOKEN = regex.compile(r"[\p{L}\p{N}@$*|+€£]+(?:!+[\p{L}\p{N}]+)*|[\"“”«»„]|[‘’']|[,;:()\[\]?!.…—–]|-(?=\s)")
 _SENTENCE_END = frozenset(".?!…")
 _ALL_QUOTES = "\"“”«»„‘’'"
@@ -395,7 +368,7 @@ class HateDetector:
 
     @staticmethod
     def _fold_phrase(phrase: str) -> list[str]:
-        return [fold(w) for w in _expand(phrase.lower()).replace("-", " ").split()]
+        return _written_out(fold(w) for w in prepare(phrase.lower()).replace("-", " ").split())
 
     # --- text → sentences of words -------------------------------------------------------------
 
@@ -666,17 +639,27 @@ class HateDetector:
         # index of the first word of the span in ``flat``
         first = sum(len(g) for g in words[:start])
         last = first + sum(len(g) for g in words[start:end])
-        cue_starts = self.cue_starts
+        report_at, condemned = self._cues(flat, first, last)
+        return condemned or report_at is not None
+
+    def _cues(self, flat: Sequence[str], first: int, last: int) -> tuple[int | None, bool]:
+        """Outside ``flat[first:last]``: the first report by someone other than the sender, and
+        whether anything condemns (not "I'm not racist, but").  Words before ``first`` come before
+        the statement, words from ``last`` after it."""
+        report_at: int | None = None
+        condemned = False
         for k, word in enumerate(flat):
-            if word not in cue_starts or first <= k < last:
+            if word not in self.cue_starts or first <= k < last:
                 continue
             for size in (3, 2, 1):
                 gram = tuple(flat[k : k + size])
-                if gram in self.condemn and not _negated_word(flat, k):
-                    return True
-                if gram in self.report and not _own_speech(flat, k, first):
-                    return True
-        return False
+                if not condemned and gram in self.condemn and not _negated_word(flat, k):
+                    condemned = True
+                if report_at is None and gram in self.report and not _own_speech(flat, k, first):
+                    report_at = k
+            if condemned and report_at is not None:
+                break
+        return report_at, condemned
 
     def unmentioned(self, text: str) -> str:
         """``text`` with words that are *mentioned*, not used, blanked out (for the word lists).
@@ -692,38 +675,31 @@ class HateDetector:
             sentence = text[start:end]
             if not _MENTION_HINT.search(sentence):
                 continue
-            words = [fold(w.replace("'", "").replace("’", "")) for w in _WORD.findall(sentence.lower())]
-            report_at = self._report_position(words)
-            condemned = any(
-                tuple(words[k : k + size]) in self.condemn and not _negated_word(words, k)
-                for size in (1, 2, 3)
-                for k in range(len(words) - size + 1)
-            )
+            written = [fold(w.replace("'", "").replace("’", "")) for w in _WORD.findall(sentence.lower())]
+            words: list[str] = []
+            origin: list[int] = []  # the written word each of ``words`` comes from
+            for index, word in enumerate(written):
+                pieces = _CONTRACTED.get(word, (word,))
+                words.extend(pieces)
+                origin.extend([index] * len(pieces))
+            report_at, condemned = self._cues(words, len(words), len(words))
             if report_at is None and not condemned:
                 continue
             for m in _QUOTED_SPAN.finditer(sentence):
                 for k in range(start + m.start(), start + m.end()):
                     chars[k] = " "
             if report_at is not None:
-                cue = _nth_word_end(sentence, report_at)
+                cue = _nth_word_end(sentence, origin[report_at])
                 for k in range(start + cue, end):
                     chars[k] = " "
         return "".join(chars)
 
-    def _report_position(self, words: Sequence[str]) -> int | None:
-        """Index of the first report cue whose subject is not the sender (None if there is none)."""
-        for size in (3, 2, 1):
-            for k in range(len(words) - size + 1):
-                if tuple(words[k : k + size]) in self.report and not _own_speech(words, k, len(words)):
-                    return k
-        return None
-
     def _reported_text(self, flat: str, position: int) -> bool:
+        """A phrase at ``position`` reported by someone else before it, or put as a condition."""
         words = flat.split()
         index = flat[:position].count(" ")
-        for k, word in enumerate(words[:index]):
-            if (word,) in self.report and not _own_speech(words, k, index):
-                return True
+        if self._cues(words[:index], index, index)[0] is not None:
+            return True
         return any(w in {"if", "when"} for w in words[max(0, index - 3) : index])
 
 
@@ -817,13 +793,9 @@ def _dedupe(hits: Iterable[Hit]) -> list[Hit]:
     return list(seen.values())
 
 
-def _expand(text: str) -> str:
-    """Contractions written out, so negation and person are plain words ("can't" → "can not")."""
-    if "'" not in text and "’" not in text and not _BARE_CONTRACTION.search(text):
-        return text
-    for pattern, replacement in _CONTRACTION_RES:
-        text = pattern.sub(replacement, text)
-    return text
+def _written_out(words: Iterable[str]) -> list[str]:
+    """Contractions as plain words ("cant" → "can not"), by the same table the tokeniser uses."""
+    return [piece for word in words for piece in _CONTRACTED.get(word, (word,))]
 
 
 def _phrase_pattern(phrases: list[str]) -> re.Pattern[str] | None:
