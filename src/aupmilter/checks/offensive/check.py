@@ -26,7 +26,6 @@ m****ms in body``), never the sentence.
 
 from __future__ import annotations
 
-import tomllib
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -70,7 +69,7 @@ class OffensiveCheck:
         real_words = load_real_words(directory / "realwords.txt")
         self.lexicon = Lexicon(directory, real_words)
         self.hate = HateDetector(directory)
-        self.model = _load_model(directory, self.hate)
+        self.model = _load_model(directory, self.lexicon.index, self.hate)
 
     # --- compatibility: the lexicon's scan is the word-level API tests and benchmarks use --------
 
@@ -185,13 +184,12 @@ def _weak_ceiling(findings: list[Finding]) -> list[Finding]:
     ]
 
 
-def _load_model(directory: Path, detector: HateDetector) -> _ModelSettings | None:
+def _load_model(directory: Path, index: dict[str, object], detector: HateDetector) -> _ModelSettings | None:
+    """The ``[model]`` table of lexicon.toml (already parsed by the lexicon) and its weights."""
     index_path = directory / "lexicon.toml"
-    try:
-        index = tomllib.loads(index_path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(str(index_path), "", f"cannot load: {exc}") from None
     cfg = index.get("model", {})
+    if not isinstance(cfg, dict):
+        raise ConfigError(str(index_path), "model", "must be a table")
     extra = set(cfg) - {"enabled", "file", "threshold", "rule", "score"}
     if extra:
         raise ConfigError(str(index_path), f"model.{sorted(extra)[0]}", "unknown key")

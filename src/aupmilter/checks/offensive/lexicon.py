@@ -116,9 +116,11 @@ class Lexicon:
         phrases: dict[str, Term] = {}
         index_path = directory / "lexicon.toml"
         try:
-            index = tomllib.loads(index_path.read_text())
-        except (OSError, tomllib.TOMLDecodeError) as exc:
+            index = tomllib.loads(index_path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
             raise ConfigError(str(index_path), "", f"cannot load: {exc}") from None
+        #: the whole file, parsed once: the check reads its [model] table from here
+        self.index: dict[str, object] = index
         unknown = set(index) - {"list", "allow", "model"}
         if unknown:
             raise ConfigError(str(index_path), sorted(unknown)[0], "unknown key")
