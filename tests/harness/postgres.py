@@ -48,8 +48,13 @@ class PrivatePostgres:
             "--no-sync",
         )
         self._pg_ctl_start()
-        psql = [
-            str(PG_BIN.parent / "bin" / "psql"),
+        self.sql("CREATE ROLE aup LOGIN")
+        self.sql("CREATE DATABASE aup OWNER aup")
+
+    def sql(self, statement: str) -> None:
+        """Run one statement as the postgres superuser over loopback."""
+        self._as_postgres(
+            "/usr/bin/psql",
             "-h",
             "127.0.0.1",
             "-p",
@@ -59,10 +64,8 @@ class PrivatePostgres:
             "-d",
             "postgres",
             "-c",
-        ]
-        psql[0] = "/usr/bin/psql"
-        self._as_postgres(*psql, "CREATE ROLE aup LOGIN")
-        self._as_postgres(*psql, "CREATE DATABASE aup OWNER aup")
+            statement,
+        )
 
     def _pg_ctl_start(self) -> None:
         """Start the server on loopback only (and its own socket directory), wait until ready."""
@@ -87,36 +90,12 @@ class PrivatePostgres:
         return result.returncode == 0
 
     def new_database(self, name: str) -> str:
-        psql = [
-            "/usr/bin/psql",
-            "-h",
-            "127.0.0.1",
-            "-p",
-            str(self.port),
-            "-U",
-            "postgres",
-            "-d",
-            "postgres",
-            "-c",
-        ]
-        self._as_postgres(*psql, f"CREATE DATABASE {name} OWNER aup")
+        self.sql(f"CREATE DATABASE {name} OWNER aup")
         return f"postgresql://aup@127.0.0.1:{self.port}/{name}"
 
     def create_role(self, name: str) -> str:
         """A login role with no privileges of its own (e.g. the insert-only audit writer)."""
-        self._as_postgres(
-            "/usr/bin/psql",
-            "-h",
-            "127.0.0.1",
-            "-p",
-            str(self.port),
-            "-U",
-            "postgres",
-            "-d",
-            "postgres",
-            "-c",
-            f"CREATE ROLE {name} LOGIN",
-        )
+        self.sql(f"CREATE ROLE {name} LOGIN")
         return name
 
     def url_as(self, url: str, role: str) -> str:
