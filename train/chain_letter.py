@@ -31,6 +31,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from train.shipping import write_or_check
+
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures" / "chain"
 DATA = REPO / "train" / "data"
@@ -66,19 +68,35 @@ def examples() -> list[tuple[bytes, str]]:
                 fwd = f"{note}\n\n{bc._forward_block(friend, staff, subject, body, i)}"
                 out.append((bc._mail(i, f"Fwd: {subject}", fwd, staff, bc.OUTSIDE[3]).as_bytes(), label))
             else:
-                text = f"{bc.FORWARD_NOTES[i % len(bc.FORWARD_NOTES)]}\n\n{friend[0]} wrote:\n{bc._quoted(bc._wrap(body))}"
+                text = (
+                    f"{bc.FORWARD_NOTES[i % len(bc.FORWARD_NOTES)]}\n\n{friend[0]} wrote:\n{bc._quoted(bc._wrap(body))}"
+                )
                 out.append((bc._mail(i, f"FW: {subject}", text, staff, bc.STAFF[0]).as_bytes(), label))
     # Long legitimate mail (digests, minutes, policies): the mechanics' words turn up in any long
     # text, so the model must see long texts that are not chains (without these, a MIME torture
     # test and a licence text scored as chain letters).
     rng = random.Random(5)
-    clean = [(s, b) for path in [*sorted(DATA.glob("chain_*.txt")), FIXTURES / "school_mail.txt", FIXTURES / "hard_negatives.txt"]
-             for label, s, b in bc.blocks(path) if label.split("/")[0] == "clean"]
+    clean = [
+        (s, b)
+        for path in [*sorted(DATA.glob("chain_*.txt")), FIXTURES / "school_mail.txt", FIXTURES / "hard_negatives.txt"]
+        for label, s, b in bc.blocks(path)
+        if label.split("/")[0] == "clean"
+    ]
     for i in range(120):
         parts = rng.sample(clean, rng.randint(8, 20))
         body = "\n\n".join(f"{s}\n{b}" for s, b in parts)
-        out.append((bc._mail(i, rng.choice(["Weekly digest", "Staff bulletin", "Minutes", "Newsletter"]), bc._wrap(body),
-                             bc.STAFF[i % len(bc.STAFF)], bc.OUTSIDE[i % len(bc.OUTSIDE)]).as_bytes(), "clean"))
+        out.append(
+            (
+                bc._mail(
+                    i,
+                    rng.choice(["Weekly digest", "Staff bulletin", "Minutes", "Newsletter"]),
+                    bc._wrap(body),
+                    bc.STAFF[i % len(bc.STAFF)],
+                    bc.OUTSIDE[i % len(bc.OUTSIDE)],
+                ).as_bytes(),
+                "clean",
+            )
+        )
     return out
 
 
@@ -168,15 +186,7 @@ def main() -> int:
     parser.add_argument("--check", action="store_true", help="fail if the shipped model differs from a rebuild")
     args = parser.parse_args()
     model = build(verbose=not args.check)
-    text = json.dumps(model, separators=(",", ":"), sort_keys=True) + "\n"
-    if args.check:
-        same = Path(args.out).read_text() == text
-        print("chain-letter model is up to date" if same else "chain-letter model differs from a rebuild")
-        return 0 if same else 1
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(text)
-    print(f"wrote {args.out} ({len(text) // 1024} KiB)")
-    return 0
+    return write_or_check(model, Path(args.out), args.check, "chain-letter")
 
 
 if __name__ == "__main__":

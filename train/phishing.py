@@ -24,6 +24,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from train.shipping import write_or_check
+
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures" / "phishing"
 OUT = REPO / "src" / "aupmilter" / "models" / "phishing.json"
@@ -142,13 +144,9 @@ def main() -> int:
     parser.add_argument("--check", action="store_true", help="fail if the shipped model differs from a rebuild")
     args = parser.parse_args()
     model = build(verbose=not args.check)
-    text = json.dumps(model, separators=(",", ":"), sort_keys=True) + "\n"
-    if args.check:
-        same = Path(args.out).read_text() == text
-        print("phishing model is up to date" if same else "phishing model differs from a rebuild")
-        return 0 if same else 1
-    Path(args.out).write_text(text)
-    print(f"wrote {args.out} ({len(text) // 1024} KiB)")
+    status = write_or_check(model, Path(args.out), args.check, "phishing")
+    if status or args.check:
+        return status
     weights = sorted(((w[0], n) for n, w in model["named"].items()), reverse=True)  # type: ignore[attr-defined]
     print("largest weights:", ", ".join(f"{n} {w:+.2f}" for w, n in weights[:12]))
     print("most negative:", ", ".join(f"{n} {w:+.2f}" for w, n in weights[-6:]))
