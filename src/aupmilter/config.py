@@ -10,24 +10,28 @@ file at all.
 
 from __future__ import annotations
 
+import dataclasses
+import datetime
 import ipaddress
 import os
-import tomllib
 import zoneinfo
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from aupmilter import sender_exceptions
+from aupmilter import schema, sender_exceptions
 from aupmilter.errors import ConfigError
 from aupmilter.model import Action, Direction
+from aupmilter.schema import ONE_OR_MANY, Invalid, setting
 from aupmilter.sender_exceptions import SenderException
 
 ENV_VAR = "AUPMILTER_CONFIG"
 DEFAULT_CONFIG_NAME = "aupmilter.toml"
 PERSONAL_USE_MODES = ("allowed_with_label", "prohibited", "allowed")
 FAILURE_ACTIONS = ("tempfail", "accept", "reject")
+LOG_TARGETS = ("stderr", "syslog", "file")
+ANTIVIRUS_FAILURE_ACTIONS = ("tempfail", "policy")
 
 
 def shipped_rules_dir() -> Path:
@@ -66,88 +70,325 @@ class PolicyEntry:
 
 
 @dataclass(frozen=True)
+class ActionRow:
+    """``[[action]]`` / ``[[schools.action]]`` as written; :meth:`entry` makes the policy row."""
+
+    match: str = setting(doc='Rule id or category (prefix on dots) the row applies to; "*" for every finding.')
+    inbound: str = setting("", doc="Action for inbound mail: accept, tag, quarantine or block.")
+    outbound: str = setting("", doc="Action for outbound mail.")
+    internal: str = setting("", doc="Action for internal mail.")
+    all_: str = setting("", key="all", doc="Action for every direction not named separately.")
+    min_score: float = setting(0.0, doc="The row applies when the summed score of matching findings reaches this.")
+    clause: str = setting("", doc="Policy words quoted in the 550 reply and the review UI (never the offending content).")
+
+    def actions(self) -> dict[Direction, Action]:
+        actions: dict[Direction, Action] = {}
+        for direction in Direction:
+            text = getattr(self, direction.value) or self.all_
+            if text:
+                try:
+                    actions[direction] = Action.parse(text)
+                except ValueError as exc:
+                    raise Invalid(direction.value if getattr(self, direction.value) else "all", str(exc)) from None
+        return actions
+
+    def validate(self) -> None:
+        if not self.match:
+            raise Invalid("match", "is required")
+        if not self.actions():
+            raise Invalid("match", "names no action (inbound/outbound/internal/all)")
+
+    def entry(self, source: str) -> PolicyEntry:
+        return PolicyEntry(self.match, self.actions(), self.min_score, self.clause, source)
+
+
+_DAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
+
+
+def _hhmm(value: str, key: str) -> str:
+    """``"8:00"`` → ``"08:00"`` (so times compare as strings); anything else is :class:`Invalid`."""
+    hh, sep, mm = value.strip().partition(":")
+    if not (sep and hh.isdigit() and mm.isdigit() and 0 <= int(hh) <= 24 and 0 <= int(mm) < 60):
+        raise Invalid(key, f"expected HH:MM, got {value!r}")
+    return f"{int(hh):02d}:{int(mm):02d}"
+
+
+@dataclass(frozen=True)
 class WorkingHours:
-    days: tuple[int, ...] = (0, 1, 2, 3, 4)  # Monday=0
-    start: str = "08:00"
-    end: str = "17:00"
-    timezone: str = "Europe/London"
-    holidays: tuple[str, ...] = ()  # ISO dates (bank holidays, INSET days) that are not working
-    breaks: tuple[tuple[str, str], ...] = (("12:00", "13:00"),)  # "usual break time" (000 7.3)
+    """``[schools.working_hours]``: when a school's staff are working (personal mail inside these
+    hours is a finding).  Written as the admin writes it; :attr:`weekdays`, :attr:`opens`,
+    :attr:`closes` and :attr:`break_spans` are the same facts in the form the check compares."""
+
+    days: tuple[str, ...] = setting(("mon", "tue", "wed", "thu", "fri"), doc="Working days, mon..sun.")
+    start: str = setting("08:00", doc="Start of the working day, HH:MM.")
+    end: str = setting("17:00", doc="End of the working day, HH:MM.")
+    timezone: str = setting("Europe/London", doc="IANA time zone (Europe/London): clock changes are handled.")
+    holidays: tuple[str, ...] = setting((), doc="ISO dates that are not working days (bank holidays, INSET days).")
+    breaks: tuple[str, ...] = setting(
+        ("12:00-13:00",), doc='Break times, "HH:MM-HH:MM" (personal use is allowed in them; "usual break time", 000 7.3).'
+    )
+
+    @property
+    def weekdays(self) -> frozenset[int]:
+        """Monday = 0."""
+        return frozenset(_DAYS[d.lower()[:3]] for d in self.days)
+
+    @property
+    def opens(self) -> str:
+        return _hhmm(self.start, "start")
+
+    @property
+    def closes(self) -> str:
+        return _hhmm(self.end, "end")
+
+    @property
+    def break_spans(self) -> tuple[tuple[str, str], ...]:
+        spans = []
+        for item in self.breaks:
+            b_start, sep, b_end = item.partition("-")
+            if not sep:
+                raise Invalid("breaks", f"expected 'HH:MM-HH:MM', got {item!r}")
+            spans.append((_hhmm(b_start, "breaks"), _hhmm(b_end, "breaks")))
+        return tuple(spans)
+
+    def validate(self) -> None:
+        for d in self.days:
+            if d.lower()[:3] not in _DAYS:
+                raise Invalid("days", f"unknown day {d!r} (mon..sun)")
+        try:
+            zoneinfo.ZoneInfo(self.timezone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise Invalid("timezone", f"unknown time zone {self.timezone!r}") from None
+        for h in self.holidays:
+            try:
+                datetime.date.fromisoformat(h)
+            except ValueError:
+                raise Invalid("holidays", f"not an ISO date: {h!r}") from None
+        self.break_spans  # noqa: B018 - validates the break times
+        if self.opens >= self.closes:
+            raise Invalid("end", "working hours must end after they start")
 
 
 @dataclass(frozen=True)
 class School:
-    domain: str
-    name: str
-    aliases: tuple[str, ...] = ()
-    policy_ref: str = ""
-    personal_use: str = "allowed_with_label"
-    seal_personal: bool = True
-    working_hours: WorkingHours = field(default_factory=WorkingHours)
-    contacts: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    actions: tuple[PolicyEntry, ...] = ()
+    """``[[schools]]``: one school of the trust, its domains, its policy choices and its contacts."""
+
+    domain: str = setting(doc="The school's mail domain (subdomains included).")
+    name: str = setting("", doc="Display name used in rejections and disclaimers (default: the domain).")
+    aliases: tuple[str, ...] = setting((), doc="Other domains of the same school.")
+    policy_ref: str = setting("", doc="Which acceptable use policy document applies (free text, e.g. 000).")
+    personal_use: str = setting(
+        "allowed_with_label",
+        choices=PERSONAL_USE_MODES,
+        doc="allowed_with_label (default), prohibited (labelled personal mail is refused) or allowed.",
+    )
+    seal_personal: bool = setting(
+        True,
+        doc="Personal/Private-labelled mail is sealed from people (subject and content hidden, dpo unseals"
+        " with a reason); every check still runs, findings keep type and count only.",
+    )
+    working_hours: WorkingHours = setting(
+        WorkingHours(), doc="Table of working hours (below); personal mail inside them is a finding."
+    )
+    contacts: dict[str, Annotated[tuple[str, ...], ONE_OR_MANY]] = setting(
+        {}, doc="Table role = address(es) for notifications: it, headteacher, dsl."
+    )
+    action: tuple[ActionRow, ...] = setting(
+        (), doc="Per-school [[schools.action]] rows overriding the policy (same keys as [[action]])."
+    )
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        # Domains compare lower-case everywhere; a display name defaults to the domain.
+        object.__setattr__(self, "domain", self.domain.lower().strip())
+        object.__setattr__(self, "aliases", tuple(a.lower() for a in self.aliases))
+        if not self.name:
+            object.__setattr__(self, "name", self.domain)
+
+    def validate(self) -> None:
+        if not self.domain or "." not in self.domain:
+            raise Invalid("domain", "a school needs a domain like 'school.example'")
 
     @property
     def domains(self) -> tuple[str, ...]:
         return (self.domain, *self.aliases)
 
+    @property
+    def actions(self) -> tuple[PolicyEntry, ...]:
+        return tuple(row.entry(f"{self.source}[{i}]") for i, row in enumerate(self.action))
+
+
+@dataclass(frozen=True)
+class OrganisationSettings:
+    name: str = setting("Trust", doc="The trust's name, used in disclaimers and rejection texts.")
+    internal_networks: tuple[str, ...] = setting(
+        ("127.0.0.0/8", "::1/128"), doc="Client networks whose mail counts as sent from inside the trust (CIDR list)."
+    )
+    rules_dir: str = setting(
+        "", doc="Directory of policy.toml, policy.d/, lexicons and rule files; empty = the shipped rules."
+    )
+    plugins: tuple[str, ...] = setting((), doc='Site-local checks as "module:Class", run after the shipped ones.')
+
+    @property
+    def networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        return tuple(ipaddress.ip_network(n, strict=False) for n in self.internal_networks)
+
+    def validate(self) -> None:
+        for plugin in self.plugins:
+            module, sep, cls = plugin.partition(":")
+            if not (module and sep and cls):
+                raise Invalid("plugins", f"expected 'module:Class', got {plugin!r}")
+        for net in self.internal_networks:
+            try:
+                ipaddress.ip_network(net, strict=False)
+            except ValueError:
+                raise Invalid("internal_networks", f"not a network: {net!r}") from None
+
 
 @dataclass(frozen=True)
 class MilterSettings:
-    socket: str = "unix:./var/aupmilter.sock"
-    failure_action: str = "tempfail"
-    time_budget_seconds: float = 20.0
-    spool_memory_bytes: int = 1 << 20
-    max_message_bytes: int = 50 << 20
-    socket_mode: str = "0660"
-    log_format: str = "text"  # text | json
-    log_addresses: bool = False
-    tcp_nodelay: bool = True
-    workers: int = -1  # evaluation processes: -1 = one per CPU, 0 = in the milter process
+    socket: str = setting(
+        "unix:./var/aupmilter.sock",
+        doc="Where the milter listens: unix:PATH (recommended, inside Postfix's chroot) or inet:PORT@HOST.",
+    )
+    failure_action: str = setting(
+        "tempfail",
+        choices=FAILURE_ACTIONS,
+        doc="What Postfix is told when a message cannot be decided: tempfail (default), accept or reject.",
+    )
+    time_budget_seconds: float = setting(
+        20.0, minimum=0.1, doc="Per-message decision budget; over it, the failure action applies."
+    )
+    spool_memory_bytes: int = setting(
+        1 << 20, minimum=0, doc="Message bytes held in memory before spilling to a private temp file."
+    )
+    max_message_bytes: int = setting(
+        50 << 20, minimum=1, doc="Larger messages are refused with 552 5.3.4 (keep Postfix's message_size_limit lower)."
+    )
+    socket_mode: str = setting(
+        "0660", doc="Mode the unix socket gets by chmod right after bind (the process umask is never changed)."
+    )
+    log_format: str = setting("text", choices=("text", "json"), doc="One line per message as text or json.")
+    log_addresses: bool = setting(
+        False, doc="Include sender and recipient addresses in the per-message log line (off: privacy)."
+    )
+    tcp_nodelay: bool = setting(
+        True, doc="Disable Nagle's algorithm on inet milter connections (tiny milter replies otherwise stall)."
+    )
+    workers: int = setting(
+        -1, minimum=-1, doc="Worker processes deciding messages (-1: one per CPU; 0: in the milter process)."
+    )
+
+    def validate(self) -> None:
+        if not (len(self.socket_mode) in (3, 4) and all(c in "01234567" for c in self.socket_mode)):
+            raise Invalid("socket_mode", f"must be octal like '0660', not {self.socket_mode!r}")
+        if not (self.socket.startswith("unix:") or self.socket.startswith("inet:")):
+            raise Invalid("socket", "must start with unix: or inet:")
 
 
 @dataclass(frozen=True)
 class QuarantineSettings:
-    mode: str = "store"  # store (our store, then discard) | hold (Postfix hold queue)
-    path: str = "./var/quarantine"
-    database: str = ""  # "" = sqlite under path; or postgresql://...
-    release_host: str = "127.0.0.1"
-    release_port: int = 10026
-    #: Days kept, per top-level category (attachment, offensive, ...); others: default.
-    retention_days: dict[str, int] = field(default_factory=dict)
-    default_retention_days: int = 90
-    #: Per-sender exceptions file (:mod:`aupmilter.sender_exceptions`); "" = beside the store.
-    sender_exceptions: str = ""
+    mode: str = setting(
+        "store",
+        choices=("store", "hold"),
+        doc="store: our store then discard from the mail flow; hold: Postfix's hold queue.",
+    )
+    path: str = setting(
+        "./var/quarantine",
+        doc="Directory of raw quarantined messages (and the SQLite database unless database is set).",
+    )
+    database: str = setting(
+        "", doc="Empty for SQLite in path; postgresql://... to share one quarantine between gateways."
+    )
+    release_host: str = setting("127.0.0.1", doc="Postfix listener without milters used for releases and notifications.")
+    release_port: int = setting(10026, minimum=1, maximum=65535, doc="Port of that listener (deploy/postfix/master.cf.snippet).")
+    retention_days: dict[str, int] = setting(
+        {}, doc="Table: days quarantined mail is kept, per top-level category (attachment = 30, ...)."
+    )
+    default_retention_days: int = setting(90, minimum=1, doc="Days kept for categories not named in retention_days.")
+    sender_exceptions: str = setting(
+        "", doc="Per-sender exceptions file written by 'Release and allow sender' (default: beside the store)."
+    )
+    audit_key_file: str = setting(
+        "",
+        doc="HMAC key ring of the audit chain, mode 0600, outside the database; empty = path/audit.key (created if"
+        " missing). Copy it to every gateway sharing a PostgreSQL quarantine.",
+    )
+    audit_anchor_file: str = setting(
+        "",
+        doc="Local append-only log of audit chain heads (truncation evidence; chattr +a it); empty = path/audit-anchor.log.",
+    )
 
     @property
     def sender_exceptions_path(self) -> Path:
         return Path(self.sender_exceptions) if self.sender_exceptions else Path(self.path) / "sender-exceptions.toml"
-    #: HMAC key ring of the audit chain (outside the database, mode 0600); "" = path/audit.key.
-    audit_key_file: str = ""
-    #: Local append-only log of audit chain heads (truncation evidence); "" = path/audit-anchor.log.
-    audit_anchor_file: str = ""
+
+    def validate(self) -> None:
+        for category, days in self.retention_days.items():
+            if days < 1:
+                raise Invalid(f"retention_days.{category}", "retention must be at least 1 day")
 
 
 @dataclass(frozen=True)
 class WebSettings:
-    listen: str = "127.0.0.1:8025"
-    secret_key_file: str = "./var/web-secret"  # created (mode 600) if missing
-    secure_cookies: bool = True
-    trusted_header: str = ""  # e.g. "X-Remote-User" behind an authenticating proxy; "" = off
-    base_url: str = "http://127.0.0.1:8025"
-    #: Times in the UI are shown in this zone, with its abbreviation; "today" starts at its midnight.
-    timezone: str = "Europe/London"
-    #: Items per page in the review list.
-    page_size: int = 50
-    #: trusted_header is honoured only with this header carrying the shared secret below
-    #: (or when the UI listens on a unix socket only the proxy can reach).
-    trusted_proxy_secret_header: str = "X-Proxy-Secret"
-    trusted_proxy_secret_file: str = ""
-    #: Peers whose client-address header is believed (for login rate limiting); [] = none.
-    trusted_proxies: tuple[str, ...] = ()
-    client_address_header: str = "X-Forwarded-For"
-    session_idle_seconds: int = 1800
-    session_max_seconds: int = 8 * 3600
+    listen: str = setting(
+        "127.0.0.1:8025", doc="Review UI HOST:PORT; keep it on loopback behind an HTTPS reverse proxy."
+    )
+    secret_key_file: str = setting(
+        "./var/web-secret",
+        doc="Secret binding the sign-in form's CSRF token; created 0600 (O_EXCL) if missing, refused if group or"
+        " others can read it.",
+    )
+    secure_cookies: bool = setting(True, doc="Mark session cookies Secure (keep true in production).")
+    trusted_header: str = setting(
+        "",
+        doc="Header carrying the user name from an authenticating reverse proxy; empty = off. Honoured only with the"
+        " proxy secret below, or on a unix: listen socket.",
+    )
+    base_url: str = setting("http://127.0.0.1:8025", doc="Public URL of the review UI, used in notification links.")
+    timezone: str = setting(
+        "Europe/London", doc="Time zone the review UI shows times in (and where 'today' starts)."
+    )
+    page_size: int = setting(50, minimum=5, maximum=500, doc="Items per page in the review list (5-500).")
+    trusted_proxy_secret_header: str = setting(
+        "X-Proxy-Secret", doc="Header in which the authenticating proxy sends the shared secret."
+    )
+    trusted_proxy_secret_file: str = setting(
+        "",
+        doc="File (mode 0600) holding that shared secret; required for trusted_header unless listen is unix:PATH.",
+    )
+    trusted_proxies: tuple[str, ...] = setting(
+        (),
+        doc="Addresses of reverse proxies whose client_address_header is believed (login rate limiting); [] = none.",
+    )
+    client_address_header: str = setting(
+        "X-Forwarded-For", doc="Header in which a trusted proxy passes the client address (its last entry is used)."
+    )
+    session_idle_seconds: int = setting(
+        1800, minimum=60, doc="A session unused this long ends (server-side; at least 60)."
+    )
+    session_max_seconds: int = setting(8 * 3600, doc="A session ends this long after sign-in whatever its use.")
+
+    def validate(self) -> None:
+        try:
+            zoneinfo.ZoneInfo(self.timezone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise Invalid("timezone", f"unknown time zone {self.timezone!r}") from None
+        for proxy in self.trusted_proxies:
+            try:
+                ipaddress.ip_address(proxy)
+            except ValueError:
+                raise Invalid("trusted_proxies", f"not an IP address: {proxy!r}") from None
+        if self.trusted_header and not (self.trusted_proxy_secret_file or self.listen.startswith("unix:")):
+            raise Invalid(
+                "trusted_header",
+                "needs web.trusted_proxy_secret_file (a secret only the proxy sends) or a unix: listen socket",
+            )
+        if self.session_max_seconds < self.session_idle_seconds:
+            raise Invalid("session_max_seconds", "sessions: idle >= 60 s and max >= idle")
+
+
+REVIEW_ROLES = ("auditor", "reviewer", "dpo")
 
 
 @dataclass(frozen=True)
@@ -155,10 +396,22 @@ class ReviewSettings:
     """Who may use the quarantine CLI as which role: OS group names per role, checked against
     the real uid's groups (never a flag or an environment variable)."""
 
-    os_roles: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    os_roles: dict[str, Annotated[tuple[str, ...], ONE_OR_MANY]] = setting(
+        {},
+        doc='Table role = OS group(s): who may use the quarantine CLI as auditor, reviewer or dpo (e.g. dpo ='
+        ' ["aup-dpo"]); the highest role among the real uid\'s groups applies.',
+    )
+
+    def validate(self) -> None:
+        for role in self.os_roles:
+            if role not in REVIEW_ROLES:
+                raise Invalid(f"os_roles.{role}", "unknown role (auditor, reviewer, dpo)")
 
 
-LOG_TARGETS = ("stderr", "syslog", "file")
+@dataclass(frozen=True)
+class DkimKey:
+    selector: str = setting(doc="DNS selector of the key (selector._domainkey.domain).")
+    key_file: str = setting(doc="PEM private key, mode 600, owned by the service user.")
 
 
 @dataclass(frozen=True)
@@ -168,8 +421,15 @@ class DkimSettings:
     ``domains`` maps a school domain to (selector, key file); the keys are read and test-signed
     when the transforms are built (:func:`aupmilter.dkim.load_keys`)."""
 
-    scope: str = "external"  # external: outbound mail; all_outbound: also internal mail
-    sign: str = "changed"  # changed: mail the gateway changed; all: every message from a keyed domain
+    scope: str = setting(
+        "external", choices=("external", "all_outbound"), doc="external: sign outbound mail; all_outbound: also internal mail."
+    )
+    sign: str = setting(
+        "changed",
+        choices=("changed", "all"),
+        doc="changed (default): mail the gateway changed (disclaimer, subject tag, release); all: every message"
+        " from a keyed domain.",
+    )
     domains: dict[str, tuple[str, str]] = field(default_factory=dict)
 
 
@@ -178,28 +438,117 @@ class LoggingSettings:
     """Where the daemons log: stderr (systemd's journal), syslog (mail facility, like Postfix),
     or a file (for a box without either)."""
 
-    target: str = "stderr"
-    file: str = ""
-    syslog_socket: str = "/dev/log"
-    facility: str = "mail"
-    level: str = "info"
+    target: str = setting(
+        "stderr", choices=LOG_TARGETS, doc="stderr (systemd's journal), syslog (facility below, like Postfix) or file."
+    )
+    file: str = setting(
+        "",
+        doc="Log file for target = file (the service user must be able to write it; rotate with copytruncate or"
+        " SIGHUP-free logrotate).",
+    )
+    syslog_socket: str = setting("/dev/log", doc="Syslog socket for target = syslog.")
+    facility: str = setting(
+        "mail",
+        choices=("mail", "daemon", "user", *(f"local{i}" for i in range(8))),
+        doc="Syslog facility: mail (default, Postfix's), daemon, user or local0..local7.",
+    )
+    level: str = setting("info", doc="debug, info (default), warning or error.")
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "level", self.level.lower())
+
+    def validate(self) -> None:
+        if self.target == "file" and not self.file:
+            raise Invalid("file", "target = 'file' needs file = '/var/log/aupmilter/aupmilter.log'")
+        if self.level not in ("debug", "info", "warning", "error"):
+            raise Invalid("level", "must be debug, info, warning or error")
 
 
 @dataclass(frozen=True)
 class AntivirusSettings:
     """``[antivirus]``: the clamd the antivirus check sends decoded parts to (docs/install.md)."""
 
-    enabled: bool = False
-    scanner: str = "clamav"
-    socket: str = "unix:/var/run/clamav/clamd.ctl"
-    connect_timeout_seconds: float = 2.0
-    scan_timeout_seconds: float = 10.0
-    max_scan_bytes: int = 25 << 20  # keep at or below clamd's StreamMaxLength
-    max_parts: int = 200
-    failure_action: str = "tempfail"  # tempfail | policy (finding antivirus.unavailable)
+    enabled: bool = setting(
+        False,
+        doc="Send every decoded attachment and body part to the virus scanner (docs/install.md: clamd + freshclam).",
+    )
+    scanner: str = setting("clamav", doc="Scanner protocol; clamav (clamd INSTREAM) is the one shipped.")
+    socket: str = setting(
+        "unix:/var/run/clamav/clamd.ctl",
+        doc="clamd's socket: unix:/path (Debian: /var/run/clamav/clamd.ctl) or inet:HOST:PORT.",
+    )
+    connect_timeout_seconds: float = setting(
+        2.0, minimum=0.001, doc="Connecting longer than this is a scan error (failure_action applies)."
+    )
+    scan_timeout_seconds: float = setting(
+        10.0,
+        minimum=0.001,
+        doc="No verdict within this per part is a scan error; keep it below milter.time_budget_seconds.",
+    )
+    max_scan_bytes: int = setting(
+        25 << 20,
+        minimum=1,
+        doc="Parts larger than this are not sent (antivirus.skipped); keep it at or below clamd's StreamMaxLength.",
+    )
+    max_parts: int = setting(200, minimum=1, doc="Parts scanned per message; the rest are antivirus.skipped.")
+    failure_action: str = setting(
+        "tempfail",
+        choices=ANTIVIRUS_FAILURE_ACTIONS,
+        doc="Scanner unreachable, timing out or failing: tempfail (451, Postfix retries) or policy (finding"
+        " antivirus.unavailable).",
+    )
+
+    def validate(self) -> None:
+        from aupmilter.antivirus import SCANNERS, Address
+
+        if self.scanner not in SCANNERS:
+            raise Invalid("scanner", f"must be one of {', '.join(SCANNERS)}")
+        try:
+            Address.parse(self.socket)
+        except ValueError as exc:
+            raise Invalid("socket", str(exc)) from None
 
 
-ANTIVIRUS_FAILURE_ACTIONS = ("tempfail", "policy")
+@dataclass(frozen=True)
+class MetricsSettings:
+    listen: str = setting("127.0.0.1:9851", doc="Prometheus endpoint HOST:PORT (loopback); empty disables it.")
+
+
+@dataclass(frozen=True)
+class TaggingSettings:
+    subject_prefix: str = setting("", doc="Prefix added to the subject of tagged mail, e.g. [AUP]; empty = none.")
+    outbound_verdict: bool = setting(
+        False,
+        doc="Keep one X-AUP-Verdict header on mail to outside recipients (never the findings); off by default.",
+    )
+
+
+@dataclass(frozen=True)
+class SiteFile:
+    """The site's ``aupmilter.toml`` as written: every section, each with its own schema.  The
+    checks' own ``[checks.<name>]`` tables are read by the checks' option schemas
+    (:mod:`aupmilter.checks`); ``[dkim]`` has school domains as keys and is read below."""
+
+    organisation: OrganisationSettings = setting(OrganisationSettings(), doc="The trust.")
+    milter: MilterSettings = setting(MilterSettings(), doc="The milter daemon.")
+    quarantine: QuarantineSettings = setting(QuarantineSettings(), doc="Quarantine store and release.")
+    web: WebSettings = setting(WebSettings(), doc="Review web UI.")
+    review: ReviewSettings = setting(ReviewSettings(), doc="Who may review from the CLI.")
+    antivirus: AntivirusSettings = setting(AntivirusSettings(), doc="Virus scanning by clamd.")
+    metrics: MetricsSettings = setting(MetricsSettings(), doc="Prometheus metrics.")
+    tagging: TaggingSettings = setting(TaggingSettings(), doc="What tagged mail carries.")
+    logging: LoggingSettings = setting(LoggingSettings(), doc="Where the daemons log.")
+    dkim: dict[str, Any] = setting({}, doc="DKIM signing (below).")
+    schools: tuple[School, ...] = setting((), doc="The schools of the trust.")
+    action: tuple[ActionRow, ...] = setting((), doc="Site policy rows overriding the shipped policy.")
+    checks: dict[str, dict[str, Any]] = setting({}, doc="Per-check options (below).")
+
+
+@dataclass(frozen=True)
+class PolicyFile:
+    """``rules/policy.toml`` and ``rules/policy.d/*.toml``: rows of the action table."""
+
+    action: tuple[ActionRow, ...] = setting((), doc="Policy rows.")
 
 
 @dataclass(frozen=True)
@@ -217,7 +566,6 @@ class Config:
     subject_prefix: str
     policy: tuple[PolicyEntry, ...]
     checks: dict[str, dict[str, Any]]
-    raw: dict[str, Any] = field(default_factory=dict, repr=False)
     #: Site-local checks ("module:Class"), run after the shipped ones: lets a trust add a check
     #: of its own without forking, and lets the test suite inject a misbehaving one.
     plugins: tuple[str, ...] = ()
@@ -251,233 +599,25 @@ class Config:
         return bool(self.checks.get(name, {}).get("enabled", True))
 
 
-# --- parsing helpers --------------------------------------------------------------------------
-
-
-class _Table:
-    """A TOML table being consumed key by key, so leftovers can be reported as unknown."""
-
-    def __init__(self, data: Any, source: str, path: str) -> None:
-        if not isinstance(data, dict):
-            raise ConfigError(source, path, "must be a table")
-        self.data = dict(data)
-        self.source = source
-        self.path = path
-
-    def key(self, name: str) -> str:
-        return f"{self.path}.{name}" if self.path else name
-
-    def take(self, name: str, kind: type | tuple[type, ...], default: Any) -> Any:
-        if name not in self.data:
-            return default
-        value = self.data.pop(name)
-        if kind is float and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
-        if not isinstance(value, kind) or (isinstance(value, bool) and kind in (int, float)):
-            expected = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
-            raise ConfigError(self.source, self.key(name), f"expected {expected}, got {value!r}")
-        return value
-
-    def take_table(self, name: str) -> _Table:
-        return _Table(self.data.pop(name, {}), self.source, self.key(name))
-
-    def done(self) -> None:
-        if self.data:
-            raise ConfigError(self.source, self.key(sorted(self.data)[0]), "unknown key")
-
-
-def _parse_policy_entries(items: Any, source: str, path: str) -> tuple[PolicyEntry, ...]:
-    if not isinstance(items, list):
-        raise ConfigError(source, path, "must be an array of tables ([[action]])")
-    entries = []
-    for i, item in enumerate(items):
-        t = _Table(item, source, f"{path}[{i}]")
-        match = t.take("match", str, None)
-        if not match:
-            raise ConfigError(source, t.key("match"), "is required")
-        actions: dict[Direction, Action] = {}
-        every = t.take("all", str, None)
-        for direction in Direction:
-            text = t.take(direction.value, str, every)
-            if text is not None:
-                try:
-                    actions[direction] = Action.parse(text)
-                except ValueError as exc:
-                    raise ConfigError(source, t.key(direction.value), str(exc)) from None
-        min_score = t.take("min_score", float, 0.0)
-        clause = t.take("clause", str, "")
-        t.done()
-        if not actions:
-            raise ConfigError(source, t.key("match"), "names no action (inbound/outbound/internal/all)")
-        entries.append(PolicyEntry(match, actions, min_score, clause, f"{source}:{path}[{i}]"))
-    return tuple(entries)
-
-
-_DAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
-
-
-def _parse_hhmm(value: str, source: str, key: str) -> str:
-    hh, sep, mm = value.partition(":")
-    if not (sep and hh.isdigit() and mm.isdigit() and 0 <= int(hh) <= 24 and 0 <= int(mm) < 60):
-        raise ConfigError(source, key, f"expected HH:MM, got {value!r}")
-    return f"{int(hh):02d}:{int(mm):02d}"
-
-
-def _parse_working_hours(t: _Table) -> WorkingHours:
-    days_raw = t.take("days", list, ["mon", "tue", "wed", "thu", "fri"])
-    days = []
-    for d in days_raw:
-        if not isinstance(d, str) or d.lower()[:3] not in _DAYS:
-            raise ConfigError(t.source, t.key("days"), f"unknown day {d!r} (mon..sun)")
-        days.append(_DAYS[d.lower()[:3]])
-    start = _parse_hhmm(t.take("start", str, "08:00"), t.source, t.key("start"))
-    end = _parse_hhmm(t.take("end", str, "17:00"), t.source, t.key("end"))
-    tz = t.take("timezone", str, "Europe/London")
-    try:
-        from zoneinfo import ZoneInfo
-
-        ZoneInfo(tz)
-    except Exception:
-        raise ConfigError(t.source, t.key("timezone"), f"unknown time zone {tz!r}") from None
-    holidays = t.take("holidays", list, [])
-    for h in holidays:
-        import datetime as _dt
-
-        try:
-            _dt.date.fromisoformat(str(h))
-        except ValueError:
-            raise ConfigError(t.source, t.key("holidays"), f"not an ISO date: {h!r}") from None
-    breaks: list[tuple[str, str]] = []
-    for item in t.take("breaks", list, ["12:00-13:00"]):
-        b_start, sep, b_end = str(item).partition("-")
-        if not sep:
-            raise ConfigError(t.source, t.key("breaks"), f"expected 'HH:MM-HH:MM', got {item!r}")
-        breaks.append(
-            (
-                _parse_hhmm(b_start.strip(), t.source, t.key("breaks")),
-                _parse_hhmm(b_end.strip(), t.source, t.key("breaks")),
-            )
-        )
-    t.done()
-    if start >= end:
-        raise ConfigError(t.source, t.key("end"), "working hours must end after they start")
-    return WorkingHours(tuple(days), start, end, tz, tuple(str(h) for h in holidays), tuple(breaks))
-
-
-def _parse_dkim(t: _Table, schools: tuple[School, ...]) -> DkimSettings:
-    scope = t.take("scope", str, "external")
-    if scope not in ("external", "all_outbound"):
-        raise ConfigError(t.source, t.key("scope"), "must be 'external' or 'all_outbound'")
-    sign = t.take("sign", str, "changed")
-    if sign not in ("changed", "all"):
-        raise ConfigError(t.source, t.key("sign"), "must be 'changed' or 'all'")
+def _read_dkim(table: dict[str, Any], source: str, schools: tuple[School, ...]) -> DkimSettings:
+    """``[dkim]``: two settings plus one ``[dkim."<domain>"]`` table per signing domain."""
+    rest = dict(table)
+    plain = {k: rest.pop(k) for k in ("scope", "sign") if k in rest}
+    settings = schema.read(DkimSettings, plain, source, "dkim")
     own = {d for s in schools for d in s.domains}
     domains: dict[str, tuple[str, str]] = {}
-    for domain in list(t.data):
-        spec = t.take_table(domain)
-        selector = spec.take("selector", str, "")
-        key_file = spec.take("key_file", str, "")
-        spec.done()
-        if not selector or not key_file:
-            raise ConfigError(t.source, spec.path, "needs exactly selector and key_file")
+    for domain, spec in rest.items():
+        path = f'dkim."{domain}"'
+        key = schema.read(DkimKey, spec, source, path)
         name = domain.lower()
         if not any(name == d or name.endswith("." + d) for d in own):
-            raise ConfigError(t.source, spec.path, "not a school domain of this trust")
-        domains[name] = (selector, key_file)
-    return DkimSettings(scope, sign, domains)
-
-
-def _parse_logging(t: _Table) -> LoggingSettings:
-    settings = LoggingSettings(
-        target=t.take("target", str, "stderr"),
-        file=t.take("file", str, ""),
-        syslog_socket=t.take("syslog_socket", str, "/dev/log"),
-        facility=t.take("facility", str, "mail"),
-        level=t.take("level", str, "info").lower(),
-    )
-    t.done()
-    if settings.target not in LOG_TARGETS:
-        raise ConfigError(t.source, t.key("target"), f"must be one of {', '.join(LOG_TARGETS)}")
-    if settings.target == "file" and not settings.file:
-        raise ConfigError(t.source, t.key("file"), "target = 'file' needs file = '/var/log/aupmilter/aupmilter.log'")
-    if settings.facility not in ("mail", "daemon", "user", *(f"local{i}" for i in range(8))):
-        raise ConfigError(t.source, t.key("facility"), "must be mail, daemon, user or local0..local7")
-    if settings.level not in ("debug", "info", "warning", "error"):
-        raise ConfigError(t.source, t.key("level"), "must be debug, info, warning or error")
-    return settings
-
-
-def _parse_retention(t: _Table) -> dict[str, int]:
-    days: dict[str, int] = {}
-    for category in list(t.data):
-        value = t.take(category, int, 0)
-        if value < 1:
-            raise ConfigError(t.source, t.key(category), "retention must be at least 1 day")
-        days[category] = value
-    return days
-
-
-def _parse_school(item: Any, source: str, path: str) -> School:
-    t = _Table(item, source, path)
-    domain = t.take("domain", str, "").lower().strip()
-    if not domain or "." not in domain:
-        raise ConfigError(source, t.key("domain"), "a school needs a domain like 'school.example'")
-    name = t.take("name", str, domain)
-    aliases = tuple(a.lower() for a in t.take("aliases", list, []))
-    policy_ref = t.take("policy_ref", str, "")
-    personal_use = t.take("personal_use", str, "allowed_with_label")
-    if personal_use not in PERSONAL_USE_MODES:
-        raise ConfigError(source, t.key("personal_use"), f"must be one of {', '.join(PERSONAL_USE_MODES)}")
-    seal = t.take("seal_personal", bool, True)
-    hours = _parse_working_hours(t.take_table("working_hours"))
-    contacts_t = t.take_table("contacts")
-    contacts: dict[str, tuple[str, ...]] = {}
-    for role in list(contacts_t.data):
-        value = contacts_t.take(role, (str, list), [])
-        contacts[role] = (value,) if isinstance(value, str) else tuple(str(v) for v in value)
-    actions = _parse_policy_entries(t.data.pop("action", []), source, t.key("action"))
-    t.done()
-    return School(domain, name, aliases, policy_ref, personal_use, seal, hours, contacts, actions)
-
-
-def _parse_antivirus(t: _Table) -> AntivirusSettings:
-    from aupmilter.antivirus import SCANNERS, Address
-
-    av = AntivirusSettings(
-        enabled=t.take("enabled", bool, False),
-        scanner=t.take("scanner", str, "clamav"),
-        socket=t.take("socket", str, AntivirusSettings.socket),
-        connect_timeout_seconds=t.take("connect_timeout_seconds", float, 2.0),
-        scan_timeout_seconds=t.take("scan_timeout_seconds", float, 10.0),
-        max_scan_bytes=t.take("max_scan_bytes", int, AntivirusSettings.max_scan_bytes),
-        max_parts=t.take("max_parts", int, AntivirusSettings.max_parts),
-        failure_action=t.take("failure_action", str, "tempfail"),
-    )
-    t.done()
-    if av.scanner not in SCANNERS:
-        raise ConfigError(t.source, t.key("scanner"), f"must be one of {', '.join(SCANNERS)}")
-    try:
-        Address.parse(av.socket)
-    except ValueError as exc:
-        raise ConfigError(t.source, t.key("socket"), str(exc)) from None
-    if av.failure_action not in ANTIVIRUS_FAILURE_ACTIONS:
-        raise ConfigError(t.source, t.key("failure_action"), f"must be one of {', '.join(ANTIVIRUS_FAILURE_ACTIONS)}")
-    for key in ("connect_timeout_seconds", "scan_timeout_seconds", "max_scan_bytes", "max_parts"):
-        if getattr(av, key) <= 0:
-            raise ConfigError(t.source, t.key(key), "must be greater than 0")
-    return av
+            raise ConfigError(source, path, "not a school domain of this trust")
+        domains[name] = (key.selector, key.key_file)
+    return DkimSettings(settings.scope, settings.sign, domains)
 
 
 def _load_toml(path: Path) -> dict[str, Any]:
-    try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
-    except FileNotFoundError:
-        raise ConfigError(str(path), "", "file not found") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(str(path), "", f"invalid TOML: {exc}") from None
-    except OSError as exc:
-        raise ConfigError(str(path), "", f"cannot read: {exc.strerror}") from None
+    return schema.load_toml(path)
 
 
 #: Where a deployed gateway keeps its config (docs/install.md); used when nothing else is named.
@@ -517,131 +657,16 @@ def load_config(explicit: str | None = None) -> Config:
 
 
 def parse_config(data: dict[str, Any], source: str, base_dir: Path | None = None) -> Config:
-    """Validate a parsed site config (and the rules it points at) into a :class:`Config`."""
-    root = _Table(data, source, "")
-    org = root.take_table("organisation")
-    org_name = org.take("name", str, "Trust")
-    rules_dir_text = org.take("rules_dir", str, "")
-    plugins = tuple(str(p) for p in org.take("plugins", list, []))
-    for plugin in plugins:
-        module, sep, cls = plugin.partition(":")
-        if not (module and sep and cls):
-            raise ConfigError(source, org.key("plugins"), f"expected 'module:Class', got {plugin!r}")
-    nets = []
-    for net in org.take("internal_networks", list, ["127.0.0.0/8", "::1/128"]):
-        try:
-            nets.append(ipaddress.ip_network(str(net), strict=False))
-        except ValueError:
-            raise ConfigError(source, org.key("internal_networks"), f"not a network: {net!r}") from None
-    org.done()
-    rules_dir = Path(rules_dir_text) if rules_dir_text else shipped_rules_dir()
-    if rules_dir_text and not rules_dir.is_absolute() and base_dir is not None:
+    """Validate a parsed site config (and the policy files it points at) into a :class:`Config`."""
+    site = schema.read(SiteFile, data, source)
+    org = site.organisation
+    rules_dir = Path(org.rules_dir) if org.rules_dir else shipped_rules_dir()
+    if org.rules_dir and not rules_dir.is_absolute() and base_dir is not None:
         rules_dir = (base_dir / rules_dir).resolve()
 
-    m = root.take_table("milter")
-    milter = MilterSettings(
-        socket=m.take("socket", str, MilterSettings.socket),
-        failure_action=m.take("failure_action", str, "tempfail"),
-        time_budget_seconds=m.take("time_budget_seconds", float, 20.0),
-        spool_memory_bytes=m.take("spool_memory_bytes", int, 1 << 20),
-        max_message_bytes=m.take("max_message_bytes", int, 50 << 20),
-        socket_mode=m.take("socket_mode", str, "0660"),
-        log_format=m.take("log_format", str, "text"),
-        log_addresses=m.take("log_addresses", bool, False),
-        tcp_nodelay=m.take("tcp_nodelay", bool, True),
-        workers=m.take("workers", int, -1),
+    schools = tuple(
+        dataclasses.replace(school, source=f"{source}:schools[{i}].action") for i, school in enumerate(site.schools)
     )
-    if milter.failure_action not in FAILURE_ACTIONS:
-        raise ConfigError(source, "milter.failure_action", f"must be one of {', '.join(FAILURE_ACTIONS)}")
-    if not (len(milter.socket_mode) in (3, 4) and all(c in "01234567" for c in milter.socket_mode)):
-        raise ConfigError(source, "milter.socket_mode", f"must be octal like '0660', not {milter.socket_mode!r}")
-    if milter.log_format not in ("text", "json"):
-        raise ConfigError(source, "milter.log_format", "must be 'text' or 'json'")
-    if not (milter.socket.startswith("unix:") or milter.socket.startswith("inet:")):
-        raise ConfigError(source, "milter.socket", "must start with unix: or inet:")
-    m.done()
-
-    q = root.take_table("quarantine")
-    quarantine = QuarantineSettings(
-        mode=q.take("mode", str, "store"),
-        path=q.take("path", str, QuarantineSettings.path),
-        database=q.take("database", str, ""),
-        release_host=q.take("release_host", str, "127.0.0.1"),
-        release_port=q.take("release_port", int, 10026),
-        retention_days=_parse_retention(q.take_table("retention_days")),
-        default_retention_days=q.take("default_retention_days", int, 90),
-        sender_exceptions=q.take("sender_exceptions", str, ""),
-        audit_key_file=q.take("audit_key_file", str, ""),
-        audit_anchor_file=q.take("audit_anchor_file", str, ""),
-    )
-    if quarantine.mode not in ("store", "hold"):
-        raise ConfigError(source, "quarantine.mode", "must be 'store' or 'hold'")
-    q.done()
-
-    w = root.take_table("web")
-    web = WebSettings(
-        listen=w.take("listen", str, WebSettings.listen),
-        secret_key_file=w.take("secret_key_file", str, WebSettings.secret_key_file),
-        secure_cookies=w.take("secure_cookies", bool, True),
-        trusted_header=w.take("trusted_header", str, ""),
-        base_url=w.take("base_url", str, WebSettings.base_url),
-        timezone=w.take("timezone", str, WebSettings.timezone),
-        page_size=w.take("page_size", int, WebSettings.page_size),
-        trusted_proxy_secret_header=w.take("trusted_proxy_secret_header", str, "X-Proxy-Secret"),
-        trusted_proxy_secret_file=w.take("trusted_proxy_secret_file", str, ""),
-        trusted_proxies=tuple(str(p) for p in w.take("trusted_proxies", list, [])),
-        client_address_header=w.take("client_address_header", str, "X-Forwarded-For"),
-        session_idle_seconds=w.take("session_idle_seconds", int, 1800),
-        session_max_seconds=w.take("session_max_seconds", int, 8 * 3600),
-    )
-    try:
-        zoneinfo.ZoneInfo(web.timezone)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(source, "web.timezone", f"unknown time zone {web.timezone!r}") from None
-    if not 5 <= web.page_size <= 500:
-        raise ConfigError(source, "web.page_size", "must be between 5 and 500")
-    for proxy in web.trusted_proxies:
-        try:
-            ipaddress.ip_address(proxy)
-        except ValueError:
-            raise ConfigError(source, "web.trusted_proxies", f"not an IP address: {proxy!r}") from None
-    if web.trusted_header and not (web.trusted_proxy_secret_file or web.listen.startswith("unix:")):
-        raise ConfigError(
-            source,
-            "web.trusted_header",
-            "needs web.trusted_proxy_secret_file (a secret only the proxy sends) or a unix: listen socket",
-        )
-    if web.session_idle_seconds < 60 or web.session_max_seconds < web.session_idle_seconds:
-        raise ConfigError(source, "web.session_max_seconds", "sessions: idle >= 60 s and max >= idle")
-    w.done()
-
-    rv = root.take_table("review")
-    roles_t = rv.take_table("os_roles")
-    os_roles: dict[str, tuple[str, ...]] = {}
-    for role_name in list(roles_t.data):
-        if role_name not in ("auditor", "reviewer", "dpo"):
-            raise ConfigError(source, roles_t.key(role_name), "unknown role (auditor, reviewer, dpo)")
-        groups = roles_t.take(role_name, (str, list), [])
-        os_roles[role_name] = (groups,) if isinstance(groups, str) else tuple(str(g) for g in groups)
-    roles_t.done()
-    rv.done()
-    review = ReviewSettings(os_roles)
-    antivirus = _parse_antivirus(root.take_table("antivirus"))
-
-    met = root.take_table("metrics")
-    metrics_listen = met.take("listen", str, "127.0.0.1:9851")
-    met.done()
-    tag = root.take_table("tagging")
-    subject_prefix = tag.take("subject_prefix", str, "")
-    outbound_verdict = tag.take("outbound_verdict", bool, False)
-    tag.done()
-    logging_settings = _parse_logging(root.take_table("logging"))
-    dkim_table = root.take_table("dkim")
-
-    schools_raw = root.data.pop("schools", [])
-    if not isinstance(schools_raw, list):
-        raise ConfigError(source, "schools", "must be an array of tables ([[schools]])")
-    schools = tuple(_parse_school(s, source, f"schools[{i}]") for i, s in enumerate(schools_raw))
     seen: set[str] = set()
     for school in schools:
         for d in school.domains:
@@ -649,42 +674,36 @@ def parse_config(data: dict[str, Any], source: str, base_dir: Path | None = None
                 raise ConfigError(source, "schools", f"domain {d!r} configured twice")
             seen.add(d)
 
-    site_actions = _parse_policy_entries(root.data.pop("action", []), source, "action")
-    checks_t = root.take_table("checks")
-    checks: dict[str, dict[str, Any]] = {}
     from aupmilter.checks import REGISTRY
 
-    for name in list(checks_t.data):
+    for name in site.checks:
         if name not in REGISTRY:
-            raise ConfigError(source, checks_t.key(name), f"unknown check (known: {', '.join(REGISTRY)})")
-        opts = checks_t.take(name, dict, {})
-        checks[name] = opts
-    root.done()
+            raise ConfigError(source, f"checks.{name}", f"unknown check (known: {', '.join(REGISTRY)})")
 
+    site_actions = tuple(row.entry(f"{source}:action[{i}]") for i, row in enumerate(site.action))
     shipped_entries: tuple[PolicyEntry, ...] = ()
     for policy_path in policy_files(rules_dir):
-        pt = _Table(_load_toml(policy_path), str(policy_path), "")
-        shipped_entries += _parse_policy_entries(pt.data.pop("action", []), str(policy_path), "action")
-        pt.done()
+        rows = schema.read_file(PolicyFile, policy_path).action
+        shipped_entries += tuple(row.entry(f"{policy_path}:action[{i}]") for i, row in enumerate(rows))
+    quarantine = site.quarantine
     return Config(
         source=source,
         rules_dir=rules_dir,
-        org_name=org_name,
+        org_name=org.name,
         schools=schools,
-        internal_networks=tuple(nets),
-        milter=milter,
+        internal_networks=org.networks,
+        milter=site.milter,
         quarantine=quarantine,
-        metrics_listen=metrics_listen,
-        subject_prefix=subject_prefix,
+        metrics_listen=site.metrics.listen,
+        subject_prefix=site.tagging.subject_prefix,
         policy=shipped_entries + site_actions,
-        checks=checks,
-        plugins=plugins,
-        web=web,
-        sender_exceptions=sender_exceptions.load(quarantine.sender_exceptions_path, set(seen)),
-        review=review,
-        antivirus=antivirus,
-        raw=data,
-        outbound_verdict=outbound_verdict,
-        dkim=_parse_dkim(dkim_table, schools),
-        logging=logging_settings,
+        checks=site.checks,
+        plugins=org.plugins,
+        web=site.web,
+        sender_exceptions=sender_exceptions.load(quarantine.sender_exceptions_path, seen),
+        review=site.review,
+        antivirus=site.antivirus,
+        outbound_verdict=site.tagging.outbound_verdict,
+        dkim=_read_dkim(site.dkim, source, schools),
+        logging=site.logging,
     )

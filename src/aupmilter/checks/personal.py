@@ -73,12 +73,12 @@ def label_of(message: MessageView) -> tuple[str, str] | None:
 def in_working_hours(hours: WorkingHours, when: dt.datetime) -> bool:
     """Is ``when`` (aware) inside the school's working time, in the school's own time zone?"""
     local = when.astimezone(ZoneInfo(hours.timezone))
-    if local.weekday() not in hours.days or local.date().isoformat() in hours.holidays:
+    if local.weekday() not in hours.weekdays or local.date().isoformat() in hours.holidays:
         return False
     hhmm = local.strftime("%H:%M")
-    if not (hours.start <= hhmm < hours.end):
+    if not (hours.opens <= hhmm < hours.closes):
         return False
-    return not any(b_start <= hhmm < b_end for b_start, b_end in hours.breaks)
+    return not any(b_start <= hhmm < b_end for b_start, b_end in hours.break_spans)
 
 
 class PersonalCheck:
