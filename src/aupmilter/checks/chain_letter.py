@@ -23,15 +23,15 @@ that the words were in the forwarded part.  Evidence reads
 
 from __future__ import annotations
 
-import tomllib
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import ahocorasick
 import regex
 
+from aupmilter import schema
 from aupmilter.checks import CheckSettings
 from aupmilter.checks import chain_features as cf
 from aupmilter.errors import ConfigError
@@ -40,6 +40,7 @@ from aupmilter.featmodel import MODELS_DIR, FeatureModel
 from aupmilter.message import MessageView
 from aupmilter.model import Envelope, Finding
 from aupmilter.quoting import OWN, split_quoted
+from aupmilter.schema import Invalid, setting
 
 MAX_TEXT = 200_000
 GENERIC = "chain_letter.*"
@@ -96,62 +97,94 @@ class Hit:
         return f'"{self.excerpt}" (cue {self.cue.id}{where})'
 
 
+@dataclass(frozen=True)
+class FamilyRule:
+    threshold: float = setting(doc="Summed cue weight at which the family is a finding.", minimum=0.0)
+    min_cues: int = setting(2, minimum=1, doc="Different cues needed: no single phrase ever fires alone.")
+
+
+@dataclass(frozen=True)
+class StructureRule:
+    weight: float = setting(doc="Weight added to a chain family the words already point at.")
+    min_: int = setting(key="min", minimum=1, doc="Count at which the structural cue fires.")
+
+
+@dataclass(frozen=True)
+class CueRule:
+    id: str = setting(doc="Cue name, shown in evidence.")
+    family: str = setting(doc='A family of [families], or "chain_letter.*" for every chain family.')
+    weight: float = setting(doc="Weight the cue adds to its family (negative: a warning about chain letters).")
+    pattern: str = setting(doc="Case-insensitive regular expression over the flattened text.")
+    needs: tuple[str, ...] = setting((), doc="Words of which one must appear before the pattern is tried.")
+
+    def validate(self) -> None:
+        try:
+            regex.compile(self.pattern, regex.IGNORECASE)
+        except regex.error as exc:
+            raise Invalid("pattern", f"invalid pattern: {exc}") from None
+
+
+@dataclass(frozen=True)
+class ModelRule:
+    enabled: bool = setting(True, doc="Use the learned second opinion (false: cues only).")
+    threshold: float = setting(0.6, doc="P(chain letter) at which the model raises a finding (0 < t < 1).")
+
+    def validate(self) -> None:
+        if not 0 < self.threshold < 1:
+            raise Invalid("threshold", "must be a number between 0 and 1")
+
+
+@dataclass(frozen=True)
+class ChainLetterRules:
+    """``rules/chain_letter.toml`` (see the file's header for what each table means)."""
+
+    families: dict[str, FamilyRule] = setting({}, doc="Chain and junk families and their thresholds.")
+    structure: dict[str, StructureRule] = setting(
+        {}, doc="Structural cues: forward_depth, header_blocks, recipient_list."
+    )
+    cue: tuple[CueRule, ...] = setting((), doc="Named, weighted patterns.")
+    model: ModelRule = setting(ModelRule(), doc="The learned second opinion.")
+
+    def validate(self) -> None:
+        for key in self.structure:
+            if key not in _STRUCTURE_KEYS:
+                raise Invalid(f"structure.{key}", "unknown structural cue")
+        seen: set[str] = set()
+        for i, cue in enumerate(self.cue):
+            if cue.family != GENERIC and cue.family not in self.families:
+                raise Invalid(f"cue[{i}].family", f"unknown family {cue.family!r}")
+            if cue.id in seen:
+                raise Invalid(f"cue[{i}].id", f"duplicate cue id {cue.id!r}")
+            seen.add(cue.id)
+
+
 class ChainLetterCheck:
     name: ClassVar[str] = "chain_letter"
     reads_content: ClassVar[bool] = True
 
     def __init__(self, settings: CheckSettings) -> None:
         settings.reject_unknown(())
-        path = settings.rules_dir / "chain_letter.toml"
-        try:
-            data: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise ConfigError(str(path), "", f"cannot load: {exc}") from None
-        unknown = set(data) - {"families", "structure", "cue", "model"}
-        if unknown:
-            raise ConfigError(str(path), sorted(unknown)[0], "unknown key")
-        model_spec = data.get("model", {})
-        extra = set(model_spec) - {"enabled", "threshold"}
-        if extra:
-            raise ConfigError(str(path), f"model.{sorted(extra)[0]}", "unknown key")
-        threshold = model_spec.get("threshold", 0.6)
-        if isinstance(threshold, bool) or not isinstance(threshold, int | float) or not 0 < threshold < 1:
-            raise ConfigError(str(path), "model.threshold", "must be a number between 0 and 1")
-        self.model_threshold = float(threshold)
+        rules = schema.read_file(ChainLetterRules, settings.rules_dir / "chain_letter.toml")
+        self.model_threshold = rules.model.threshold
         self.model: FeatureModel | None = None
-        if model_spec.get("enabled", True):
+        if rules.model.enabled:
             model_path = MODELS_DIR / "chain_letter.json"
             try:
                 self.model = FeatureModel.load(model_path)
             except ValueError as exc:
                 raise ConfigError(str(model_path), "", str(exc)) from None
-        self.families = {
-            name: Family(float(spec["threshold"]), int(spec.get("min_cues", 2)))
-            for name, spec in data.get("families", {}).items()
-        }
-        self.structure: dict[str, Structure] = {}
-        for key, spec in data.get("structure", {}).items():
-            if key not in _STRUCTURE_KEYS:
-                raise ConfigError(str(path), f"structure.{key}", "unknown structural cue")
-            self.structure[key] = Structure(float(spec["weight"]), int(spec["min"]))
-        self.cues: list[Cue] = []
-        seen: set[str] = set()
-        for i, raw in enumerate(data.get("cue", [])):
-            extra = set(raw) - {"id", "family", "weight", "pattern", "needs"}
-            if extra:
-                raise ConfigError(str(path), f"cue[{i}].{sorted(extra)[0]}", "unknown key")
-            family = raw.get("family", "")
-            if family != GENERIC and family not in self.families:
-                raise ConfigError(str(path), f"cue[{i}].family", f"unknown family {family!r}")
-            if raw.get("id") in seen:
-                raise ConfigError(str(path), f"cue[{i}].id", f"duplicate cue id {raw.get('id')!r}")
-            seen.add(raw.get("id"))
-            try:
-                pattern = regex.compile(raw["pattern"], regex.IGNORECASE)
-            except (KeyError, regex.error) as exc:
-                raise ConfigError(str(path), f"cue[{i}].pattern", f"invalid pattern: {exc}") from None
-            needs = tuple(str(n).lower() for n in raw.get("needs", []))
-            self.cues.append(Cue(raw["id"], family, float(raw["weight"]), pattern, needs))
+        self.families = {name: Family(spec.threshold, spec.min_cues) for name, spec in rules.families.items()}
+        self.structure = {key: Structure(spec.weight, spec.min_) for key, spec in rules.structure.items()}
+        self.cues = [
+            Cue(
+                raw.id,
+                raw.family,
+                raw.weight,
+                regex.compile(raw.pattern, regex.IGNORECASE),
+                tuple(n.lower() for n in raw.needs),
+            )
+            for raw in rules.cue
+        ]
         self.chain_families = [f for f in self.families if f.startswith("chain_letter.")]
         # Every cue's prefilter words in one automaton: which of them a message contains is
         # then one pass over its text in C, instead of a substring search per cue per word.
