@@ -42,7 +42,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 import regex
 
 from aupmilter.checks import CheckSettings
-from aupmilter.checks import phishing_features as pf
+from aupmilter.checks.phishing import features as pf
 from aupmilter.checks.phishing.rules import OPTION_KEYS, Cue, Domains, load_rules, parse_options
 from aupmilter.errors import ConfigError
 from aupmilter.evidence import excerpt, flatten
@@ -371,7 +371,7 @@ class PhishingCheck:
         sender: str | None = None,
         bulk: bool | None = None,
     ) -> tuple[dict[str, float], dict[str, str]]:
-        """Named features (:mod:`aupmilter.checks.phishing_features`) and their notes."""
+        """Named features (:mod:`aupmilter.checks.phishing.features`) and their notes."""
         infos = [pf.LinkInfo(link.href, host_of(link.href), link.text) for link in links]
         rules = {f.rule for f in findings}
         return pf.features(
