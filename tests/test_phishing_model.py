@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from aupmilter.checks import phishing_features as pf
 from aupmilter.checks.phishing import Link, PhishingCheck, extract_links
+from aupmilter.checks.phishing import features as pf
 from aupmilter.config import load_config, parse_config
 from aupmilter.engine import build_ruleset, evaluate
 from aupmilter.errors import ConfigError

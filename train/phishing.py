@@ -9,7 +9,7 @@ Data (all written for this project; nothing from the reserved evaluation sets):
 * ``tests/fixtures/phishing/mail/*.eml``: the hand-written labelled phishing corpus.
 
 Model: binary logistic regression (scikit-learn, ``lbfgs``) over the *named* features of
-:mod:`aupmilter.checks.phishing_features` only: no hashed words, because sentences we wrote
+:mod:`aupmilter.checks.phishing.features` only: no hashed words, because sentences we wrote
 ourselves must not become the model's vocabulary; the lure categories are its text part.
 Prints 5-fold cross-validated recall and false-positive rate at the tag threshold and at the
 quarantine score, then fits on everything.  ``--check`` fails if the shipped file differs.
@@ -63,8 +63,8 @@ def _check() -> Any:
 
 
 def vectorise(data: list[tuple[bytes, str, int]]) -> tuple[list[list[float]], list[str]]:
-    from aupmilter.checks import phishing_features as pf
     from aupmilter.checks.phishing import extract_links
+    from aupmilter.checks.phishing import features as pf
     from aupmilter.message import MessageView
     from aupmilter.model import Direction, Envelope
 

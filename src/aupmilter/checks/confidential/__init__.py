@@ -1,0 +1,31 @@
+"""Confidential data leaving (see :mod:`.check`): the check, its rules file and identifier algorithms."""
+
+from aupmilter.checks.confidential.check import (
+    ConfidentialCheck,
+    attachment_text,
+    is_valid_nhs,
+    is_valid_ni,
+    is_valid_upn,
+    luhn_valid,
+    mask,
+    nhs_check_digit,
+    upn_check_letter,
+)
+from aupmilter.checks.confidential.rules import CATEGORY, KINDS, Limits, Rules, load_rules
+
+__all__ = [
+    "CATEGORY",
+    "KINDS",
+    "ConfidentialCheck",
+    "Limits",
+    "Rules",
+    "attachment_text",
+    "is_valid_nhs",
+    "is_valid_ni",
+    "is_valid_upn",
+    "load_rules",
+    "luhn_valid",
+    "mask",
+    "nhs_check_digit",
+    "upn_check_letter",
+]
