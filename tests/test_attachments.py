@@ -265,7 +265,7 @@ def _rules_copy(tmp_path: Path, old: str, new: str) -> Path:
     ("old", "new", "key"),
     [
         ("extensions = ", 'extensions = "exe"', "type[0].extensions"),
-        ("magic = ", 'magic = [32, "PE32"]', "type[0].magic"),
+        ("magic = ", 'magic = [32, "PE32"]', "type[0].magic[0]"),
         ("max_depth = 8", 'max_depth = "8"', "limits.max_depth"),
         ("max_depth = 8", "max_depth = true", "limits.max_depth"),
         ('content = ["shebang"]', 'content = ["shebangs"]', "type[1].content"),
@@ -305,4 +305,4 @@ def test_rules_lint_names_the_rules_file_and_key(tmp_path: Path) -> None:
         [sys.executable, "-m", "aupmilter.cli", "rules", "lint", "--config", str(site)], capture_output=True, text=True
     )
     assert out.returncode == 2
-    assert f"{rules / 'attachments.toml'}: type[0].extensions: expected a list of strings, got 'exe'" in out.stderr
+    assert f"{rules / 'attachments.toml'}: type[0].extensions: expected list of strings, got string 'exe'" in out.stderr

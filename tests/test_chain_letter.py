@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from aupmilter.checks import CheckSettings
+from aupmilter.checks.chain_letter import SPEC as CHAIN_SPEC
 from aupmilter.checks.chain_letter import ChainLetterCheck
 from aupmilter.config import load_config
 from aupmilter.engine import build_ruleset, evaluate
@@ -202,4 +203,4 @@ def test_rules_file_errors_name_the_problem(tmp_path: Path) -> None:
         with pytest.raises(ConfigError, match=key):
             ChainLetterCheck(settings)
     with pytest.raises(ConfigError, match="unknown"):
-        ChainLetterCheck(CheckSettings(RULESET.config.rules_dir, {"threshold": 1}, RULESET.config, "aupmilter.toml"))
+        CHAIN_SPEC.build(RULESET.config, {"threshold": 1})

@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
-from aupmilter.checks import CheckSettings
 from aupmilter.checks.confidential import (
+    SPEC,
     ConfidentialCheck,
     is_valid_nhs,
     is_valid_ni,
@@ -371,7 +371,9 @@ def _rules_copy(tmp_path: Path, edit: str = "", replace: tuple[str, str] | None 
 
 def _check(rules: Path, options: dict[str, Any] | None = None) -> ConfidentialCheck:
     config = load_config(None)
-    return ConfidentialCheck(CheckSettings(rules, options or {}, config, "site.toml: checks.confidential"))
+    check = SPEC.build(config, options or {}, rules_dir=rules)
+    assert isinstance(check, ConfidentialCheck)
+    return check
 
 
 def test_unknown_keys_and_bad_values_are_config_errors(tmp_path: Path) -> None:
@@ -385,7 +387,7 @@ def test_unknown_keys_and_bad_values_are_config_errors(tmp_path: Path) -> None:
         _check(_rules_copy(tmp_path / "d", replace=("lengths = [16, 19]", "lengths = [12]")))
     with pytest.raises(ConfigError, match=r"scores\.bulk"):
         _check(_rules_copy(tmp_path / "e", replace=("bulk = 4.0", 'bulk = "four"')))
-    with pytest.raises(ConfigError, match=r"checks\.confidential: threshold"):
+    with pytest.raises(ConfigError, match=r"checks\.confidential\.threshold: unknown key"):
         _check(shipped_rules_dir(), {"threshold": 3})
     with pytest.raises(ConfigError, match="unknown check"):
         ruleset("\n[checks.confidentail]\nenabled = false\n")

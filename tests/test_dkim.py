@@ -129,7 +129,7 @@ def test_key_problems_are_startup_errors(tmp_path: Path, keypair: tuple[Path, by
     # Through the config: the milter refuses to start rather than sending unsigned mail.
     with pytest.raises(ConfigError, match="cannot be read"):
         ruleset({"oakfield.example": {"selector": "s1", "key_file": str(tmp_path / "missing.pem")}})
-    with pytest.raises(ConfigError, match="needs exactly selector and key_file"):
+    with pytest.raises(ConfigError, match=r"key_file: is required"):
         ruleset({"oakfield.example": {"selector": "s1"}})
     with pytest.raises(ConfigError, match="not a school domain"):
         ruleset({"elsewhere.test": {"selector": "s1", "key_file": str(key)}})

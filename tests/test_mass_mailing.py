@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from aupmilter.checks import REGISTRY, CheckSettings
+from aupmilter.checks import CheckSettings, discover
 from aupmilter.checks.mass_mailing import MassMailingCheck
 from aupmilter.config import parse_config
 from aupmilter.engine import Ruleset, build_ruleset, evaluate
@@ -60,7 +60,7 @@ LISTS: dict[str, Any] = {
 
 #: Other checks are off so these verdicts judge this check alone (the personal check stays: it
 #: decides sealing, which this check must survive).
-OTHERS_OFF = {name: {"enabled": False} for name in REGISTRY if name not in ("mass_mailing", "personal")}
+OTHERS_OFF = {name: {"enabled": False} for name in discover() if name not in ("mass_mailing", "personal")}
 
 
 def ruleset(extra: str = "", options: dict[str, Any] | None = None) -> Ruleset:

@@ -485,7 +485,7 @@ def test_unknown_section_key_is_named(tmp_path: Path) -> None:
 def test_options_are_strict(options: dict[str, Any], key: str) -> None:
     with pytest.raises(ConfigError) as err:
         build_ruleset(config_with(checks={"phishing": options}))
-    assert err.value.key == key
+    assert err.value.key == f"checks.phishing.{key}"
 
 
 # --- the labelled corpus -----------------------------------------------------------------------

@@ -79,7 +79,9 @@ class ActionRow:
     internal: str = setting("", doc="Action for internal mail.")
     all_: str = setting("", key="all", doc="Action for every direction not named separately.")
     min_score: float = setting(0.0, doc="The row applies when the summed score of matching findings reaches this.")
-    clause: str = setting("", doc="Policy words quoted in the 550 reply and the review UI (never the offending content).")
+    clause: str = setting(
+        "", doc="Policy words quoted in the 550 reply and the review UI (never the offending content)."
+    )
 
     def actions(self) -> dict[Direction, Action]:
         actions: dict[Direction, Action] = {}
@@ -125,7 +127,8 @@ class WorkingHours:
     timezone: str = setting("Europe/London", doc="IANA time zone (Europe/London): clock changes are handled.")
     holidays: tuple[str, ...] = setting((), doc="ISO dates that are not working days (bank holidays, INSET days).")
     breaks: tuple[str, ...] = setting(
-        ("12:00-13:00",), doc='Break times, "HH:MM-HH:MM" (personal use is allowed in them; "usual break time", 000 7.3).'
+        ("12:00-13:00",),
+        doc='Break times, "HH:MM-HH:MM" (personal use is allowed in them; "usual break time", 000 7.3).',
     )
 
     @property
@@ -300,8 +303,12 @@ class QuarantineSettings:
     database: str = setting(
         "", doc="Empty for SQLite in path; postgresql://... to share one quarantine between gateways."
     )
-    release_host: str = setting("127.0.0.1", doc="Postfix listener without milters used for releases and notifications.")
-    release_port: int = setting(10026, minimum=1, maximum=65535, doc="Port of that listener (deploy/postfix/master.cf.snippet).")
+    release_host: str = setting(
+        "127.0.0.1", doc="Postfix listener without milters used for releases and notifications."
+    )
+    release_port: int = setting(
+        10026, minimum=1, maximum=65535, doc="Port of that listener (deploy/postfix/master.cf.snippet)."
+    )
     retention_days: dict[str, int] = setting(
         {}, doc="Table: days quarantined mail is kept, per top-level category (attachment = 30, ...)."
     )
@@ -316,7 +323,8 @@ class QuarantineSettings:
     )
     audit_anchor_file: str = setting(
         "",
-        doc="Local append-only log of audit chain heads (truncation evidence; chattr +a it); empty = path/audit-anchor.log.",
+        doc="Local append-only log of audit chain heads (truncation evidence; chattr +a it);"
+        " empty = path/audit-anchor.log.",
     )
 
     @property
@@ -346,9 +354,7 @@ class WebSettings:
         " proxy secret below, or on a unix: listen socket.",
     )
     base_url: str = setting("http://127.0.0.1:8025", doc="Public URL of the review UI, used in notification links.")
-    timezone: str = setting(
-        "Europe/London", doc="Time zone the review UI shows times in (and where 'today' starts)."
-    )
+    timezone: str = setting("Europe/London", doc="Time zone the review UI shows times in (and where 'today' starts).")
     page_size: int = setting(50, minimum=5, maximum=500, doc="Items per page in the review list (5-500).")
     trusted_proxy_secret_header: str = setting(
         "X-Proxy-Secret", doc="Header in which the authenticating proxy sends the shared secret."
@@ -398,7 +404,7 @@ class ReviewSettings:
 
     os_roles: dict[str, Annotated[tuple[str, ...], ONE_OR_MANY]] = setting(
         {},
-        doc='Table role = OS group(s): who may use the quarantine CLI as auditor, reviewer or dpo (e.g. dpo ='
+        doc="Table role = OS group(s): who may use the quarantine CLI as auditor, reviewer or dpo (e.g. dpo ="
         ' ["aup-dpo"]); the highest role among the real uid\'s groups applies.',
     )
 
@@ -422,7 +428,9 @@ class DkimSettings:
     when the transforms are built (:func:`aupmilter.dkim.load_keys`)."""
 
     scope: str = setting(
-        "external", choices=("external", "all_outbound"), doc="external: sign outbound mail; all_outbound: also internal mail."
+        "external",
+        choices=("external", "all_outbound"),
+        doc="external: sign outbound mail; all_outbound: also internal mail.",
     )
     sign: str = setting(
         "changed",
@@ -673,12 +681,6 @@ def parse_config(data: dict[str, Any], source: str, base_dir: Path | None = None
             if d in seen:
                 raise ConfigError(source, "schools", f"domain {d!r} configured twice")
             seen.add(d)
-
-    from aupmilter.checks import REGISTRY
-
-    for name in site.checks:
-        if name not in REGISTRY:
-            raise ConfigError(source, f"checks.{name}", f"unknown check (known: {', '.join(REGISTRY)})")
 
     site_actions = tuple(row.entry(f"{source}:action[{i}]") for i, row in enumerate(site.action))
     shipped_entries: tuple[PolicyEntry, ...] = ()

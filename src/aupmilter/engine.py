@@ -14,8 +14,8 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from aupmilter.checks import REGISTRY, Check, CheckSettings, load_check_class
-from aupmilter.config import Config, School
+from aupmilter.checks import Check, CheckSettings, discover
+from aupmilter.config import Config, PolicyEntry, School
 from aupmilter.direction import classify
 from aupmilter.errors import ConfigError
 from aupmilter.marker import MarkerKey, key_path
@@ -58,20 +58,25 @@ class Ruleset:
     marker_key: MarkerKey | None = None
 
 
+#: Rule ids the engine raises itself (MIME it could not fully walk); see :func:`_defect_findings`.
+ENGINE_EMITS = {
+    "mime.malformed": "The message is not well-formed MIME (minor defects; the checks still read it).",
+    "mime.limits": "Too many parts, too deep, or unparseable: structure the checks could not fully walk.",
+}
+
+
 def build_ruleset(config: Config, generation: int = 0) -> Ruleset:
-    """Build every enabled check from the config; raises ``ConfigError`` on bad rule files."""
+    """Build every enabled check from the config; raises ``ConfigError`` on bad rule files or
+    options (each check's ``[checks.<name>]`` table is read by its ``SPEC.options`` schema)."""
+    specs = discover()
+    for name in config.checks:
+        if name not in specs:
+            raise ConfigError(config.source, f"checks.{name}", f"unknown check (known: {', '.join(specs)})")
     checks: list[Check] = []
-    for name in REGISTRY:
+    for name, spec in specs.items():
         if not config.check_enabled(name):
             continue
-        cls = load_check_class(name)
-        settings = CheckSettings(
-            rules_dir=config.rules_dir,
-            options=config.checks.get(name, {}),
-            config=config,
-            source=f"{config.source}: checks.{name}",
-        )
-        checks.append(cls(settings))  # type: ignore[call-arg]
+        checks.append(spec.build(config))
     for plugin in config.plugins:
         checks.append(_load_plugin(plugin, config))
     transforms: list[Transform] = []
@@ -80,6 +85,19 @@ def build_ruleset(config: Config, generation: int = 0) -> Ruleset:
     marker_key = MarkerKey(key_path(config)) if config.check_enabled("disclaimer") else None
     transforms.extend(transforms_mod.build(config, marker_key))
     return Ruleset(config, checks, transforms, generation, marker_key)
+
+
+def unmatched_policy_rows(config: Config) -> list[PolicyEntry]:
+    """Policy rows whose ``match`` no check (nor the engine) can ever raise: a typo there means a
+    rule that silently never applies, so ``rules lint`` refuses it."""
+    specs = discover().values()
+    return [
+        entry
+        for entry in (*config.policy, *(a for s in config.schools for a in s.actions))
+        if entry.match != "*"
+        and not any(spec.covers(entry.match) for spec in specs)
+        and not any(rule == entry.match or rule.startswith(entry.match + ".") for rule in ENGINE_EMITS)
+    ]
 
 
 def _load_plugin(target: str, config: Config) -> Check:

@@ -90,4 +90,3 @@ def _windows(positions: list[int], text: str) -> list[tuple[int, int]]:
         else:
             merged.append((start, stop))
     return merged
-

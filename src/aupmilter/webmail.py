@@ -7,25 +7,25 @@ file leniently).  One file, read strictly: an admin adds a provider once.
 
 from __future__ import annotations
 
-import tomllib
+from dataclasses import dataclass
 from pathlib import Path
 
-from aupmilter.errors import ConfigError
+from aupmilter import schema
+from aupmilter.schema import Invalid, setting
 
 FILE = "webmail.toml"
 
 
+@dataclass(frozen=True)
+class WebmailFile:
+    domains: tuple[str, ...] = setting((), doc="Consumer webmail domains (gmail.com, outlook.com, ...).")
+
+    def validate(self) -> None:
+        if not all(d.strip() for d in self.domains):
+            raise Invalid("domains", "expected a list of domain names")
+
+
 def load_webmail_domains(rules_dir: Path) -> frozenset[str]:
     """Lower-case domains from ``rules_dir/webmail.toml``; ``ConfigError`` naming file and key."""
-    path = rules_dir / FILE
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(str(path), "", f"cannot load: {exc}") from None
-    unknown = sorted(set(data) - {"domains"})
-    if unknown:
-        raise ConfigError(str(path), unknown[0], "unknown key")
-    domains = data.get("domains", [])
-    if not isinstance(domains, list) or not all(isinstance(d, str) and d.strip() for d in domains):
-        raise ConfigError(str(path), "domains", "expected a list of domain names")
-    return frozenset(d.strip().lower().rstrip(".") for d in domains)
+    listed = schema.read_file(WebmailFile, rules_dir / FILE)
+    return frozenset(d.strip().lower().rstrip(".") for d in listed.domains)

@@ -25,7 +25,7 @@ from typing import ClassVar
 
 from aupmilter import antivirus
 from aupmilter.antivirus import Observation, ScanError, ScannerUnavailable
-from aupmilter.checks import CheckSettings
+from aupmilter.checks import CheckSettings, CheckSpec
 from aupmilter.message import MessageView
 from aupmilter.model import Envelope, Finding
 
@@ -35,10 +35,8 @@ _SIGNATURE_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWX
 
 class AntivirusCheck:
     name: ClassVar[str] = "antivirus"
-    reads_content: ClassVar[bool] = False
 
     def __init__(self, settings: CheckSettings) -> None:
-        settings.reject_unknown(())
         av = settings.config.antivirus
         self.settings = av
         self.scanner = antivirus.connect(av.scanner, av.socket, av.connect_timeout_seconds, av.scan_timeout_seconds)
@@ -110,3 +108,17 @@ def _text_bodies(msg: Message, max_parts: int, max_depth: int) -> Iterator[Messa
         except Exception:
             continue
         yield part
+
+
+SPEC = CheckSpec(
+    name="antivirus",
+    summary="Every decoded part sent to clamd (configured in [antivirus], off by default).",
+    factory=AntivirusCheck,
+    reads_content=False,
+    order=30,
+    emits={
+        "virus.*": "clamd found a virus; the last part is the signature name.",
+        "antivirus.skipped": "A part was not scanned (too large, too many parts).",
+        "antivirus.unavailable": "The scanner failed and [antivirus] failure_action = policy.",
+    },
+)

@@ -20,7 +20,6 @@ sealing purposes: it never reads text, so it runs on sealed Personal mail too.
 from __future__ import annotations
 
 import dataclasses
-import tomllib
 import unicodedata
 import zipfile
 from collections.abc import Iterable
@@ -30,13 +29,14 @@ from typing import Any, ClassVar
 
 import regex
 
+from aupmilter import schema
 from aupmilter.ambiguity import analyse
 from aupmilter.archives import Budget, Entry, Limits, walk
-from aupmilter.checks import CheckSettings
+from aupmilter.checks import CheckSettings, CheckSpec
 from aupmilter.documents import ZIP_MAGIC
-from aupmilter.errors import ConfigError
 from aupmilter.message import MessageView, sniff
 from aupmilter.model import Envelope, Finding
+from aupmilter.schema import Invalid, setting
 from aupmilter.scriptsniff import script_language
 
 #: Bidi controls and invisible characters used to disguise names (RTLO: "invoice‮fdp.exe").
@@ -152,38 +152,67 @@ def analyse_name(raw_name: str, whitespace_run: int) -> NameFacts:
     return NameFacts(base, ext, prev, tuple(tricks))
 
 
+@dataclass(frozen=True)
+class TypeRule:
+    """``[[type]]``: one dangerous (or media) file type, recognised by name, content or declared type."""
+
+    rule: str = setting(doc="Rule id raised, starting 'attachment.' (attachment.media: allowed media).")
+    extensions: tuple[str, ...] = setting((), doc="File name extensions, without the dot.")
+    magic: tuple[str, ...] = setting((), doc="libmagic description prefixes.")
+    mime: tuple[str, ...] = setting((), doc="Declared or detected MIME types.")
+    mime_prefix: tuple[str, ...] = setting((), doc="MIME type prefixes.")
+    content: tuple[str, ...] = setting((), doc="Structural tests: shebang, jar_main_class.")
+
+    def validate(self) -> None:
+        if not self.rule.startswith("attachment."):
+            raise Invalid("rule", f"needs a rule id starting 'attachment.', got {self.rule!r}")
+        unknown = sorted(set(self.content) - _CONTENT_TESTS)
+        if unknown:
+            raise Invalid("content", f"unknown test {unknown[0]!r} (known: {', '.join(sorted(_CONTENT_TESTS))})")
+
+    def built(self) -> FileType:
+        return FileType(
+            self.rule,
+            frozenset(e.lower().lstrip(".") for e in self.extensions),
+            self.magic,
+            frozenset(self.mime),
+            self.mime_prefix,
+            frozenset(self.content),
+        )
+
+
+@dataclass(frozen=True)
+class NamesRule:
+    innocent_extensions: tuple[str, ...] = setting((), doc="Extensions that make a double extension harmless.")
+    whitespace_run: int = setting(5, minimum=1, doc="Spaces in a row that count as padding to hide an extension.")
+
+
+@dataclass(frozen=True)
+class AttachmentRules:
+    """``rules/attachments.toml``."""
+
+    limits: dict[str, int] = setting({}, doc="Archive and part limits (aupmilter.archives.Limits fields).")
+    type: tuple[TypeRule, ...] = setting((), doc="Dangerous and media file types.")
+    names: NamesRule = setting(NamesRule(), doc="File name tricks.")
+
+    def validate(self) -> None:
+        known = {f.name for f in dataclasses.fields(Limits)}
+        for key, value in self.limits.items():
+            if key not in known:
+                raise Invalid(f"limits.{key}", f"unknown key (known: {', '.join(sorted(known))})")
+            if value < 1:
+                raise Invalid(f"limits.{key}", f"expected a positive integer, got {value!r}")
+
+
 class AttachmentCheck:
     name: ClassVar[str] = "attachments"
-    reads_content: ClassVar[bool] = False
 
     def __init__(self, settings: CheckSettings) -> None:
-        settings.reject_unknown(())
-        path = settings.rules_dir / "attachments.toml"
-        try:
-            data: dict[str, Any] = tomllib.loads(path.read_text())
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise ConfigError(str(path), "", f"cannot load: {exc}") from None
-        unknown = set(data) - {"limits", "type", "names"}
-        if unknown:
-            raise ConfigError(str(path), sorted(unknown)[0], "unknown key")
-        self.limits = _limits(data.get("limits", {}), str(path))
-        self.types: list[FileType] = []
-        types = data.get("type", [])
-        if not isinstance(types, list):
-            raise ConfigError(str(path), "type", "must be an array of tables ([[type]])")
-        for i, t in enumerate(types):
-            self.types.append(_file_type(t, str(path), f"type[{i}]"))
-        names = data.get("names", {})
-        if not isinstance(names, dict):
-            raise ConfigError(str(path), "names", "must be a table")
-        extra = set(names) - {"innocent_extensions", "whitespace_run"}
-        if extra:
-            raise ConfigError(str(path), f"names.{sorted(extra)[0]}", "unknown key")
-        self.innocent = frozenset(e.lower() for e in _strings(names, "innocent_extensions", str(path), "names"))
-        run = names.get("whitespace_run", 5)
-        if not isinstance(run, int) or isinstance(run, bool) or run < 1:
-            raise ConfigError(str(path), "names.whitespace_run", f"expected a positive integer, got {run!r}")
-        self.whitespace_run = run
+        rules = schema.read_file(AttachmentRules, settings.rules_dir / "attachments.toml")
+        self.limits = Limits(**rules.limits)
+        self.types = [t.built() for t in rules.type]
+        self.innocent = frozenset(e.lower() for e in rules.names.innocent_extensions)
+        self.whitespace_run = rules.names.whitespace_run
         self.dangerous = {ext: t.rule for t in self.types for ext in t.extensions if t.rule != "attachment.media"}
         self.media_extensions = frozenset(e for t in self.types if t.rule == "attachment.media" for e in t.extensions)
 
@@ -318,55 +347,6 @@ class AttachmentCheck:
 _CONTENT_TESTS = frozenset({"shebang", "jar_main_class"})
 
 
-def _strings(table: dict[str, Any], key: str, source: str, where: str) -> list[str]:
-    """A list of strings, or a ConfigError naming the file and key: ``extensions = "exe"`` must
-    not silently become the letters e, x, e (and .exe stop being dangerous)."""
-    value = table.get(key, [])
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ConfigError(source, f"{where}.{key}", f"expected a list of strings, got {value!r}")
-    return list(value)
-
-
-def _file_type(t: Any, source: str, where: str) -> FileType:
-    if not isinstance(t, dict):
-        raise ConfigError(source, where, "must be a table")
-    allowed = {"rule", "extensions", "magic", "mime", "mime_prefix", "content"}
-    extra = set(t) - allowed
-    if extra:
-        raise ConfigError(source, f"{where}.{sorted(extra)[0]}", "unknown key")
-    rule = t.get("rule")
-    if not isinstance(rule, str) or not rule.startswith("attachment."):
-        raise ConfigError(source, f"{where}.rule", f"needs a rule id starting 'attachment.', got {rule!r}")
-    content = _strings(t, "content", source, where)
-    unknown_tests = set(content) - _CONTENT_TESTS
-    if unknown_tests:
-        raise ConfigError(
-            source,
-            f"{where}.content",
-            f"unknown test {sorted(unknown_tests)[0]!r} (known: {', '.join(sorted(_CONTENT_TESTS))})",
-        )
-    return FileType(
-        rule,
-        frozenset(e.lower().lstrip(".") for e in _strings(t, "extensions", source, where)),
-        tuple(_strings(t, "magic", source, where)),
-        frozenset(_strings(t, "mime", source, where)),
-        tuple(_strings(t, "mime_prefix", source, where)),
-        frozenset(content),
-    )
-
-
-def _limits(table: Any, source: str) -> Limits:
-    if not isinstance(table, dict):
-        raise ConfigError(source, "limits", "must be a table")
-    known = {f.name for f in dataclasses.fields(Limits)}
-    for key, value in table.items():
-        if key not in known:
-            raise ConfigError(source, f"limits.{key}", "unknown key")
-        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-            raise ConfigError(source, f"limits.{key}", f"expected a positive integer, got {value!r}")
-    return Limits(**table)
-
-
 def _visible(text: str) -> str:
     """Evidence a reviewer can read: padding runs counted, hidden characters named."""
     text = str(regex.sub(r"\s{3,}", lambda m: f"[{len(m.group())} spaces]", text))
@@ -388,3 +368,27 @@ def _structural(test: str, data: bytes) -> bool:
         except (zipfile.BadZipFile, OSError, RuntimeError, ValueError):
             return False
     return False
+
+
+SPEC = CheckSpec(
+    name="attachments",
+    summary="Dangerous attachments by content, name and declared type, through archives and documents.",
+    factory=AttachmentCheck,
+    reads_content=False,
+    order=20,
+    rules_files=("attachments.toml",),
+    emits={
+        "attachment.executable.*": "A program (by content, name or declared type): windows or other.",
+        "attachment.script": "A script (shell, JavaScript, VBScript, PowerShell, batch...).",
+        "attachment.macro": "A document with macros.",
+        "attachment.disk_image": "A disk image (ISO, IMG, VHD...).",
+        "attachment.media": "Media files (allowed; counted).",
+        "attachment.mismatch": "Content contradicts the declared type or name.",
+        "attachment.name_trick": "A name hiding its real extension (RTLO, padding, double extension).",
+        "attachment.limits": "Limits reached: too many parts, too deep, too large when expanded.",
+        "attachment.archive.*": "Archives that could not be inspected (encrypted, corrupt, uninspectable).",
+        "attachment.document.*": "Documents with active content"
+        " (ActiveX, DDE, exploits, external templates, OLE packages, encryption).",
+        "mime.ambiguous": "MIME that mail clients and this parser could read differently.",
+    },
+)

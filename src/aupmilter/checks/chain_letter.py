@@ -32,7 +32,7 @@ import ahocorasick
 import regex
 
 from aupmilter import schema
-from aupmilter.checks import CheckSettings
+from aupmilter.checks import CheckSettings, CheckSpec
 from aupmilter.checks import chain_features as cf
 from aupmilter.errors import ConfigError
 from aupmilter.evidence import excerpt, flatten
@@ -160,10 +160,8 @@ class ChainLetterRules:
 
 class ChainLetterCheck:
     name: ClassVar[str] = "chain_letter"
-    reads_content: ClassVar[bool] = True
 
     def __init__(self, settings: CheckSettings) -> None:
-        settings.reject_unknown(())
         rules = schema.read_file(ChainLetterRules, settings.rules_dir / "chain_letter.toml")
         self.model_threshold = rules.model.threshold
         self.model: FeatureModel | None = None
@@ -349,3 +347,17 @@ def _segments(message: MessageView) -> list[Segment]:
             seen.add(flat)
             out.append(Segment(part.location if kind == OWN else f"{part.location}:{kind}", flat))
     return out
+
+
+SPEC = CheckSpec(
+    name="chain_letter",
+    summary="Chain letters and junk: named, weighted cues and a learned second opinion.",
+    factory=ChainLetterCheck,
+    reads_content=True,
+    order=50,
+    rules_files=("chain_letter.toml",),
+    emits={
+        "chain_letter.*": "A chain letter, by family (luck, pyramid, hoax, charity_hoax, prayer).",
+        "junk.*": "Junk: jokes, broadcast appeals, advertising.",
+    },
+)

@@ -26,12 +26,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
-from aupmilter.checks import CheckSettings
+from aupmilter import schema
+from aupmilter.checks import CheckSettings, CheckSpec
 from aupmilter.config import Config
 from aupmilter.errors import ConfigError
 from aupmilter.message import MessageView
 from aupmilter.model import Direction, Envelope, Finding
 from aupmilter.rewrite import PLACEHOLDERS, Disclaimer, render_disclaimer, skip_reason
+from aupmilter.schema import Invalid, setting
 
 
 @dataclass(frozen=True)
@@ -92,27 +94,43 @@ def load_templates(directory: Path, domains: Iterable[str], source: str) -> dict
     return found
 
 
+@dataclass(frozen=True)
+class DisclaimerOptions:
+    """``[checks.disclaimer]``."""
+
+    scope: str = setting(
+        "external",
+        choices=("external", "all_outbound"),
+        doc="external: outbound mail; all_outbound: also internal mail.",
+    )
+    signed: str = setting(
+        "skip",
+        choices=("skip", "wrap"),
+        doc="skip (default): signed/encrypted mail untouched; wrap: wrapped whole after the disclaimer.",
+    )
+    marker_key_file: str = setting(
+        "",
+        doc="Site key authenticating the X-AUP-Disclaimer marker; empty = disclaimer-marker.key beside the"
+        " quarantine folder, created 0600 by aupmilter run. Gateways that relay to each other share it.",
+    )
+    dkim: dict[str, Any] = setting({}, doc='Moved: DKIM has its own section, [dkim."<domain>"].')
+
+    def validate(self) -> None:
+        if self.dkim:
+            raise Invalid("dkim", 'DKIM has its own section now: [dkim."<domain>"] selector, key_file')
+
+
 def parse_settings(options: Mapping[str, Any], config: Config, source: str) -> DisclaimerSettings:
-    if "dkim" in options:
-        raise ConfigError(source, "dkim", 'DKIM has its own section now: [dkim."<domain>"] selector, key_file')
-    unknown = sorted(set(options) - {"enabled", "scope", "signed", "marker_key_file"})
-    if unknown:
-        raise ConfigError(source, unknown[0], "unknown key")
-    scope = options.get("scope", "external")
-    if scope not in ("external", "all_outbound"):
-        raise ConfigError(source, "scope", "must be 'external' or 'all_outbound'")
-    if not isinstance(options.get("marker_key_file", ""), str):
-        raise ConfigError(source, "marker_key_file", "must be a file path")
-    signed = options.get("signed", "skip")
-    if signed not in ("skip", "wrap"):
-        raise ConfigError(source, "signed", "must be 'skip' or 'wrap'")
+    """``[checks.disclaimer]`` read by :class:`DisclaimerOptions`, plus the school templates (the
+    transforms read the same table, so this is one function for both)."""
+    given = {k: v for k, v in options.items() if k != "enabled"}
+    opts = schema.read(DisclaimerOptions, given, config.source, "checks.disclaimer")
     templates = load_templates(config.rules_dir / "disclaimers", (s.domain for s in config.schools), source)
-    return DisclaimerSettings(scope, signed, templates)
+    return DisclaimerSettings(opts.scope, opts.signed, templates)
 
 
 class DisclaimerCheck:
     name: ClassVar[str] = "disclaimer"
-    reads_content: ClassVar[bool] = False
 
     def __init__(self, settings: CheckSettings) -> None:
         self.settings = parse_settings(settings.options, settings.config, settings.source)
@@ -134,3 +152,18 @@ class DisclaimerCheck:
             return []
         rule, evidence = reason
         return [Finding(rule, "disclaimer", 0.0, f"{evidence}: disclaimer not added", "mime")]
+
+
+SPEC = CheckSpec(
+    name="disclaimer",
+    summary="Why a school's disclaimer could not be added (the disclaimer itself is a transform).",
+    factory=DisclaimerCheck,
+    reads_content=False,
+    order=100,
+    options=DisclaimerOptions,
+    rules_files=("disclaimers/",),
+    emits={
+        "disclaimer.skipped_signed": "Signed or encrypted mail left untouched (signed = skip).",
+        "disclaimer.skipped_malformed": "MIME the disclaimer could not be added to safely.",
+    },
+)

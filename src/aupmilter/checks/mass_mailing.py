@@ -34,27 +34,18 @@ Thresholds and lists live in ``rules/mass_mailing.toml``; a site overrides them 
 
 from __future__ import annotations
 
-import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from email.utils import getaddresses
-from typing import Any, ClassVar
+from typing import ClassVar
 
-from aupmilter.checks import CheckSettings
+from aupmilter import schema
+from aupmilter.checks import CheckSettings, CheckSpec
 from aupmilter.config import Config
-from aupmilter.errors import ConfigError
 from aupmilter.message import MessageView
 from aupmilter.model import Direction, Envelope, Finding, domain_of
 from aupmilter.ratewindow import PER_KEY_CAP
-
-_LIST_KEYS = frozenset({"address", "name", "senders", "require_auth"})
-_OPTION_KEYS = (
-    "recipients_report_at",
-    "exposed_report_at",
-    "repeat_report_at",
-    "repeat_window_seconds",
-    "restricted_lists",
-)
+from aupmilter.schema import Invalid, setting
 
 
 @dataclass(frozen=True)
@@ -75,82 +66,97 @@ class RestrictedList:
         return inside and envelope.sender.strip().lower() in self.senders
 
 
-def _positive_int(value: Any, source: str, key: str, low: int, high: int) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-        raise ConfigError(source, key, f"expected a whole number from {low} to {high}, got {value!r}")
-    return value
+@dataclass(frozen=True)
+class RestrictedListRule:
+    """``[[restricted_lists]]`` as written (rules file or ``[[checks.mass_mailing.restricted_lists]]``)."""
+
+    address: str = setting(doc="The list's address, e.g. allstaff@school.example.")
+    name: str = setting("", doc='A short name such as "all staff" (default: the local part).')
+    senders: tuple[str, ...] = setting((), doc="Logins or addresses allowed to send to the list.")
+    require_auth: bool = setting(False, doc="Only an SMTP login among senders counts (not the envelope sender).")
+
+    def validate(self) -> None:
+        if "@" not in self.address:
+            raise Invalid("address", "expected the list's e-mail address")
+        if not all(s.strip() for s in self.senders):
+            raise Invalid("senders", "expected a list of addresses or login names")
+
+    def built(self) -> RestrictedList:
+        address = self.address.strip().strip("<>").lower()
+        name = self.name.strip() or address.partition("@")[0]
+        return RestrictedList(address, name, frozenset(s.strip().lower() for s in self.senders), self.require_auth)
 
 
-def _table(value: Any, source: str, key: str, allowed: Iterable[str]) -> Mapping[str, Any]:
-    if not isinstance(value, dict):
-        raise ConfigError(source, key, "must be a table")
-    unknown = sorted(set(value) - set(allowed))
-    if unknown:
-        raise ConfigError(source, f"{key}.{unknown[0]}", "unknown key")
-    return value
+_COUNT = 1_000_000
 
 
-def _restricted_lists(value: Any, source: str, key: str) -> list[RestrictedList]:
-    if not isinstance(value, list):
-        raise ConfigError(source, key, "expected an array of tables ([[restricted_lists]])")
-    lists = []
-    for i, item in enumerate(value):
-        where = f"{key}[{i}]"
-        table = _table(item, source, where, _LIST_KEYS)
-        address = table.get("address")
-        if not isinstance(address, str) or "@" not in address:
-            raise ConfigError(source, f"{where}.address", "expected the list's e-mail address")
-        senders = table.get("senders", [])
-        if not isinstance(senders, list) or not all(isinstance(s, str) and s.strip() for s in senders):
-            raise ConfigError(source, f"{where}.senders", "expected a list of addresses or login names")
-        name = table.get("name", address.partition("@")[0])
-        if not isinstance(name, str) or not name.strip():
-            raise ConfigError(source, f"{where}.name", 'expected a short name such as "all staff"')
-        require_auth = table.get("require_auth", False)
-        if not isinstance(require_auth, bool):
-            raise ConfigError(source, f"{where}.require_auth", "expected true or false")
-        lists.append(
-            RestrictedList(
-                address.strip().strip("<>").lower(),
-                name.strip(),
-                frozenset(s.strip().lower() for s in senders),
-                require_auth,
-            )
-        )
-    return lists
+@dataclass(frozen=True)
+class ReportAt:
+    report_at: int = setting(doc="Count at which the message is recorded.", minimum=2, maximum=_COUNT)
+
+
+@dataclass(frozen=True)
+class RepeatRule:
+    report_at: int = setting(5, minimum=2, maximum=PER_KEY_CAP, doc="Nth identical message that is recorded.")
+    window_seconds: int = setting(600, minimum=1, maximum=86_400, doc="Sliding window the repeats are counted in.")
+
+
+@dataclass(frozen=True)
+class MassMailingRules:
+    """``rules/mass_mailing.toml``."""
+
+    recipients: ReportAt = setting(ReportAt(51), doc="Distinct recipients of one message from inside.")
+    exposed: ReportAt = setting(ReportAt(20), doc="Outside addresses shown in To/Cc of outbound mail.")
+    repeat: RepeatRule = setting(RepeatRule(), doc="Identical messages from one sender.")
+    restricted_lists: tuple[RestrictedListRule, ...] = setting((), doc="Lists only some may send to.")
+
+
+@dataclass(frozen=True)
+class MassMailingOptions:
+    """``[checks.mass_mailing]``: each threshold overrides the rules file's when set."""
+
+    recipients_report_at: int | None = setting(
+        None,
+        minimum=2,
+        maximum=_COUNT,
+        doc="Record mail from inside to this many distinct recipients or more (rules file: 51).",
+    )
+    exposed_report_at: int | None = setting(
+        None,
+        minimum=2,
+        maximum=_COUNT,
+        doc="Record outbound mail showing this many outside addresses in To/Cc (rules file: 20).",
+    )
+    repeat_report_at: int | None = setting(
+        None,
+        minimum=2,
+        maximum=PER_KEY_CAP,
+        doc=f"Record the Nth identical message from one sender in the window (rules file: 5; at most {PER_KEY_CAP}).",
+    )
+    repeat_window_seconds: int | None = setting(
+        None,
+        minimum=1,
+        maximum=86_400,
+        doc="Sliding window the milter counts repeats in, per process, in memory (rules file: 600).",
+    )
+    restricted_lists: tuple[RestrictedListRule, ...] = setting(
+        (), doc="[[...]] rows: address, name, senders (logins or addresses), require_auth: who may mail a list."
+    )
 
 
 class MassMailingCheck:
     name: ClassVar[str] = "mass_mailing"
-    reads_content: ClassVar[bool] = False
 
     def __init__(self, settings: CheckSettings) -> None:
-        settings.reject_unknown(_OPTION_KEYS)
+        options: MassMailingOptions = settings.parsed or MassMailingOptions()
         self.config: Config = settings.config
-        path = settings.rules_dir / "mass_mailing.toml"
-        try:
-            data = tomllib.loads(path.read_text())
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise ConfigError(str(path), "", f"cannot load: {exc}") from None
-        src = str(path)
-        _table(data, src, "", ("recipients", "exposed", "repeat", "restricted_lists"))
-        recipients = _table(data.get("recipients", {}), src, "recipients", ("report_at",))
-        exposed = _table(data.get("exposed", {}), src, "exposed", ("report_at",))
-        repeat = _table(data.get("repeat", {}), src, "repeat", ("report_at", "window_seconds"))
-        lists = _restricted_lists(data.get("restricted_lists", []), src, "restricted_lists")
-
-        def pick(option: str, table: Mapping[str, Any], key: str, default: int, low: int, high: int) -> int:
-            """The site option if set, else the rules file's value, each validated where it is written."""
-            if option in settings.options:
-                return _positive_int(settings.options[option], settings.source, option, low, high)
-            return _positive_int(table.get(key, default), src, f"{option.split('_')[0]}.{key}", low, high)
-
-        self.recipients_report_at = pick("recipients_report_at", recipients, "report_at", 51, 2, 1_000_000)
-        self.exposed_report_at = pick("exposed_report_at", exposed, "report_at", 20, 2, 1_000_000)
-        self.repeat_report_at = pick("repeat_report_at", repeat, "report_at", 5, 2, PER_KEY_CAP)
+        rules = schema.read_file(MassMailingRules, settings.rules_dir / "mass_mailing.toml")
+        self.recipients_report_at = options.recipients_report_at or rules.recipients.report_at
+        self.exposed_report_at = options.exposed_report_at or rules.exposed.report_at
+        self.repeat_report_at = options.repeat_report_at or rules.repeat.report_at
         #: Read by the milter adapter (aupmilter.ratewindow) to size its sliding window.
-        self.repeat_window_seconds = pick("repeat_window_seconds", repeat, "window_seconds", 600, 1, 86_400)
-        lists += _restricted_lists(settings.option("restricted_lists", []), settings.source, "restricted_lists")
+        self.repeat_window_seconds = options.repeat_window_seconds or rules.repeat.window_seconds
+        lists = [row.built() for row in (*rules.restricted_lists, *options.restricted_lists)]
         self.restricted_lists: dict[str, RestrictedList] = {rl.address: rl for rl in lists}
 
     def run(self, envelope: Envelope, message: MessageView) -> Iterable[Finding]:
@@ -219,3 +225,20 @@ def _header_addresses(message: MessageView) -> set[str]:
     """Distinct addresses in To and Cc (group syntax such as ``undisclosed-recipients:;`` adds none)."""
     pairs = getaddresses(message.headers_all("To") + message.headers_all("Cc"))
     return {addr.strip().lower() for _, addr in pairs if "@" in addr}
+
+
+SPEC = CheckSpec(
+    name="mass_mailing",
+    summary="Mass mailing: many recipients, exposed outside addresses, repeats, restricted lists.",
+    factory=MassMailingCheck,
+    reads_content=False,
+    order=60,
+    options=MassMailingOptions,
+    rules_files=("mass_mailing.toml",),
+    emits={
+        "mass_mailing.recipients": "Mail from inside to many distinct recipients.",
+        "mass_mailing.exposed_recipients": "Outbound mail showing many outside addresses in To/Cc.",
+        "mass_mailing.repeated": "The Nth identical message from one sender in the window.",
+        "mass_mailing.restricted_list": "Mail to a restricted list from someone not allowed to send to it.",
+    },
+)

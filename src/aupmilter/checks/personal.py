@@ -30,18 +30,19 @@ personal statement", "private school fees") is not a label.
 from __future__ import annotations
 
 import datetime as dt
-import tomllib
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import ClassVar
 from zoneinfo import ZoneInfo
 
 import regex
 
-from aupmilter.checks import CheckSettings
+from aupmilter import schema
+from aupmilter.checks import CheckSettings, CheckSpec
 from aupmilter.config import School, WorkingHours
-from aupmilter.errors import ConfigError
 from aupmilter.message import MessageView
 from aupmilter.model import Direction, Envelope, Finding, domain_of
+from aupmilter.schema import setting
 from aupmilter.webmail import load_webmail_domains
 
 _PREFIXES = r"(?:(?:re|fw|fwd|aw|wg|sv|vs|tr)\s*(?:\[\d+\])?\s*:\s*)*"
@@ -81,27 +82,32 @@ def in_working_hours(hours: WorkingHours, when: dt.datetime) -> bool:
     return not any(b_start <= hhmm < b_end for b_start, b_end in hours.break_spans)
 
 
+@dataclass(frozen=True)
+class PersonalOptions:
+    coach_unlabelled: bool = setting(
+        False, doc="Tag outbound mail to personal webmail that looks personal but is unlabelled."
+    )
+
+
+@dataclass(frozen=True)
+class PersonalRules:
+    """``rules/personal.toml``."""
+
+    business_cues: tuple[str, ...] = setting(
+        (), doc="Words that make unlabelled mail to personal webmail look like school business (no coaching)."
+    )
+
+
 class PersonalCheck:
     name: ClassVar[str] = "personal"
-    reads_content: ClassVar[bool] = False
 
     def __init__(self, settings: CheckSettings) -> None:
-        settings.reject_unknown(("coach_unlabelled",))
-        coach = settings.option("coach_unlabelled", False)
-        if not isinstance(coach, bool):
-            raise ConfigError(settings.source, "coach_unlabelled", "expected true or false")
-        self.coach_unlabelled = coach
+        options: PersonalOptions = settings.parsed or PersonalOptions()
+        self.coach_unlabelled = options.coach_unlabelled
         self.config = settings.config
-        path = settings.rules_dir / "personal.toml"
-        try:
-            data = tomllib.loads(path.read_text())
-        except (OSError, tomllib.TOMLDecodeError) as exc:
-            raise ConfigError(str(path), "", f"cannot load: {exc}") from None
-        unknown = set(data) - {"business_cues"}
-        if unknown:
-            raise ConfigError(str(path), sorted(unknown)[0], "unknown key")
+        rules = schema.read_file(PersonalRules, settings.rules_dir / "personal.toml")
         self.webmail_domains = load_webmail_domains(settings.rules_dir)
-        cues = [regex.escape(c) for c in data.get("business_cues", [])]
+        cues = [regex.escape(c) for c in rules.business_cues]
         self.business_cues = regex.compile(r"\b(?:" + "|".join(cues) + r")\b", regex.IGNORECASE) if cues else None
 
     def _sender_school(self, envelope: Envelope) -> School | None:
@@ -162,3 +168,20 @@ class PersonalCheck:
                 "envelope",
             )
         ]
+
+
+SPEC = CheckSpec(
+    name="personal",
+    summary="The Personal/Private label, personal use by school, working hours, unlabelled personal mail.",
+    factory=PersonalCheck,
+    reads_content=False,
+    order=10,
+    options=PersonalOptions,
+    rules_files=("personal.toml", "webmail.toml"),
+    emits={
+        "personal.label": "The message is labelled Personal or Private (seals it where the school says so).",
+        "personal.prohibited": "Labelled personal mail from a school that does not allow personal use.",
+        "personal.working_hours": "Labelled personal mail sent inside the school's working hours.",
+        "personal.unlabelled": "Outbound mail to personal webmail that looks personal but carries no label.",
+    },
+)

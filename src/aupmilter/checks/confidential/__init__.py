@@ -1,5 +1,6 @@
 """Confidential data leaving (see :mod:`.check`): the check, its rules file and identifier algorithms."""
 
+from aupmilter.checks import CheckSpec
 from aupmilter.checks.confidential.check import (
     ConfidentialCheck,
     attachment_text,
@@ -29,3 +30,16 @@ __all__ = [
     "nhs_check_digit",
     "upn_check_letter",
 ]
+
+SPEC = CheckSpec(
+    name="confidential",
+    summary="Confidential pupil and staff data leaving: UPNs, NI and NHS numbers, card and bank details.",
+    factory=ConfidentialCheck,
+    reads_content=True,
+    order=80,
+    rules_files=("confidential.toml", "webmail.toml"),
+    emits={
+        f"confidential.{suffix}.*": f"{label}s in the message or its attachments; the last part is the volume."
+        for suffix, label in CATEGORY.values()
+    },
+)

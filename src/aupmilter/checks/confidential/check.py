@@ -520,10 +520,8 @@ class Tally:
 
 class ConfidentialCheck:
     name: ClassVar[str] = "confidential"
-    reads_content: ClassVar[bool] = True
 
     def __init__(self, settings: CheckSettings) -> None:
-        settings.reject_unknown(())
         self.rules = load_rules(settings.rules_dir)
 
     # -- sources -------------------------------------------------------------------------------

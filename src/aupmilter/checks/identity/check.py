@@ -134,7 +134,6 @@ def _display_text(value: str, addresses: Iterable[str]) -> str:
 
 class IdentityCheck:
     name: ClassVar[str] = "identity"
-    reads_content: ClassVar[bool] = False
 
     def __init__(self, settings: CheckSettings) -> None:
         self.config = settings.config

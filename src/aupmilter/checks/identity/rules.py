@@ -2,95 +2,26 @@
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated
 
 import regex
 
+from aupmilter import schema
 from aupmilter.checks import CheckSettings
 from aupmilter.checks.identity.data import Delegation, Role, StaffMember
 from aupmilter.config import Config
 from aupmilter.errors import ConfigError
 from aupmilter.normalise import fold, prepare
+from aupmilter.schema import ONE_OR_MANY, Invalid, setting
 from aupmilter.webmail import load_webmail_domains
-
-#: Keys a site may set in [checks.identity] (added to, or replacing, the rules file's).
-SITE_KEYS = (
-    "default_domain",
-    "realms",
-    "logins",
-    "delegations",
-    "staff",
-    "report_unauthenticated",
-    "recipient_delimiter",
-    "freemail_domains",
-    "relay_services",
-)
-#: Vocabulary only the rules file carries (a site that wants other roles ships its own rules_dir).
-VOCAB_KEYS = ("honorifics", "subordinate_words", "on_behalf_phrases", "org_cue_words", "roles")
-_ROLE_KEYS = ("phrases", "standalone", "needs_org_cue")
-_DELEGATION_KEYS = ("mailbox", "senders", "note")
-_STAFF_KEYS = ("name", "names", "address", "addresses", "roles")
 
 _WORD = regex.compile(r"[\p{L}\p{N}@$]+")
 
-
-# --- parsing the rules file and the site options ---------------------------------------------
-
-
-class _Reader:
-    """Typed access to one TOML table with errors naming the file and the key."""
-
-    def __init__(self, data: Mapping[str, Any], source: str, prefix: str = "") -> None:
-        self.data = data
-        self.source = source
-        self.prefix = prefix
-
-    def key(self, name: str) -> str:
-        return f"{self.prefix}{name}"
-
-    def error(self, name: str, problem: str) -> ConfigError:
-        return ConfigError(self.source, self.key(name), problem)
-
-    def reject_unknown(self, allowed: Iterable[str]) -> None:
-        unknown = sorted(set(self.data) - set(allowed))
-        if unknown:
-            raise self.error(unknown[0], "unknown key")
-
-    def text(self, name: str, default: str) -> str:
-        value = self.data.get(name, default)
-        if not isinstance(value, str):
-            raise self.error(name, f"expected a string, got {value!r}")
-        return value
-
-    def flag(self, name: str, default: bool) -> bool:
-        value = self.data.get(name, default)
-        if not isinstance(value, bool):
-            raise self.error(name, "expected true or false")
-        return value
-
-    def strings(self, name: str) -> list[str]:
-        value = self.data.get(name, [])
-        if isinstance(value, str):
-            value = [value]
-        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
-            raise self.error(name, "expected a list of non-empty strings")
-        return [v.strip() for v in value]
-
-    def mapping(self, name: str) -> dict[str, str]:
-        value = self.data.get(name, {})
-        if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
-            raise self.error(name, 'expected a table of name = "value"')
-        return {str(k).strip().lower(): v.strip().lower() for k, v in value.items()}
-
-    def tables(self, name: str) -> list[_Reader]:
-        value = self.data.get(name, [])
-        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
-            raise self.error(name, f"expected an array of tables ([[{name}]])")
-        return [_Reader(v, self.source, f"{self.key(name)}[{i}].") for i, v in enumerate(value)]
+#: A list of strings where one string is also accepted (``senders = "jsmith"``).
+Strings = Annotated[tuple[str, ...], ONE_OR_MANY]
 
 
 def _address_like(text: str) -> bool:
@@ -98,9 +29,109 @@ def _address_like(text: str) -> bool:
     return bool(at and local and "." in domain and " " not in text)
 
 
+def _nonempty(key: str, values: Iterable[str]) -> None:
+    if not all(v.strip() for v in values):
+        raise Invalid(key, "expected a list of non-empty strings")
+
+
 def name_tokens(text: str, honorifics: frozenset[str] = frozenset()) -> tuple[str, ...]:
     """Folded word tokens of a name: case, accents, look-alike letters and leetspeak seen through."""
     return tuple(t for t in (fold(w) for w in _WORD.findall(prepare(text))) if t and t not in honorifics)
+
+
+@dataclass(frozen=True)
+class DelegationRule:
+    mailbox: str = setting(doc="The mailbox sent as: an address, '*@domain' or '*'.")
+    senders: Strings = setting((), doc="Logins or addresses allowed to send as it.")
+    note: str = setting("", doc="Why (for the reviewer).")
+
+    def validate(self) -> None:
+        mailbox = self.mailbox.strip().lower()
+        if not (mailbox == "*" or (mailbox.startswith("*@") and "." in mailbox[2:]) or _address_like(mailbox)):
+            raise Invalid("mailbox", f"expected an address, '*@domain' or '*', got {self.mailbox!r}")
+        _nonempty("senders", self.senders)
+        if not self.senders:
+            raise Invalid("senders", "names nobody (list logins or addresses)")
+
+
+@dataclass(frozen=True)
+class StaffRule:
+    name: Strings = setting((), doc="The person's name (as in display names).")
+    names: Strings = setting((), doc="Other names they go by.")
+    address: Strings = setting((), doc="Their address.")
+    addresses: Strings = setting((), doc="Their other addresses.")
+    roles: Strings = setting((), doc="Roles from the rules file's [roles] they hold.")
+
+    def validate(self) -> None:
+        for key in ("name", "names", "address", "addresses", "roles"):
+            _nonempty(key, getattr(self, key))
+        if not (self.name or self.names):
+            raise Invalid("name", "is required")
+        for a in (*self.address, *self.addresses):
+            if not _address_like(a.strip()):
+                raise Invalid("addresses", f"not an address: {a!r}")
+
+
+@dataclass(frozen=True)
+class RoleRule:
+    phrases: Strings = setting((), doc="Phrases naming the role in a display name.")
+    standalone: Strings = setting((), doc="Phrases that name the role on their own.")
+    needs_org_cue: bool = setting(False, doc="Only with a word naming the school or trust nearby.")
+
+    def validate(self) -> None:
+        _nonempty("phrases", (*self.phrases, *self.standalone))
+        if not self.phrases and not self.standalone:
+            raise Invalid("phrases", "a role needs at least one phrase or standalone phrase")
+
+
+@dataclass(frozen=True)
+class IdentityOptions:
+    """``[checks.identity]``: the site's directory; lists add to the rules file's."""
+
+    default_domain: str | None = setting(
+        None, doc="Domain a bare SMTP login belongs to; empty: its local part at every trust domain."
+    )
+    realms: dict[str, str] = setting({}, doc="Table SASL realm = mail domain: login jsmith@realm is jsmith@domain.")
+    logins: dict[str, str] = setting({}, doc="Table login = address, for logins that are not the mailbox name.")
+    delegations: tuple[DelegationRule, ...] = setting(
+        (), doc="[[...]] rows: mailbox (address, *@domain or *), senders (logins or addresses), note: send-as rights."
+    )
+    staff: tuple[StaffRule, ...] = setting(
+        (),
+        doc="[[...]] rows: name/names, address/addresses, roles: the directory outside display names are"
+        " compared with.",
+    )
+    report_unauthenticated: bool | None = setting(
+        None, doc="Record mail from inside with no SMTP login (relayed by address) as identity.unauthenticated."
+    )
+    recipient_delimiter: str | None = setting(
+        None, doc="Local-part tag separator ignored when comparing addresses (rules file: +)."
+    )
+    freemail_domains: Strings = setting((), doc="Extra consumer webmail domains (added to the rules file's list).")
+    relay_services: Strings = setting(
+        (), doc="Extra services allowed to send in a staff member's name (added to the rules file's list)."
+    )
+
+    def validate(self) -> None:
+        for name, address in self.logins.items():
+            if not _address_like(address.strip().lower()):
+                raise Invalid(f"logins.{name}", f"expected an address, got {address!r}")
+        if self.recipient_delimiter is not None and len(self.recipient_delimiter) > 1:
+            raise Invalid("recipient_delimiter", "expected one character or empty")
+        _nonempty("freemail_domains", self.freemail_domains)
+        _nonempty("relay_services", self.relay_services)
+
+
+@dataclass(frozen=True)
+class IdentityFile(IdentityOptions):
+    """``rules/identity.toml``: the site keys, plus the vocabulary only the rules file carries (a site
+    that wants other roles ships its own rules_dir)."""
+
+    honorifics: Strings = setting((), doc="Titles ignored in names (Mr, Mrs, Dr...).")
+    subordinate_words: Strings = setting((), doc="Words that make a role subordinate (assistant to the head).")
+    on_behalf_phrases: Strings = setting((), doc="Phrases saying the sender writes for someone else.")
+    org_cue_words: Strings = setting((), doc="Words naming the organisation (school, academy, trust).")
+    roles: dict[str, RoleRule] = setting({}, doc="Roles claimed in display names ([roles.<name>]).")
 
 
 @dataclass(frozen=True)
@@ -123,31 +154,6 @@ class IdentityRules:
     relay_services: frozenset[str]
 
 
-def _parse_roles(reader: _Reader) -> tuple[Role, ...]:
-    table = reader.data.get("roles", {})
-    if not isinstance(table, dict):
-        raise reader.error("roles", "expected tables [roles.<name>]")
-    roles = []
-    for name, body in table.items():
-        if not isinstance(body, dict):
-            raise reader.error(f"roles.{name}", "expected a table")
-        r = _Reader(body, reader.source, f"roles.{name}.")
-        r.reject_unknown(_ROLE_KEYS)
-        phrases = tuple(name_tokens(p) for p in r.strings("phrases"))
-        standalone = tuple(name_tokens(p) for p in r.strings("standalone"))
-        if not phrases and not standalone:
-            raise r.error("phrases", "a role needs at least one phrase or standalone phrase")
-        roles.append(Role(str(name), phrases, standalone, r.flag("needs_org_cue", False)))
-    return tuple(roles)
-
-
-def _check_mailbox(reader: _Reader, text: str) -> str:
-    mailbox = text.strip().lower()
-    if mailbox == "*" or (mailbox.startswith("*@") and "." in mailbox[2:]) or _address_like(mailbox):
-        return mailbox
-    raise reader.error("mailbox", f"expected an address, '*@domain' or '*', got {text!r}")
-
-
 class _Builder:
     """Merges layers (rules file, then site options) into one :class:`IdentityRules`."""
 
@@ -155,77 +161,59 @@ class _Builder:
         self.default_domain = ""
         self.realms: dict[str, str] = {}
         self.logins: dict[str, str] = {}
-        self.delegations: list[tuple[_Reader, str, list[str]]] = []
-        self.staff: list[tuple[_Reader, list[str], list[str], list[str]]] = []
+        self.delegations: list[DelegationRule] = []
+        self.staff: list[tuple[ConfigError, StaffRule]] = []
         self.report_unauthenticated = False
         self.recipient_delimiter = "+"
-        self.honorifics: list[str] = []
-        self.subordinate_words: list[str] = []
-        self.on_behalf: list[str] = []
-        self.org_cue_words: list[str] = []
-        self.roles: tuple[Role, ...] = ()
         self.freemail: list[str] = []
         self.relay: list[str] = []
 
-    def layer(self, reader: _Reader, vocabulary: bool) -> None:
-        reader.reject_unknown(SITE_KEYS + (VOCAB_KEYS if vocabulary else ()))
-        if "default_domain" in reader.data:
-            self.default_domain = reader.text("default_domain", "").strip().lower()
-        self.realms.update(reader.mapping("realms"))
-        self.logins.update(reader.mapping("logins"))
-        for name, address in reader.mapping("logins").items():
-            if not _address_like(address):
-                raise reader.error(f"logins.{name}", f"expected an address, got {address!r}")
-        for d in reader.tables("delegations"):
-            d.reject_unknown(_DELEGATION_KEYS)
-            if "mailbox" not in d.data:
-                raise d.error("mailbox", "is required")
-            senders = d.strings("senders")
-            if not senders:
-                raise d.error("senders", "names nobody (list logins or addresses)")
-            d.text("note", "")
-            self.delegations.append((d, d.text("mailbox", ""), senders))
-        for s in reader.tables("staff"):
-            s.reject_unknown(_STAFF_KEYS)
-            names = s.strings("name") + s.strings("names")
-            addresses = s.strings("address") + s.strings("addresses")
-            if not names:
-                raise s.error("name", "is required")
-            for a in addresses:
-                if not _address_like(a):
-                    raise s.error("addresses", f"not an address: {a!r}")
-            self.staff.append((s, names, addresses, s.strings("roles")))
-        if "report_unauthenticated" in reader.data:
-            self.report_unauthenticated = reader.flag("report_unauthenticated", False)
-        if "recipient_delimiter" in reader.data:
-            delimiter = reader.text("recipient_delimiter", "+")
-            if len(delimiter) > 1:
-                raise reader.error("recipient_delimiter", "expected one character or empty")
-            self.recipient_delimiter = delimiter
-        self.freemail += [d.lower() for d in reader.strings("freemail_domains")]
-        self.relay += [d.lower() for d in reader.strings("relay_services")]
-        if vocabulary:
-            self.honorifics += reader.strings("honorifics")
-            self.subordinate_words += reader.strings("subordinate_words")
-            self.on_behalf += reader.strings("on_behalf_phrases")
-            self.org_cue_words += reader.strings("org_cue_words")
-            self.roles = _parse_roles(reader)
+    def layer(self, options: IdentityOptions, source: str, path: str) -> None:
+        if options.default_domain is not None:
+            self.default_domain = options.default_domain.strip().lower()
+        self.realms.update({k.strip().lower(): v.strip().lower() for k, v in options.realms.items()})
+        self.logins.update({k.strip().lower(): v.strip().lower() for k, v in options.logins.items()})
+        self.delegations += options.delegations
+        for i, staff in enumerate(options.staff):
+            where = f"{path}staff[{i}]"
+            self.staff.append((ConfigError(source, f"{where}.roles", ""), staff))
+        if options.report_unauthenticated is not None:
+            self.report_unauthenticated = options.report_unauthenticated
+        if options.recipient_delimiter is not None:
+            self.recipient_delimiter = options.recipient_delimiter
+        self.freemail += [d.strip().lower() for d in options.freemail_domains]
+        self.relay += [d.strip().lower() for d in options.relay_services]
 
-    def build(self, canonical: Canonicaliser) -> IdentityRules:
-        honorifics = frozenset(name_tokens(" ".join(self.honorifics)))
-        role_names = {r.name for r in self.roles}
+    def build(self, canonical: Canonicaliser, vocabulary: IdentityFile) -> IdentityRules:
+        honorifics = frozenset(name_tokens(" ".join(vocabulary.honorifics)))
+        roles = tuple(
+            Role(
+                name,
+                tuple(name_tokens(p) for p in r.phrases),
+                tuple(name_tokens(p) for p in r.standalone),
+                r.needs_org_cue,
+            )
+            for name, r in vocabulary.roles.items()
+        )
+        role_names = {r.name for r in roles}
         staff = []
-        for reader, names, addresses, roles in self.staff:
-            unknown = sorted(set(roles) - role_names)
+        for where, rule in self.staff:
+            unknown = sorted(set(rule.roles) - role_names)
             if unknown:
-                raise reader.error("roles", f"unknown role {unknown[0]!r} (known: {', '.join(sorted(role_names))})")
-            folded = tuple(t for t in (name_tokens(n, honorifics) for n in names) if t)
+                raise ConfigError(
+                    where.source, where.key, f"unknown role {unknown[0]!r} (known: {', '.join(sorted(role_names))})"
+                )
+            folded = tuple(t for t in (name_tokens(n, honorifics) for n in (*rule.name, *rule.names)) if t)
             if not folded:
-                raise reader.error("name", "has no letters once titles are removed")
-            staff.append(StaffMember(folded, frozenset(canonical(a) for a in addresses), frozenset(roles)))
+                raise ConfigError(
+                    where.source, where.key.replace(".roles", ".name"), "has no letters once titles are removed"
+                )
+            addresses = (a.strip() for a in (*rule.address, *rule.addresses))
+            staff.append(StaffMember(folded, frozenset(canonical(a) for a in addresses), frozenset(rule.roles)))
         delegations = tuple(
-            Delegation(canonical(m) if _address_like(m) else m, tuple(s.lower() for s in senders))
-            for m, senders in ((_check_mailbox(r, mailbox), senders) for r, mailbox, senders in self.delegations)
+            Delegation(canonical(m) if _address_like(m) else m, tuple(s.strip().lower() for s in d.senders))
+            for d in self.delegations
+            for m in (d.mailbox.strip().lower(),)
         )
         return IdentityRules(
             default_domain=self.default_domain,
@@ -236,10 +224,10 @@ class _Builder:
             report_unauthenticated=self.report_unauthenticated,
             recipient_delimiter=self.recipient_delimiter,
             honorifics=honorifics,
-            subordinate_words=frozenset(name_tokens(" ".join(self.subordinate_words))),
-            on_behalf_phrases=tuple(t for t in (name_tokens(p) for p in self.on_behalf) if t),
-            org_cue_words=frozenset(name_tokens(" ".join(self.org_cue_words))),
-            roles=self.roles,
+            subordinate_words=frozenset(name_tokens(" ".join(vocabulary.subordinate_words))),
+            on_behalf_phrases=tuple(t for t in (name_tokens(p) for p in vocabulary.on_behalf_phrases) if t),
+            org_cue_words=frozenset(name_tokens(" ".join(vocabulary.org_cue_words))),
+            roles=roles,
             freemail_domains=frozenset(self.freemail),
             relay_services=frozenset(self.relay),
         )
@@ -268,14 +256,10 @@ class Canonicaliser:
 def load_rules(settings: CheckSettings) -> IdentityRules:
     """The rules file, then the site's ``[checks.identity]`` options on top (lists add up)."""
     path: Path = settings.rules_dir / "identity.toml"
-    try:
-        data = tomllib.loads(path.read_text())
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(str(path), "", f"cannot load: {exc}") from None
+    rules_file = schema.read_file(IdentityFile, path)
     builder = _Builder()
     builder.freemail += sorted(load_webmail_domains(settings.rules_dir))
-    builder.layer(_Reader(data, str(path)), vocabulary=True)
-    options = {k: v for k, v in settings.options.items() if k != "enabled"}
-    settings.reject_unknown(SITE_KEYS)
-    builder.layer(_Reader(options, settings.source, ""), vocabulary=False)
-    return builder.build(Canonicaliser(settings.config, builder.recipient_delimiter))
+    builder.layer(rules_file, str(path), "")
+    site: IdentityOptions = settings.parsed or IdentityOptions()
+    builder.layer(site, settings.config.source, "checks.identity.")
+    return builder.build(Canonicaliser(settings.config, builder.recipient_delimiter), rules_file)

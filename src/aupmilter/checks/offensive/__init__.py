@@ -1,7 +1,7 @@
 """Offensive language: see :mod:`.check` (the check), :mod:`.lexicon` (words), :mod:`.hate`
 (targeted abuse, hate and threats) and :mod:`.spelling` (variation the normaliser cannot undo)."""
 
-from aupmilter.checks.offensive.check import OffensiveCheck
+from aupmilter.checks.offensive.check import SPEC, OffensiveCheck
 from aupmilter.checks.offensive.lexicon import mask
 
-__all__ = ["OffensiveCheck", "mask"]
+__all__ = ["SPEC", "OffensiveCheck", "mask"]

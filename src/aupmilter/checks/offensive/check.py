@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
-from aupmilter.checks import CheckSettings
+from aupmilter.checks import CheckSettings, CheckSpec
 from aupmilter.checks.offensive.hate import HateDetector, Hit
 from aupmilter.checks.offensive.lexicon import Lexicon, Term, mask
 from aupmilter.checks.offensive.model import OffensiveModel
@@ -61,10 +61,8 @@ class _ModelSettings:
 
 class OffensiveCheck:
     name: ClassVar[str] = "offensive"
-    reads_content: ClassVar[bool] = True
 
     def __init__(self, settings: CheckSettings) -> None:
-        settings.reject_unknown(())
         directory = settings.rules_dir / "lexicon"
         real_words = load_real_words(directory / "realwords.txt")
         self.lexicon = Lexicon(directory, real_words)
@@ -204,3 +202,29 @@ def _load_model(directory: Path, index: dict[str, object], detector: HateDetecto
     if not isinstance(threshold, int | float) or not isinstance(score, int | float):
         raise ConfigError(str(index_path), "model.threshold", "threshold and score must be numbers")
     return _ModelSettings(model, float(threshold), str(cfg.get("rule", "offensive.model")), float(score))
+
+
+_OFFENSIVE_FAMILIES = {
+    "profanity.strong": "Strong swear words.",
+    "profanity.mild": "Mild swear words (weak evidence; tag only).",
+    "insult": "Insults aimed at someone.",
+    "sexual": "Sexual or obscene language.",
+    "slur.*": "Slurs: race and religion, sexuality and gender, disability.",
+    "harassment": "Harassing phrases.",
+    "hate.*": "Hate against a protected characteristic (Equality Act 2010), by frame.",
+    "threat.*": "Threats against a group or an individual.",
+    "abuse.personal": "Personal abuse aimed at the reader or a named person.",
+    "model": "The learned model's opinion (tag only).",
+}
+SPEC = CheckSpec(
+    name="offensive",
+    summary="Offensive language: abusive, obscene, discriminatory, harassing, threatening text.",
+    factory=OffensiveCheck,
+    reads_content=True,
+    order=40,
+    rules_files=("lexicon/lexicon.toml", "lexicon/hate.toml", "lexicon/targets.toml", "lexicon/homonyms.toml"),
+    emits={
+        **{f"offensive.{k}": v for k, v in _OFFENSIVE_FAMILIES.items()},
+        **{f"offensive_quoted.{k}": f"{v} In quoted or forwarded text." for k, v in _OFFENSIVE_FAMILIES.items()},
+    },
+)

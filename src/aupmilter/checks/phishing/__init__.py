@@ -1,5 +1,6 @@
 """Inbound phishing cues (see :mod:`.check`): the check, its rules file, links and domains."""
 
+from aupmilter.checks import CheckSpec
 from aupmilter.checks.phishing.check import (
     CATEGORY,
     Link,
@@ -10,7 +11,14 @@ from aupmilter.checks.phishing.check import (
     one_edit,
     skeleton,
 )
-from aupmilter.checks.phishing.rules import Domains, PhishingOptions, PhishingRules, load_rules, parse_options
+from aupmilter.checks.phishing.rules import (
+    Domains,
+    PhishingOptions,
+    PhishingRules,
+    PhishingSettings,
+    load_rules,
+    parse_options,
+)
 
 __all__ = [
     "CATEGORY",
@@ -27,3 +35,19 @@ __all__ = [
     "parse_options",
     "skeleton",
 ]
+
+SPEC = CheckSpec(
+    name="phishing",
+    summary="Phishing: link mismatches, look-alike domains, credential harvesting, learned suspicion.",
+    factory=PhishingCheck,
+    reads_content=True,
+    order=70,
+    options=PhishingSettings,
+    rules_files=("phishing.toml",),
+    emits={
+        "phishing.link_mismatch": "A link whose text names another site than it goes to.",
+        "phishing.lookalike_domain": "A sender or link domain resembling a school's or a brand's.",
+        "phishing.credential_harvest": "Cues asking for passwords or account details.",
+        "phishing.suspicious": "DNS-free tells weighed by the learned model.",
+    },
+)

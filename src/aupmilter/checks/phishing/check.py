@@ -43,7 +43,7 @@ import regex
 
 from aupmilter.checks import CheckSettings
 from aupmilter.checks.phishing import features as pf
-from aupmilter.checks.phishing.rules import OPTION_KEYS, Cue, Domains, load_rules, parse_options
+from aupmilter.checks.phishing.rules import Cue, Domains, load_rules, parse_options
 from aupmilter.errors import ConfigError
 from aupmilter.evidence import excerpt, flatten
 from aupmilter.featmodel import MODELS_DIR, FeatureModel
@@ -74,8 +74,37 @@ _DOMAIN_ALIKE = str.maketrans("013457i|", "oleastll")
 _IP_HOST = regex.compile(r"^(?:\d{1,3}\.){3}\d{1,3}$|^\[?[0-9a-f:]+\]?$", regex.IGNORECASE)
 #: First labels of bulk-mail click-tracking hosts (``click.news.example.org``).
 _TRACKER_LABELS = frozenset(
-    {"click", "clicks", "links", "link", "track", "tracking", "trk", "t", "e", "em", "email", "emails", "go", "r", "l",
-     "url", "ablink", "mail", "news", "newsletter", "lnk", "ct", "cl", "mailing", "info", "m", "s", "u", "redirect"}
+    {
+        "click",
+        "clicks",
+        "links",
+        "link",
+        "track",
+        "tracking",
+        "trk",
+        "t",
+        "e",
+        "em",
+        "email",
+        "emails",
+        "go",
+        "r",
+        "l",
+        "url",
+        "ablink",
+        "mail",
+        "news",
+        "newsletter",
+        "lnk",
+        "ct",
+        "cl",
+        "mailing",
+        "info",
+        "m",
+        "s",
+        "u",
+        "redirect",
+    }
 )
 #: An opaque path segment (a tracking token): 20+ characters of base64url/hex.
 _TOKEN = regex.compile(r"/[A-Za-z0-9_=-]{20,}")
@@ -312,10 +341,8 @@ def lookalike_reason(host: str, real: str, domains: Domains, min_label_length: i
 
 class PhishingCheck:
     name: ClassVar[str] = "phishing"
-    reads_content: ClassVar[bool] = True
 
     def __init__(self, settings: CheckSettings) -> None:
-        settings.reject_unknown(OPTION_KEYS)
         self.options = parse_options(settings.options, settings.config, settings.source)
         self.rules = load_rules(settings.config)
         self.config = settings.config

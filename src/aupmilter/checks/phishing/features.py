@@ -215,7 +215,17 @@ class HtmlCounts:
 
     def add(self, scan: HtmlScan) -> None:
         self.present = True
-        for name in ("hidden_chars", "visible_words", "forms", "scripts", "iframes", "base", "refresh", "images", "tiny"):
+        for name in (
+            "hidden_chars",
+            "visible_words",
+            "forms",
+            "scripts",
+            "iframes",
+            "base",
+            "refresh",
+            "images",
+            "tiny",
+        ):
             setattr(self, name, getattr(self, name) + getattr(scan, name))
 
 
@@ -404,7 +414,11 @@ def features(
         if reg in lists.free_hosts or any(host.endswith("." + f) or host == f for f in lists.free_hosts):
             out["link_free_host"] = 1.0
             notes.setdefault("link_free_host", f"link to a free page host ({host})")
-        if not same_org(reg, from_reg, lists.brands) and not is_redirector(host) and _CRED_PATH.search(href.split(reg, 1)[-1] + host.removesuffix(reg)):
+        if (
+            not same_org(reg, from_reg, lists.brands)
+            and not is_redirector(host)
+            and _CRED_PATH.search(href.split(reg, 1)[-1] + host.removesuffix(reg))
+        ):
             out["link_credential_path"] = 1.0
             notes.setdefault("link_credential_path", f"login-like link on {reg}")
     n_web = len(web)
@@ -435,7 +449,9 @@ def features(
         ):
             out["attach_html"] = 1.0
             notes.setdefault("attach_html", f"attached web page {name or att.declared_type}")
-        elif (name.endswith(".pdf") or att.declared_type == "application/pdf") and _PDF_FORM.search(att.data[:2_000_000]):
+        elif (name.endswith(".pdf") or att.declared_type == "application/pdf") and _PDF_FORM.search(
+            att.data[:2_000_000]
+        ):
             out["attach_pdf_form"] = 1.0
             notes.setdefault("attach_pdf_form", f"PDF with a form or link {name}")
     out["lookalike_trust"] = float(lookalike)

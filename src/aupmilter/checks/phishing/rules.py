@@ -8,11 +8,12 @@ from typing import Any
 
 import regex
 
+from aupmilter import schema
 from aupmilter.config import Config
 from aupmilter.errors import ConfigError
 from aupmilter.model import Direction
+from aupmilter.schema import Invalid, setting
 
-OPTION_KEYS = ("directions", "banner_schools", "lookalike_allow")
 _TOP_KEYS = {"domains", "brands", "link_mismatch", "lookalike", "harvest", "model", "banner", "cue"}
 _SECTION_KEYS = {
     "domains": {
@@ -193,30 +194,42 @@ class PhishingOptions:
     lookalike_allow: frozenset[str]
 
 
+@dataclass(frozen=True)
+class PhishingSettings:
+    """``[checks.phishing]`` as written; :func:`parse_options` resolves it against the trust."""
+
+    directions: tuple[str, ...] = setting(
+        ("inbound",),
+        doc='Directions the phishing cues read (default ["inbound"]): IT\'s own reminders are genuine.',
+    )
+    banner_schools: tuple[str, ...] = setting(
+        (),
+        doc='School domains (or "*") whose tagged inbound phishing gets a visible warning first in the body;'
+        " breaks the sender's DKIM.",
+    )
+    lookalike_allow: tuple[str, ...] = setting(
+        (), doc="Genuine domains that resemble a school's (a neighbour, a supplier): never look-alikes."
+    )
+
+    def validate(self) -> None:
+        for text in self.directions:
+            if text.lower().strip() not in {d.value for d in Direction}:
+                raise Invalid("directions", f"unknown direction {text!r} (inbound, outbound, internal)")
+
+
 def parse_options(options: dict[str, Any] | Any, config: Config, source: str) -> PhishingOptions:
-    unknown = sorted(set(options) - set(OPTION_KEYS) - {"enabled"})
-    if unknown:
-        raise ConfigError(source, unknown[0], "unknown key")
-
-    def strings(key: str, default: list[str]) -> list[str]:
-        value = options.get(key, default)
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise ConfigError(source, key, "must be a list of strings")
-        return [v.lower().strip() for v in value]
-
-    directions: set[Direction] = set()
-    for text in strings("directions", ["inbound"]):
-        try:
-            directions.add(Direction(text))
-        except ValueError:
-            raise ConfigError(
-                source, "directions", f"unknown direction {text!r} (inbound, outbound, internal)"
-            ) from None
-    banner = strings("banner_schools", [])
+    """``[checks.phishing]`` read by :class:`PhishingSettings`, school domains checked."""
+    given = {k: v for k, v in options.items() if k != "enabled"}
+    raw = schema.read(PhishingSettings, given, config.source, "checks.phishing")
+    directions = frozenset(Direction(d.lower().strip()) for d in raw.directions)
+    banner = [d.lower().strip() for d in raw.banner_schools]
     known = {s.domain for s in config.schools}
     for domain in banner:
         if domain != "*" and domain not in known:
-            raise ConfigError(source, "banner_schools", f"{domain!r} is not a school domain of this trust")
+            raise ConfigError(
+                config.source, "checks.phishing.banner_schools", f"{domain!r} is not a school domain of this trust"
+            )
     if "*" in banner:
         banner = sorted(known)
-    return PhishingOptions(frozenset(directions), frozenset(banner), frozenset(strings("lookalike_allow", [])))
+    allow = frozenset(d.lower().strip() for d in raw.lookalike_allow)
+    return PhishingOptions(directions, frozenset(banner), allow)
