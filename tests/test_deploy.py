@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from aupmilter.configref import DESCRIPTIONS, render, schema_keys
+from aupmilter.configref import render, rows
 
 REPO = Path(__file__).resolve().parents[1]
 UNITS = sorted((REPO / "deploy/systemd").glob("*.service")) + sorted((REPO / "deploy/systemd").glob("*.timer"))
@@ -55,7 +55,8 @@ def test_config_reference_is_current_and_complete() -> None:
     assert (REPO / "docs/config-reference.md").read_text() == render(), (
         "run: python -m aupmilter.configref > docs/config-reference.md"
     )
-    assert set(schema_keys()) <= set(DESCRIPTIONS)
+    undocumented = [f"{section}.{key}" for section, key, _, _, text in rows() if not text.strip()]
+    assert undocumented == []
 
 
 def test_init_writes_a_config_that_lints(tmp_path: Path) -> None:

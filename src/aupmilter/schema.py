@@ -129,6 +129,8 @@ def type_name(tp: Any) -> str:
     """How a type reads in an error or the reference: ``string``, ``list of strings``..."""
     tp = _strip(tp)
     origin = get_origin(tp)
+    if tp is Any:
+        return "any value"
     if tp is str:
         return "string"
     if tp is bool:

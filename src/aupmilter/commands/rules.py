@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from aupmilter.commands.common import add_config_arg, load_or_exit
-from aupmilter.engine import build_ruleset
+from aupmilter.engine import build_ruleset, unmatched_policy_rows
 from aupmilter.errors import ConfigError
 
 
@@ -24,6 +24,16 @@ def lint_cmd(args: argparse.Namespace) -> int:
         ruleset = build_ruleset(config)
     except ConfigError as exc:
         print(f"aupmilter: config error: {exc}", file=sys.stderr)
+        return 2
+    # A policy row no check can ever match is a typo that silently weakens the policy.
+    unmatched = unmatched_policy_rows(config)
+    for entry in unmatched:
+        print(
+            f"aupmilter: config error: {entry.source}: match: {entry.match!r} is no rule id or category any"
+            " check raises (see docs/config-reference.md, Rule ids)",
+            file=sys.stderr,
+        )
+    if unmatched:
         return 2
     names = ", ".join(c.name for c in ruleset.checks)
     summary = f"{len(config.schools)} schools, {len(config.policy)} policy rows"
