@@ -54,11 +54,20 @@ def setting(
     minimum: float | None = None,
     maximum: float | None = None,
     key: str = "",
+    nonblank: bool = False,
 ) -> Any:
     """A documented field.  ``default`` may be a list or dict (copied per instance); no default
     means the key is required.  ``key`` names the TOML key when it is not a Python identifier
-    (``all``, ``min``) — the field gets a trailing underscore."""
-    metadata = {"doc": doc, "choices": choices, "minimum": minimum, "maximum": maximum, "key": key}
+    (``all``, ``min``) — the field gets a trailing underscore.  ``nonblank``: a string, or every
+    string of a list, must have more than white space."""
+    metadata = {
+        "doc": doc,
+        "choices": choices,
+        "minimum": minimum,
+        "maximum": maximum,
+        "key": key,
+        "nonblank": nonblank,
+    }
     if isinstance(default, list | dict | set):
         factory = default.copy
         return dataclasses.field(default_factory=factory, metadata=metadata)
@@ -173,6 +182,8 @@ class _Reader:
             key = _join(path, name)
             if name in remaining:
                 values[f.name] = self.value(tp, remaining.pop(name), key, f)
+                if f.metadata.get("nonblank"):
+                    _require_nonblank(self.error, key, values[f.name])
             elif default_of(f) is dataclasses.MISSING:
                 raise self.error(key, "is required")
         if remaining:
@@ -240,6 +251,13 @@ class _Reader:
             raise self.error(key, f"must be at least {low}, got {_shown(value)}")
         if high is not None and value > high:
             raise self.error(key, f"must be at most {high}, got {_shown(value)}")
+
+
+def _require_nonblank(error: Callable[[str, str], ConfigError], key: str, value: Any) -> None:
+    items = value if isinstance(value, tuple) else (value,)
+    if not all(isinstance(v, str) and v.strip() for v in items):
+        what = "a list of non-empty strings" if isinstance(value, tuple) else "a non-empty string"
+        raise error(key, f"expected {what}")
 
 
 def _quoted(key: str) -> str:
