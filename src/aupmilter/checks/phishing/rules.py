@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,24 +12,6 @@ from aupmilter.config import Config
 from aupmilter.errors import ConfigError
 from aupmilter.model import Direction
 from aupmilter.schema import Invalid, setting
-
-_TOP_KEYS = {"domains", "brands", "link_mismatch", "lookalike", "harvest", "model", "banner", "cue"}
-_SECTION_KEYS = {
-    "domains": {
-        "public_suffixes",
-        "wildcard_suffixes",
-        "text_tlds",
-        "redirectors",
-        "shorteners",
-        "free_hosts",
-        "suspicious_tlds",
-    },
-    "model": {"enabled", "threshold"},
-    "link_mismatch": {"score", "max_links"},
-    "lookalike": {"score", "min_label_length"},
-    "harvest": {"threshold", "min_cues", "sign_in_domains"},
-    "banner": {"text"},
-}
 
 
 @dataclass(frozen=True)
@@ -89,99 +70,114 @@ class PhishingRules:
     model_threshold: float
 
 
-def load_rules(config: Config) -> PhishingRules:
-    path = config.rules_dir / "phishing.toml"
-    source = str(path)
-    try:
-        data: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(source, "", f"cannot load: {exc}") from None
-    unknown = set(data) - _TOP_KEYS
-    if unknown:
-        raise ConfigError(source, sorted(unknown)[0], "unknown key")
-    for section, allowed in _SECTION_KEYS.items():
-        table = data.get(section, {})
-        if not isinstance(table, dict):
-            raise ConfigError(source, section, "must be a table")
-        extra = set(table) - allowed
-        if extra:
-            raise ConfigError(source, f"{section}.{sorted(extra)[0]}", "unknown key")
+def _domains(values: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(v.lower().strip(".") for v in values)
 
-    def strings(section: str, key: str) -> tuple[str, ...]:
-        value = data.get(section, {}).get(key, [])
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise ConfigError(source, f"{section}.{key}", "must be a list of strings")
-        return tuple(v.lower().strip(".") for v in value)
 
-    def number(section: str, key: str, default: float) -> float:
-        value = data.get(section, {}).get(key, default)
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ConfigError(source, f"{section}.{key}", f"expected a number, got {value!r}")
-        return float(value)
+@dataclass(frozen=True)
+class DomainsRule:
+    public_suffixes: tuple[str, ...] = setting((), doc="Suffixes under which anyone registers (co.uk).")
+    wildcard_suffixes: tuple[str, ...] = setting((), doc="Suffixes one level deeper (sch.uk: x.sch.uk is a suffix).")
+    text_tlds: tuple[str, ...] = setting((), doc="TLDs that make link text look like a domain.")
+    redirectors: tuple[str, ...] = setting((), doc="Click trackers and safe-link services (not mismatches).")
+    shorteners: tuple[str, ...] = setting((), doc="URL shorteners.")
+    free_hosts: tuple[str, ...] = setting((), doc="Free hosting where anyone can publish a login page.")
+    suspicious_tlds: tuple[str, ...] = setting((), doc="TLDs favoured by throwaway phishing domains.")
 
-    cues: list[Cue] = []
-    seen: set[str] = set()
-    raw_cues = data.get("cue", [])
-    if not isinstance(raw_cues, list):
-        raise ConfigError(source, "cue", "must be an array of tables ([[cue]])")
-    for i, raw in enumerate(raw_cues):
-        extra = set(raw) - {"id", "weight", "pattern"}
-        if extra:
-            raise ConfigError(source, f"cue[{i}].{sorted(extra)[0]}", "unknown key")
-        cue_id = raw.get("id")
-        if not isinstance(cue_id, str) or not cue_id:
-            raise ConfigError(source, f"cue[{i}].id", "is required")
-        if cue_id in seen:
-            raise ConfigError(source, f"cue[{i}].id", f"duplicate cue id {cue_id!r}")
-        seen.add(cue_id)
-        weight = raw.get("weight")
-        if isinstance(weight, bool) or not isinstance(weight, int | float):
-            raise ConfigError(source, f"cue[{i}].weight", "must be a number")
+
+@dataclass(frozen=True)
+class LinkMismatchRule:
+    score: float = setting(3.0, doc="Score of a link whose text names another site.")
+    max_links: int = setting(500, minimum=1, doc="Links examined per message.")
+
+
+@dataclass(frozen=True)
+class LookalikeRule:
+    score: float = setting(4.0, doc="Score of a look-alike domain.")
+    min_label_length: int = setting(5, minimum=1, doc="Shorter labels are not compared (too many near misses).")
+
+
+@dataclass(frozen=True)
+class HarvestRule:
+    threshold: float = setting(3.0, doc="Summed cue weight that is credential harvesting.")
+    min_cues: int = setting(1, minimum=1, doc="Different cues needed.")
+    sign_in_domains: tuple[str, ...] = setting((), doc="Genuine sign-in pages (never harvesting).")
+
+
+@dataclass(frozen=True)
+class ModelSettingsRule:
+    enabled: bool = setting(True, doc="Use the learned weighting (phishing.suspicious).")
+    threshold: float = setting(0.5, doc="P(phishing) at which it raises a finding (0 < t < 1).")
+
+    def validate(self) -> None:
+        if not 0 < self.threshold < 1:
+            raise Invalid("threshold", "must be between 0 and 1")
+
+
+@dataclass(frozen=True)
+class BannerRule:
+    text: str = setting(doc="The warning put first in the body of tagged inbound phishing.", nonblank=True)
+
+
+@dataclass(frozen=True)
+class CueRule:
+    id: str = setting(doc="Cue name, shown in evidence.", nonblank=True)
+    weight: float = setting(doc="Weight the cue adds.")
+    pattern: str = setting(doc="Case-insensitive regular expression.")
+
+    def validate(self) -> None:
         try:
-            pattern = regex.compile(raw["pattern"], regex.IGNORECASE)
-        except (KeyError, TypeError, regex.error) as exc:
-            raise ConfigError(source, f"cue[{i}].pattern", f"invalid pattern: {exc}") from None
-        cues.append(Cue(cue_id, float(weight), pattern))
-    brands: dict[str, tuple[str, ...]] = {}
-    raw_brands = data.get("brands", {})
-    if not isinstance(raw_brands, dict):
-        raise ConfigError(source, "brands", "must be a table of brand = [domains]")
-    for brand, domains in raw_brands.items():
-        if not isinstance(domains, list) or not all(isinstance(d, str) for d in domains):
-            raise ConfigError(source, f"brands.{brand}", "must be a list of domains")
-        brands[" ".join(brand.lower().split())] = tuple(d.lower().strip(".") for d in domains)
-    model = data.get("model", {})
-    enabled = model.get("enabled", True)
-    if not isinstance(enabled, bool):
-        raise ConfigError(source, "model.enabled", "must be true or false")
-    threshold = number("model", "threshold", 0.5)
-    if not 0 < threshold < 1:
-        raise ConfigError(source, "model.threshold", "must be between 0 and 1")
-    banner = data.get("banner", {}).get("text", "")
-    if not isinstance(banner, str) or not banner.strip():
-        raise ConfigError(source, "banner.text", "must be a non-empty string")
+            regex.compile(self.pattern, regex.IGNORECASE)
+        except regex.error as exc:
+            raise Invalid("pattern", f"invalid pattern: {exc}") from None
+
+
+@dataclass(frozen=True)
+class PhishingFile:
+    """``rules/phishing.toml``."""
+
+    banner: BannerRule = setting(doc="The visible warning.")
+    domains: DomainsRule = setting(DomainsRule(), doc="Domain arithmetic and lists (no network).")
+    brands: dict[str, tuple[str, ...]] = setting({}, doc="Brand name = the domains it genuinely sends from.")
+    link_mismatch: LinkMismatchRule = setting(LinkMismatchRule(), doc="Links whose text names another site.")
+    lookalike: LookalikeRule = setting(LookalikeRule(), doc="Domains resembling a school's or a brand's.")
+    harvest: HarvestRule = setting(HarvestRule(), doc="Credential harvesting cues.")
+    model: ModelSettingsRule = setting(ModelSettingsRule(), doc="The learned weighting.")
+    cue: tuple[CueRule, ...] = setting((), doc="Named, weighted patterns.")
+
+    def validate(self) -> None:
+        seen: set[str] = set()
+        for i, cue in enumerate(self.cue):
+            if cue.id in seen:
+                raise Invalid(f"cue[{i}].id", f"duplicate cue id {cue.id!r}")
+            seen.add(cue.id)
+
+
+def load_rules(config: Config) -> PhishingRules:
+    data = schema.read_file(PhishingFile, config.rules_dir / "phishing.toml")
+    d = data.domains
     return PhishingRules(
         domains=Domains(
-            frozenset(strings("domains", "public_suffixes")),
-            frozenset(strings("domains", "wildcard_suffixes")),
-            frozenset(strings("domains", "text_tlds")),
-            strings("domains", "redirectors"),
+            frozenset(_domains(d.public_suffixes)),
+            frozenset(_domains(d.wildcard_suffixes)),
+            frozenset(_domains(d.text_tlds)),
+            _domains(d.redirectors),
         ),
-        mismatch_score=number("link_mismatch", "score", 3.0),
-        max_links=int(number("link_mismatch", "max_links", 500)),
-        lookalike_score=number("lookalike", "score", 4.0),
-        min_label_length=int(number("lookalike", "min_label_length", 5)),
-        threshold=number("harvest", "threshold", 3.0),
-        min_cues=int(number("harvest", "min_cues", 1)),
-        sign_in_domains=strings("harvest", "sign_in_domains"),
-        banner_text=" ".join(banner.split()),
-        cues=tuple(cues),
-        brands=brands,
-        shorteners=frozenset(strings("domains", "shorteners")),
-        free_hosts=frozenset(strings("domains", "free_hosts")),
-        suspicious_tlds=frozenset(strings("domains", "suspicious_tlds")),
-        model_enabled=enabled,
-        model_threshold=threshold,
+        mismatch_score=data.link_mismatch.score,
+        max_links=data.link_mismatch.max_links,
+        lookalike_score=data.lookalike.score,
+        min_label_length=data.lookalike.min_label_length,
+        threshold=data.harvest.threshold,
+        min_cues=data.harvest.min_cues,
+        sign_in_domains=_domains(data.harvest.sign_in_domains),
+        banner_text=" ".join(data.banner.text.split()),
+        cues=tuple(Cue(c.id, c.weight, regex.compile(c.pattern, regex.IGNORECASE)) for c in data.cue),
+        brands={" ".join(b.lower().split()): _domains(domains) for b, domains in data.brands.items()},
+        shorteners=frozenset(_domains(d.shorteners)),
+        free_hosts=frozenset(_domains(d.free_hosts)),
+        suspicious_tlds=frozenset(_domains(d.suspicious_tlds)),
+        model_enabled=data.model.enabled,
+        model_threshold=data.model.threshold,
     )
 
 
