@@ -22,16 +22,15 @@ import queue
 import smtplib
 import threading
 import time
-import tomllib
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from typing import Any
 
-from aupmilter import metrics
+from aupmilter import metrics, schema
 from aupmilter.config import Config, School
-from aupmilter.errors import ConfigError
 from aupmilter.model import Action, Decision, Direction, Envelope, Finding
+from aupmilter.schema import Invalid, setting
 
 log = logging.getLogger("aupmilter.notify")
 
@@ -44,30 +43,39 @@ class Rule:
     min_action: Action
 
 
-def load_rules(config: Config) -> tuple[list[Rule], float]:
-    path = config.rules_dir / "notifications.toml"
-    try:
-        data: dict[str, Any] = tomllib.loads(path.read_text())
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(str(path), "", f"cannot load: {exc}") from None
-    rules = []
-    for i, item in enumerate(data.get("notify", [])):
-        extra = set(item) - {"match", "directions", "roles", "min_action"}
-        if extra:
-            raise ConfigError(str(path), f"notify[{i}].{sorted(extra)[0]}", "unknown key")
+@dataclass(frozen=True)
+class NotifyRow:
+    """``[[notify]]``: who hears about which findings."""
+
+    match: str = setting(doc="Rule id or category (prefix on dots) that triggers the notice.", nonblank=True)
+    directions: tuple[str, ...] = setting(
+        ("outbound", "internal"), doc="Directions the notice applies to (inbound, outbound, internal)."
+    )
+    roles: tuple[str, ...] = setting((), doc="School contacts told ([schools.contacts] roles: it, dsl, headteacher).")
+    min_action: str = setting("tag", doc="Only when the decision is at least this action.")
+
+    def validate(self) -> None:
+        for d in self.directions:
+            if d not in {x.value for x in Direction}:
+                raise Invalid("directions", f"unknown direction {d!r} (inbound, outbound, internal)")
         try:
-            min_action = Action.parse(item.get("min_action", "tag"))
+            Action.parse(self.min_action)
         except ValueError as exc:
-            raise ConfigError(str(path), f"notify[{i}].min_action", str(exc)) from None
-        rules.append(
-            Rule(
-                item["match"],
-                frozenset(item.get("directions", ["outbound", "internal"])),
-                tuple(item.get("roles", [])),
-                min_action,
-            )
-        )
-    return rules, float(data.get("window_seconds", 3600))
+            raise Invalid("min_action", str(exc)) from None
+
+
+@dataclass(frozen=True)
+class NotificationsFile:
+    """``rules/notifications.toml``."""
+
+    window_seconds: float = setting(3600.0, minimum=0, doc="At most one notice per rule and school in this window.")
+    notify: tuple[NotifyRow, ...] = setting((), doc="Notification rows.")
+
+
+def load_rules(config: Config) -> tuple[list[Rule], float]:
+    data = schema.read_file(NotificationsFile, config.rules_dir / "notifications.toml")
+    rules = [Rule(r.match, frozenset(r.directions), r.roles, Action.parse(r.min_action)) for r in data.notify]
+    return rules, data.window_seconds
 
 
 def _matches(rule: Rule, finding: Finding) -> bool:

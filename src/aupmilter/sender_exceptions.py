@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from aupmilter import schema
 from aupmilter.errors import ConfigError
 from aupmilter.model import Finding
 
@@ -114,15 +115,9 @@ def parse(data: dict[str, Any], source: str, school_domains: set[str]) -> tuple[
 
 def load(path: Path, school_domains: set[str]) -> tuple[SenderException, ...]:
     """The file's exceptions; a missing file is an empty list, a bad one a ConfigError."""
-    try:
-        with path.open("rb") as fh:
-            data = tomllib.load(fh)
-    except FileNotFoundError:
+    if not path.exists():
         return ()
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(str(path), "", f"invalid TOML: {exc}") from None
-    except OSError as exc:
-        raise ConfigError(str(path), "", f"cannot read: {exc.strerror}") from None
+    data = schema.load_toml(path)
     return parse(data, str(path), school_domains)
 
 

@@ -34,7 +34,7 @@ from typing import ClassVar
 
 from aupmilter.checks import CheckSettings, CheckSpec
 from aupmilter.checks.offensive.hate import HateDetector, Hit
-from aupmilter.checks.offensive.lexicon import Lexicon, Term, mask
+from aupmilter.checks.offensive.lexicon import Lexicon, LexiconFile, Term, mask
 from aupmilter.checks.offensive.model import OffensiveModel
 from aupmilter.checks.offensive.spelling import load_real_words
 from aupmilter.errors import ConfigError
@@ -182,26 +182,16 @@ def _weak_ceiling(findings: list[Finding]) -> list[Finding]:
     ]
 
 
-def _load_model(directory: Path, index: dict[str, object], detector: HateDetector) -> _ModelSettings | None:
-    """The ``[model]`` table of lexicon.toml (already parsed by the lexicon) and its weights."""
-    index_path = directory / "lexicon.toml"
-    cfg = index.get("model", {})
-    if not isinstance(cfg, dict):
-        raise ConfigError(str(index_path), "model", "must be a table")
-    extra = set(cfg) - {"enabled", "file", "threshold", "rule", "score"}
-    if extra:
-        raise ConfigError(str(index_path), f"model.{sorted(extra)[0]}", "unknown key")
-    if not cfg.get("enabled", False):
+def _load_model(directory: Path, index: LexiconFile, detector: HateDetector) -> _ModelSettings | None:
+    """The ``[model]`` table of lexicon.toml (already read by the lexicon) and its weights."""
+    cfg = index.model
+    if not cfg.enabled:
         return None
     try:
-        model = OffensiveModel.load(directory / str(cfg.get("file", "offensive-model.json")), detector)
+        model = OffensiveModel.load(directory / cfg.file, detector)
     except (OSError, ValueError, KeyError) as exc:
-        raise ConfigError(str(index_path), "model.file", f"cannot load model: {exc}") from None
-    threshold = cfg.get("threshold", 0.85)
-    score = cfg.get("score", 2.0)
-    if not isinstance(threshold, int | float) or not isinstance(score, int | float):
-        raise ConfigError(str(index_path), "model.threshold", "threshold and score must be numbers")
-    return _ModelSettings(model, float(threshold), str(cfg.get("rule", "offensive.model")), float(score))
+        raise ConfigError(str(directory / "lexicon.toml"), "model.file", f"cannot load model: {exc}") from None
+    return _ModelSettings(model, cfg.threshold, cfg.rule, cfg.score)
 
 
 _OFFENSIVE_FAMILIES = {

@@ -40,7 +40,6 @@ repeats) and :mod:`.spelling` (one swapped or missing letter, words run together
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,6 +47,7 @@ from typing import NamedTuple
 
 import regex
 
+from aupmilter import schema
 from aupmilter.checks.offensive.spelling import Speller, load_real_words
 from aupmilter.errors import ConfigError
 from aupmilter.normalise import fold, prepare, variants
@@ -806,10 +806,7 @@ def _phrase_pattern(phrases: list[str]) -> re.Pattern[str] | None:
 
 
 def _read_toml(path: Path) -> dict[str, object]:
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(str(path), "", f"cannot load: {exc}") from None
+    return schema.load_toml(path)
 
 
 def _strings(table: dict[str, object], key: str, path: Path) -> list[str]:

@@ -13,15 +13,16 @@ from __future__ import annotations
 
 import bisect
 import re
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
 import regex
 
+from aupmilter import schema
 from aupmilter.errors import ConfigError
 from aupmilter.normalise import Token, normalise_text, prepare, tokens, variants
 from aupmilter.quoting import FORWARDED, QUOTED
+from aupmilter.schema import setting
 
 SUFFIXES = (
     "s",
@@ -106,6 +107,40 @@ def _proper_noun(token: Token, text: str) -> bool:
     return bool(before) and before[-1] not in ".!?:;\n\"'(>-"
 
 
+@dataclass(frozen=True)
+class ListEntry:
+    """``[[list]]``: one word list file and what its words mean."""
+
+    file: str = setting(doc="Word list file beside lexicon.toml (one word or phrase per line, # comments).")
+    rule: str = setting(doc="Rule id raised, e.g. offensive.profanity.strong.")
+    score: float = setting(doc="Score of one hit.")
+    cap: float = setting(1000.0, doc="Most the list's hits add up to in one message.")
+    compounds: bool = setting(False, doc="Also match words that start with a listed word (4+ letters).")
+
+
+@dataclass(frozen=True)
+class AllowEntry:
+    file: str = setting("allowlist.txt", doc="Phrases and names containing a listed word that are not offensive.")
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    enabled: bool = setting(False, doc="Use the learned second opinion.")
+    file: str = setting("offensive-model.json", doc="Model weights beside lexicon.toml.")
+    threshold: float = setting(0.85, minimum=0, maximum=1, doc="Sentence probability from which it speaks.")
+    rule: str = setting("offensive.model", doc="Rule id raised.")
+    score: float = setting(2.0, doc="Score of its finding (below the review tier: it only tags).")
+
+
+@dataclass(frozen=True)
+class LexiconFile:
+    """``rules/lexicon/lexicon.toml``."""
+
+    list: tuple[ListEntry, ...] = setting((), doc="Word lists.")
+    allow: AllowEntry = setting(AllowEntry(), doc="The allow list.")
+    model: ModelEntry = setting(ModelEntry(), doc="The learned model.")
+
+
 class Lexicon:
     """The compiled word lists of ``lexicon.toml``."""
 
@@ -114,40 +149,22 @@ class Lexicon:
         self.words: dict[str, Term] = {}
         self.stems: dict[str, Term] = {}
         phrases: dict[str, Term] = {}
-        index_path = directory / "lexicon.toml"
-        try:
-            index = tomllib.loads(index_path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-            raise ConfigError(str(index_path), "", f"cannot load: {exc}") from None
+        index = schema.read_file(LexiconFile, directory / "lexicon.toml")
         #: the whole file, parsed once: the check reads its [model] table from here
-        self.index: dict[str, object] = index
-        unknown = set(index) - {"list", "allow", "model"}
-        if unknown:
-            raise ConfigError(str(index_path), sorted(unknown)[0], "unknown key")
-        for i, entry in enumerate(index.get("list", [])):
-            extra = set(entry) - {"file", "rule", "score", "compounds", "cap"}
-            if extra or not {"file", "rule", "score"} <= set(entry):
-                raise ConfigError(
-                    str(index_path),
-                    f"list[{i}]",
-                    "needs file, rule, score (and optional compounds, cap)",
-                )
-            for line in _lines(directory / entry["file"]):
+        self.index = index
+        for entry in index.list:
+            for line in _lines(directory / entry.file):
                 key = _phrase_key(line)
                 if not key:
                     continue
-                score = entry["score"]
-                cap = entry.get("cap", 1000.0)
-                if not isinstance(score, int | float) or not isinstance(cap, int | float):
-                    raise ConfigError(str(index_path), f"list[{i}].score", "score and cap must be numbers")
-                term = Term(entry["rule"], float(score), line.lower(), float(cap))
+                term = Term(entry.rule, entry.score, line.lower(), entry.cap)
                 if " " in key:
                     phrases[key] = term
                 else:
                     self.words[key] = term
-                    if entry.get("compounds") and len(key) >= 4:
+                    if entry.compounds and len(key) >= 4:
                         self.stems[key] = term
-        allow = [_phrase_key(line) for line in _lines(directory / index.get("allow", {}).get("file", "allowlist.txt"))]
+        allow = [_phrase_key(line) for line in _lines(directory / index.allow.file)]
         self.allow = _alternation([a for a in allow if a])
         self.phrases = phrases
         self.phrase_re = _alternation(list(phrases))
@@ -298,22 +315,19 @@ def _surname(toks: list[Token], i: int, text: str) -> bool:
     return previous.raw[:1].isupper() and not previous.raw.isupper() and between in {" ", "-"}
 
 
+@dataclass(frozen=True)
+class HomonymsFile:
+    context: dict[str, tuple[str, ...]] = setting(
+        {}, doc="Listed word = context words that mark its innocent sense (a 'cock' near 'hen', 'farm')."
+    )
+
+
 def _homonyms(path: Path) -> dict[str, frozenset[str]]:
     """``homonyms.toml``: listed word -> context words that mark its innocent sense."""
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    if not path.exists():
         return {}
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(str(path), "", f"cannot load: {exc}") from None
-    if set(data) - {"context"}:
-        raise ConfigError(str(path), sorted(set(data) - {"context"})[0], "unknown key")
-    out: dict[str, frozenset[str]] = {}
-    for word, context in data.get("context", {}).items():
-        if not isinstance(context, list) or not all(isinstance(c, str) for c in context):
-            raise ConfigError(str(path), f"context.{word}", "must be a list of strings")
-        out[word.lower()] = frozenset(normalise_text(c) for c in context)
-    return out
+    data = schema.read_file(HomonymsFile, path)
+    return {word.lower(): frozenset(normalise_text(c) for c in context) for word, context in data.context.items()}
 
 
 def _lines(path: Path) -> list[str]:
