@@ -11,10 +11,11 @@ import pytest
 from aupmilter.checks import CheckSettings
 from aupmilter.checks.chain_letter import ChainLetterCheck
 from aupmilter.config import load_config
-from aupmilter.engine import build_ruleset, evaluate
+from aupmilter.engine import evaluate
 from aupmilter.errors import ConfigError
 from aupmilter.message import MessageView
 from aupmilter.model import Action, Envelope
+from aupmilter.ruleset import build_ruleset
 
 RULESET = build_ruleset(load_config(None))
 CHECK = next(c for c in RULESET.checks if c.name == "chain_letter")

@@ -8,10 +8,11 @@ import pytest
 
 from aupmilter.config import load_config
 from aupmilter.direction import classify
-from aupmilter.engine import build_ruleset, evaluate
+from aupmilter.engine import evaluate
 from aupmilter.message import MessageView
 from aupmilter.model import Action, AddHeader, ChangeHeader, Direction, Envelope, ReplaceBody
 from aupmilter.render import apply_effects, raw_header_value
+from aupmilter.ruleset import build_ruleset
 
 CONFIG = load_config(None)
 RULESET = build_ruleset(CONFIG)

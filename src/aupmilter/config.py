@@ -22,6 +22,7 @@ from typing import Any
 from aupmilter import sender_exceptions
 from aupmilter.errors import ConfigError
 from aupmilter.model import Action, Direction
+from aupmilter.registry import REGISTRY
 from aupmilter.sender_exceptions import SenderException
 
 ENV_VAR = "AUPMILTER_CONFIG"
@@ -652,8 +653,6 @@ def parse_config(data: dict[str, Any], source: str, base_dir: Path | None = None
     site_actions = _parse_policy_entries(root.data.pop("action", []), source, "action")
     checks_t = root.take_table("checks")
     checks: dict[str, dict[str, Any]] = {}
-    from aupmilter.checks import REGISTRY
-
     for name in list(checks_t.data):
         if name not in REGISTRY:
             raise ConfigError(source, checks_t.key(name), f"unknown check (known: {', '.join(REGISTRY)})")

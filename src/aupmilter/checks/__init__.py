@@ -1,4 +1,4 @@
-"""The check protocol and the explicit registry of checks.
+"""The check protocol; the explicit registry of checks is :data:`aupmilter.registry.REGISTRY`.
 
 A check is built once per configuration load (lexicons compiled, rule files parsed) and then
 called once per message with the envelope and the parsed :class:`~aupmilter.message.MessageView`.
@@ -6,7 +6,9 @@ It returns findings; it never decides an action (that is the policy's job) and n
 milter.  ``reads_content`` says whether it reads bodies and subjects (documentation for privacy
 reviews); every check runs on every message, including *sealed* ones (labelled Personal/Private):
 sealing hides a message from people, and strips content-derived evidence from its findings
-(:mod:`aupmilter.sealing`), but never switches a check off.
+(:mod:`aupmilter.sealing`), but never switches a check off.  A check whose finding *is* the seal
+says so with an optional ``seals: ClassVar[frozenset[str]]`` of rule ids (the personal check's
+``personal.label``): the engine then seals on those and leaves that check's own findings whole.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 from aupmilter.errors import ConfigError
 from aupmilter.model import Envelope, Finding
+from aupmilter.registry import REGISTRY as REGISTRY  # re-exported: checks.REGISTRY is the public name
 
 if TYPE_CHECKING:
     from aupmilter.config import Config
@@ -52,22 +55,6 @@ class Check(Protocol):
     reads_content: ClassVar[bool]
 
     def run(self, envelope: Envelope, message: MessageView) -> Iterable[Finding]: ...
-
-
-#: name -> "module:Class".  Order is the order checks run in; the personal-label check runs first
-#: because its result decides whether content checks may read the message at all.
-REGISTRY: dict[str, str] = {
-    "personal": "aupmilter.checks.personal:PersonalCheck",
-    "attachments": "aupmilter.checks.attachments:AttachmentCheck",
-    "antivirus": "aupmilter.checks.antivirus:AntivirusCheck",
-    "offensive": "aupmilter.checks.offensive:OffensiveCheck",
-    "chain_letter": "aupmilter.checks.chain_letter:ChainLetterCheck",
-    "mass_mailing": "aupmilter.checks.mass_mailing:MassMailingCheck",
-    "phishing": "aupmilter.checks.phishing:PhishingCheck",
-    "confidential": "aupmilter.checks.confidential:ConfidentialCheck",
-    "identity": "aupmilter.checks.identity:IdentityCheck",
-    "disclaimer": "aupmilter.checks.disclaimer:DisclaimerCheck",
-}
 
 
 def load_check_class(name: str) -> type[Check]:

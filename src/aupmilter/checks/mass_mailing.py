@@ -19,8 +19,9 @@ check reports facts and the policy (``rules/policy.d/mass_mailing.toml``) decide
   originated inside (authenticated or from an internal network), since anyone can write any
   MAIL FROM; ``require_auth = true`` accepts only the SMTP-authenticated login.
 * ``mass_mailing.repeated`` — the Nth message with an identical body from one sender within the
-  repeat window.  The count is a fact the milter adapter supplies (``Envelope.recent_identical``,
-  see :mod:`aupmilter.ratewindow`): the engine is pure and keeps no state.  Score = the count
+  repeat window.  The count is a fact the milter adapter supplies (:data:`RECENT_IDENTICAL`,
+  declared here and counted by :mod:`aupmilter.ratewindow`): the engine is pure and keeps no
+  state.  Score = the count
   including this message.
 
 It reads only the envelope, the To/Cc headers and that adapter fact — never body or subject — so
@@ -44,8 +45,16 @@ from aupmilter.checks import CheckSettings
 from aupmilter.config import Config
 from aupmilter.errors import ConfigError
 from aupmilter.message import MessageView
-from aupmilter.model import Direction, Envelope, Finding, domain_of
-from aupmilter.ratewindow import PER_KEY_CAP
+from aupmilter.model import Direction, Envelope, Fact, Finding, domain_of
+
+#: How many *earlier* messages from the same sender with the same normalised body the milter
+#: process saw inside the repeat window: state the pure engine cannot keep, supplied by the
+#: adapter (:func:`aupmilter.ratewindow.annotate`, ``aupmilter check --recent-identical``).  It
+#: is 0 where nothing counts (tests, inbound mail, the check turned off).
+RECENT_IDENTICAL: Fact[int] = Fact("mass_mailing.recent_identical", 0)
+#: The highest ``repeat_report_at`` accepted: the adapter's counter keeps this many timestamps
+#: per key, so a count saturates there and a higher threshold could never be reached.
+REPEAT_COUNT_MAX = 100
 
 _LIST_KEYS = frozenset({"address", "name", "senders", "require_auth"})
 _OPTION_KEYS = (
@@ -147,7 +156,7 @@ class MassMailingCheck:
 
         self.recipients_report_at = pick("recipients_report_at", recipients, "report_at", 51, 2, 1_000_000)
         self.exposed_report_at = pick("exposed_report_at", exposed, "report_at", 20, 2, 1_000_000)
-        self.repeat_report_at = pick("repeat_report_at", repeat, "report_at", 5, 2, PER_KEY_CAP)
+        self.repeat_report_at = pick("repeat_report_at", repeat, "report_at", 5, 2, REPEAT_COUNT_MAX)
         #: Read by the milter adapter (aupmilter.ratewindow) to size its sliding window.
         self.repeat_window_seconds = pick("repeat_window_seconds", repeat, "window_seconds", 600, 1, 86_400)
         lists += _restricted_lists(settings.option("restricted_lists", []), settings.source, "restricted_lists")
@@ -182,8 +191,9 @@ class MassMailingCheck:
                         "header:To/Cc",
                     )
                 )
-        total = envelope.recent_identical + 1
-        if envelope.recent_identical > 0 and total >= self.repeat_report_at:
+        earlier = envelope.fact(RECENT_IDENTICAL)
+        total = earlier + 1
+        if earlier > 0 and total >= self.repeat_report_at:
             findings.append(
                 Finding(
                     "mass_mailing.repeated",

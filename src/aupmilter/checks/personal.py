@@ -84,6 +84,10 @@ def in_working_hours(hours: WorkingHours, when: dt.datetime) -> bool:
 class PersonalCheck:
     name: ClassVar[str] = "personal"
     reads_content: ClassVar[bool] = False
+    #: The finding that seals a message (:mod:`aupmilter.sealing`): labelled Personal/Private.
+    #: The engine learns it from here, and leaves this check's findings unredacted on sealed mail
+    #: (their evidence is the label and the sending time, which is what sealed it).
+    seals: ClassVar[frozenset[str]] = frozenset({"personal.label"})
 
     def __init__(self, settings: CheckSettings) -> None:
         settings.reject_unknown(("coach_unlabelled",))
