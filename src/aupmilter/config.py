@@ -218,7 +218,6 @@ class Config:
     subject_prefix: str
     policy: tuple[PolicyEntry, ...]
     checks: dict[str, dict[str, Any]]
-    raw: dict[str, Any] = field(default_factory=dict, repr=False)
     #: Site-local checks ("module:Class"), run after the shipped ones: lets a trust add a check
     #: of its own without forking, and lets the test suite inject a misbehaving one.
     plugins: tuple[str, ...] = ()
@@ -682,7 +681,6 @@ def parse_config(data: dict[str, Any], source: str, base_dir: Path | None = None
         sender_exceptions=sender_exceptions.load(quarantine.sender_exceptions_path, set(seen)),
         review=review,
         antivirus=antivirus,
-        raw=data,
         outbound_verdict=outbound_verdict,
         dkim=_parse_dkim(dkim_table, schools),
         logging=logging_settings,

@@ -116,7 +116,7 @@ def evaluate(
         findings=tuple(findings),
         reason=_reason(verdict, direction),
         clause=verdict.clause,
-        notes=_exception_notes(verdict),
+        deciding=verdict.finding,
         direction=direction,
         schools=tuple(s.domain for s in schools),
         sealed=sealed,
@@ -153,12 +153,6 @@ def _reason(verdict: Verdict, direction: Direction) -> str:
     if verdict.entry is None:
         return "no policy entry matched"
     return f"policy {verdict.entry.match} {direction} -> {verdict.action} ({verdict.entry.source})"
-
-
-def _exception_notes(verdict: Verdict) -> tuple[str, ...]:
-    """Say which findings a sender exception set aside, so the verdict stays traceable."""
-    rules = ", ".join(dict.fromkeys(f.rule for f in verdict.excepted))
-    return (f"sender exception: {rules} not counted",) if rules else ()
 
 
 def _reply(verdict: Verdict) -> SmtpReply:

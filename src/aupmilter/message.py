@@ -47,8 +47,8 @@ class Attachment:
     """A leaf part that is a file: named, non-text, or ``Content-Disposition: attachment``.
 
     ``filename`` is decoded (RFC 2231 / RFC 2047) and may be ``None``.  ``data`` is the decoded
-    payload.  ``detected_mime`` / ``detected_description`` come from libmagic on the bytes, lazily,
-    so messages without attachments never pay for it.
+    payload.  ``detected_mime`` comes from libmagic on the bytes, lazily, so messages without
+    attachments never pay for it.
     """
 
     filename: str | None
@@ -66,10 +66,6 @@ class Attachment:
     @property
     def detected_mime(self) -> str:
         return self._sniff()[0]
-
-    @property
-    def detected_description(self) -> str:
-        return self._sniff()[1]
 
 
 def sniff(data: bytes) -> tuple[str, str]:

@@ -309,7 +309,8 @@ def _report(envelope: Envelope, decision: Decision, item_id: str | None) -> None
 
 
 def _deciding_category(decision: Decision) -> str:
-    return decision.findings[0].category if decision.findings else "none"
+    """The category of the finding whose policy entry decided (the engine records it)."""
+    return decision.deciding.category if decision.deciding else "none"
 
 
 def _count(decision: Decision, org_domains: tuple[str, ...]) -> None:

@@ -190,12 +190,14 @@ class Decision:
     reason: str = ""
     #: The policy words of the entry (tier and direction) that decided the action.
     clause: str = ""
+    #: The finding that entry matched (``None`` when no entry decided): what the action is for,
+    #: so an adapter never has to guess it from the order of ``findings``.
+    deciding: Finding | None = None
     effects: tuple[Effect, ...] = ()
     smtp_reply: SmtpReply | None = None
     direction: Direction = Direction.INBOUND
     schools: tuple[str, ...] = ()
     sealed: bool = False
-    notes: tuple[str, ...] = field(default_factory=tuple)
 
     @property
     def rule_ids(self) -> tuple[str, ...]:

@@ -2,6 +2,6 @@
 (targeted abuse, hate and threats) and :mod:`.spelling` (variation the normaliser cannot undo)."""
 
 from aupmilter.checks.offensive.check import OffensiveCheck
-from aupmilter.checks.offensive.lexicon import mask
+from aupmilter.checks.offensive.lexicon import starred
 
-__all__ = ["OffensiveCheck", "mask"]
+__all__ = ["OffensiveCheck", "starred"]
