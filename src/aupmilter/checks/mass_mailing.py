@@ -38,7 +38,6 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from email.utils import getaddresses
 from typing import Any, ClassVar
 
 from aupmilter.checks import CheckSettings
@@ -227,5 +226,4 @@ class MassMailingCheck:
 
 def _header_addresses(message: MessageView) -> set[str]:
     """Distinct addresses in To and Cc (group syntax such as ``undisclosed-recipients:;`` adds none)."""
-    pairs = getaddresses(message.headers_all("To") + message.headers_all("Cc"))
-    return {addr.strip().lower() for _, addr in pairs if "@" in addr}
+    return {addr.strip().lower() for _, addr in message.addresses("To", "Cc") if "@" in addr}

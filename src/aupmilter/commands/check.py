@@ -13,7 +13,7 @@ import datetime as dt
 import json
 import sys
 from collections.abc import Iterator
-from email.utils import getaddresses, parsedate_to_datetime
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 from aupmilter.checks.mass_mailing import RECENT_IDENTICAL
@@ -66,11 +66,11 @@ def _iter_files(paths: list[str]) -> Iterator[Path]:
 def envelope_for(args: argparse.Namespace, message: MessageView) -> Envelope:
     sender = args.sender
     if sender is None:
-        addrs = getaddresses([message.header("From") or ""])
+        addrs = message.addresses("From")
         sender = addrs[0][1] if addrs else ""
     rcpts = list(args.rcpt)
     if not rcpts:
-        rcpts = [a for _, a in getaddresses(message.headers_all("To") + message.headers_all("Cc")) if a]
+        rcpts = [a for _, a in message.addresses("To", "Cc") if a]
     direction = Direction(args.direction) if args.direction else None
     envelope = Envelope(
         sender,
