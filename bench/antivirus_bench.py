@@ -23,9 +23,10 @@ from typing import Any
 
 from aupmilter import antivirus
 from aupmilter.config import parse_config, shipped_default_config
-from aupmilter.engine import Ruleset, build_ruleset, evaluate
+from aupmilter.engine import Ruleset, evaluate
 from aupmilter.message import MessageView
 from aupmilter.model import Envelope
+from aupmilter.ruleset import build_ruleset
 from bench.corpus import build as build_corpus
 
 REPO = Path(__file__).resolve().parents[1]

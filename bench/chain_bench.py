@@ -30,9 +30,9 @@ from collections import Counter
 from pathlib import Path
 
 from aupmilter.config import load_config
-from aupmilter.engine import build_ruleset
 from aupmilter.message import MessageView
 from aupmilter.model import Envelope
+from aupmilter.ruleset import build_ruleset
 
 CORPUS = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "chain"
 BLIND = CORPUS.parent / "chain_blind"

@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aupmilter.config import Config, load_config
-from aupmilter.engine import build_ruleset
 from aupmilter.message import MessageView
 from aupmilter.model import Action, Direction, Envelope
 from aupmilter.policy import decide
+from aupmilter.ruleset import build_ruleset
 
 REPO = Path(__file__).resolve().parents[1]
 FUNCTIONAL = REPO / "tests" / "fixtures" / "offensive" / "functional"

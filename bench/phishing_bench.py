@@ -33,9 +33,10 @@ from pathlib import Path
 from typing import Any
 
 from aupmilter.config import load_config
-from aupmilter.engine import Ruleset, build_ruleset, evaluate
+from aupmilter.engine import Ruleset, evaluate
 from aupmilter.message import MessageView
 from aupmilter.model import Action, Envelope
+from aupmilter.ruleset import build_ruleset
 
 REPO = Path(__file__).resolve().parents[1]
 BLIND = REPO / "tests" / "fixtures" / "phishing_blind"

@@ -408,9 +408,10 @@ def engine(corpus: dict[str, tuple[Path, int]], rounds: int) -> dict[str, Any]:
     import pstats
 
     from aupmilter.config import load_config
-    from aupmilter.engine import build_ruleset, evaluate
+    from aupmilter.engine import evaluate
     from aupmilter.message import MessageView
     from aupmilter.model import Envelope
+    from aupmilter.ruleset import build_ruleset
 
     ruleset = build_ruleset(load_config(None))
     env = Envelope("teacher@oakfield.example", ("parent@home.test",), auth_user="teacher")
@@ -446,7 +447,8 @@ def engine(corpus: dict[str, tuple[Path, int]], rounds: int) -> dict[str, Any]:
 _MEMORY_PROBE = r"""
 import resource, sys, time
 from aupmilter.config import load_config
-from aupmilter.engine import build_ruleset, evaluate
+from aupmilter.engine import evaluate
+from aupmilter.ruleset import build_ruleset
 from aupmilter.message import MessageView
 from aupmilter.model import Envelope
 from tests import attachment_builders as b

@@ -13,10 +13,11 @@ import atheris
 
 with atheris.instrument_imports():
     from aupmilter.config import load_config
-    from aupmilter.engine import build_ruleset, evaluate
+    from aupmilter.engine import evaluate
     from aupmilter.message import MessageView
     from aupmilter.model import Envelope
     from aupmilter.render import apply_effects
+    from aupmilter.ruleset import build_ruleset
 
 RULESET = build_ruleset(load_config(None))
 ENVELOPES = (

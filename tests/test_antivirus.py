@@ -20,10 +20,11 @@ import pytest
 from aupmilter import antivirus
 from aupmilter.antivirus import Address, ScanError, ScannerUnavailable
 from aupmilter.config import parse_config, shipped_default_config
-from aupmilter.engine import Ruleset, build_ruleset, evaluate
+from aupmilter.engine import Ruleset, evaluate
 from aupmilter.errors import ConfigError
 from aupmilter.message import MessageView
 from aupmilter.model import Action, Decision, Envelope
+from aupmilter.ruleset import build_ruleset
 from tests import attachment_builders as b
 from tests import document_corpus as corpus
 from tests.harness.clamd import (

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 from aupmilter.config import load_config
-from aupmilter.engine import build_ruleset, evaluate
+from aupmilter.engine import evaluate
 from aupmilter.message import MessageView
 from aupmilter.model import Action, Decision, Envelope
+from aupmilter.ruleset import build_ruleset
 from tests import attachment_builders as b
 
 RULESET = build_ruleset(load_config(None))

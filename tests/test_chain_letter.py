@@ -12,10 +12,11 @@ from aupmilter.checks import CheckSettings
 from aupmilter.checks.chain_letter import SPEC as CHAIN_SPEC
 from aupmilter.checks.chain_letter import ChainLetterCheck
 from aupmilter.config import load_config
-from aupmilter.engine import build_ruleset, evaluate
+from aupmilter.engine import evaluate
 from aupmilter.errors import ConfigError
 from aupmilter.message import MessageView
 from aupmilter.model import Action, Envelope
+from aupmilter.ruleset import build_ruleset
 
 RULESET = build_ruleset(load_config(None))
 CHECK = next(c for c in RULESET.checks if c.name == "chain_letter")

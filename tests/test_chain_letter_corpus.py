@@ -13,9 +13,9 @@ import json
 from pathlib import Path
 
 from aupmilter.config import load_config
-from aupmilter.engine import build_ruleset
 from aupmilter.message import MessageView
 from aupmilter.model import Envelope
+from aupmilter.ruleset import build_ruleset
 
 CORPUS = Path(__file__).parent / "fixtures" / "chain"
 LABELS: dict[str, str] = json.loads((CORPUS / "labels.json").read_text())

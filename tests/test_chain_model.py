@@ -14,11 +14,11 @@ from aupmilter.checks import CheckSettings
 from aupmilter.checks import chain_features as cf
 from aupmilter.checks.chain_letter import ChainLetterCheck
 from aupmilter.config import load_config
-from aupmilter.engine import build_ruleset
 from aupmilter.errors import ConfigError
 from aupmilter.featmodel import MODELS_DIR, FeatureModel, export, hashed_words
 from aupmilter.message import MessageView
 from aupmilter.model import Envelope
+from aupmilter.ruleset import build_ruleset
 
 CONFIG = load_config(None)
 CHECK = next(c for c in build_ruleset(CONFIG).checks if c.name == "chain_letter")

@@ -29,10 +29,11 @@ from aupmilter.checks.confidential import (
     upn_check_letter,
 )
 from aupmilter.config import load_config, parse_config, shipped_rules_dir
-from aupmilter.engine import Ruleset, build_ruleset, evaluate
+from aupmilter.engine import Ruleset, evaluate
 from aupmilter.errors import ConfigError
 from aupmilter.message import MessageView
 from aupmilter.model import Action, Decision, Direction, Envelope
+from aupmilter.ruleset import build_ruleset
 
 CORPUS = Path(__file__).parent / "fixtures" / "confidential"
 

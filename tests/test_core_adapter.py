@@ -13,8 +13,9 @@ from Milter.testctx import TestCtx as MilterTestCtx
 
 from aupmilter import metrics
 from aupmilter.config import load_config, parse_config
-from aupmilter.engine import Ruleset, build_ruleset
+from aupmilter.engine import Ruleset
 from aupmilter.milter import AupMilter, MilterState, install_state
+from aupmilter.ruleset import build_ruleset
 
 
 def _ruleset(extra: dict[str, object] | None = None) -> Ruleset:

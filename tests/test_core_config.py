@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from aupmilter.config import load_config, parse_config
-from aupmilter.engine import build_ruleset
 from aupmilter.errors import ConfigError
 from aupmilter.model import Action, Direction, Finding
 from aupmilter.policy import decide
+from aupmilter.ruleset import build_ruleset
 
 BASE = """
 [organisation]

@@ -8,10 +8,11 @@ import pytest
 
 from aupmilter.config import load_config
 from aupmilter.direction import classify
-from aupmilter.engine import build_ruleset, evaluate
+from aupmilter.engine import evaluate
 from aupmilter.message import MessageView
-from aupmilter.model import Action, AddHeader, ChangeHeader, Direction, Envelope, ReplaceBody
+from aupmilter.model import Action, AddHeader, ChangeHeader, Direction, Envelope, Fact, ReplaceBody
 from aupmilter.render import apply_effects, raw_header_value
+from aupmilter.ruleset import build_ruleset
 
 CONFIG = load_config(None)
 RULESET = build_ruleset(CONFIG)
@@ -215,3 +216,62 @@ def test_deep_nesting_hits_limits_without_recursion_error() -> None:
     d = evaluate(Envelope("p@home.test", ("t@oakfield.example",)), MessageView(raw), RULESET)
     assert any(f.rule == "mime.limits" for f in d.findings)
     assert d.action is Action.QUARANTINE
+
+
+# --- core names no check: facts, the seal, the deciding finding, the address accessor ----------
+
+
+def test_envelope_facts_are_named_by_the_check_and_default_when_not_supplied() -> None:
+    count: Fact[int] = Fact("example.count", 0)
+    env = Envelope("t@oakfield.example", ("p@home.test",))
+    assert env.fact(count) == 0 and env.facts == {}
+    supplied = env.with_fact(count, 3)
+    assert supplied.fact(count) == 3 and env.fact(count) == 0  # envelopes stay immutable
+    assert supplied.with_fact(Fact("example.other", ""), "x").fact(count) == 3
+
+
+def test_the_seal_comes_from_the_check_that_declares_it() -> None:
+    """A labelled message to a sealing school is sealed because the personal check declares
+    ``personal.label`` as its seal; its own findings keep their evidence, others are redacted."""
+    [personal] = [c for c in RULESET.checks if c.name == "personal"]
+    assert getattr(personal, "seals", None) == frozenset({"personal.label"})
+    raw = msg("Personal: my bank details", "Account 12345678, sort code 12-34-56.\n")
+    env = Envelope("t@oakfield.example", ("p@home.test",), auth_user="t")
+    decision = evaluate(env, MessageView(raw), RULESET)
+    if not any(s.seal_personal for s in CONFIG.schools if s.domain == "oakfield.example"):
+        pytest.skip("the shipped config does not seal Personal mail at oakfield")
+    assert decision.sealed
+    label = [f for f in decision.findings if f.rule == "personal.label"]
+    assert label and not label[0].evidence.startswith("sealed:")
+    assert all(f.evidence.startswith("sealed:") for f in decision.findings if not f.rule.startswith("personal."))
+
+
+def test_decision_names_the_deciding_finding() -> None:
+    raw = msg("Hello", "Hi there.\n")
+    env = Envelope("t@oakfield.example", ("p@home.test",), auth_user="t")
+    clean = evaluate(env, MessageView(raw), RULESET)
+    assert clean.deciding is None or clean.deciding in clean.findings
+    exe = (
+        b"From: t@oakfield.example\r\nTo: p@home.test\r\nSubject: x\r\nMIME-Version: 1.0\r\n"
+        b'Content-Type: multipart/mixed; boundary="b"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nsee\r\n'
+        b'--b\r\nContent-Type: application/octet-stream; name="a.exe"\r\nContent-Transfer-Encoding: base64\r\n\r\n'
+        b"TVqQAAMAAAAEAAAA//8AALgAAAAAAAAAQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAACAAAAA\r\n--b--\r\n"
+    )
+    held = evaluate(env, MessageView(exe), RULESET)
+    assert held.action is not Action.ACCEPT
+    assert held.deciding is not None and held.deciding in held.findings
+    assert held.deciding.rule in held.reason or held.deciding.category in held.reason
+
+
+def test_message_addresses_parsed_once_in_header_order() -> None:
+    raw = (
+        b"From: Teacher <t@oakfield.example>\r\nTo: A <a@x.test>, undisclosed-recipients:;\r\n"
+        b"Cc: c@y.test\r\nTo: b@x.test\r\nSubject: s\r\n\r\nbody\r\n"
+    )
+    view = MessageView(raw)
+    pairs = view.addresses("To", "Cc")
+    assert [a for _, a in pairs if "@" in a] == ["a@x.test", "b@x.test", "c@y.test"]
+    assert ("A", "a@x.test") in pairs
+    assert view.addresses("to", "cc") is pairs  # cached: one parse per message
+    assert view.addresses("From") == (("Teacher", "t@oakfield.example"),)
+    assert view.addresses("Reply-To") == ()

@@ -15,9 +15,10 @@ from pathlib import Path
 import pytest
 
 from aupmilter.config import load_config
-from aupmilter.engine import build_ruleset, evaluate
+from aupmilter.engine import evaluate
 from aupmilter.message import MessageView
 from aupmilter.model import Direction, Envelope
+from aupmilter.ruleset import build_ruleset
 
 FIXTURES = Path(__file__).parent / "fixtures" / "eml"
 CASES = sorted(FIXTURES.glob("*.eml"))

@@ -14,11 +14,12 @@ import dkim as dkimpy
 import pytest
 
 from aupmilter.config import load_config, parse_config
-from aupmilter.engine import Ruleset, build_ruleset, evaluate
+from aupmilter.engine import Ruleset, evaluate
 from aupmilter.errors import ConfigError
 from aupmilter.message import MessageView
 from aupmilter.model import Envelope
 from aupmilter.render import apply_effects
+from aupmilter.ruleset import build_ruleset
 
 OUT = Envelope("t@oakfield.example", ("parent@home.test",), auth_user="t")
 MARK_TEXT = "Oakfield Primary School, part of"

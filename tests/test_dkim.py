@@ -15,11 +15,12 @@ import pytest
 
 from aupmilter.config import load_config, parse_config
 from aupmilter.dkim import DkimKey, load_key, sign
-from aupmilter.engine import Ruleset, build_ruleset, evaluate
+from aupmilter.engine import Ruleset, evaluate
 from aupmilter.errors import ConfigError
 from aupmilter.message import MessageView
 from aupmilter.model import AddHeader, ChangeHeader, Envelope
 from aupmilter.render import apply_effects
+from aupmilter.ruleset import build_ruleset
 from aupmilter.transforms import changes_signed_content, key_for
 
 OUT = Envelope("t@oakfield.example", ("parent@home.test",), auth_user="t")

@@ -14,10 +14,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from aupmilter.config import load_config
-from aupmilter.engine import build_ruleset, evaluate
+from aupmilter.engine import evaluate
 from aupmilter.message import MessageView
 from aupmilter.model import Action, Envelope
 from aupmilter.render import apply_effects
+from aupmilter.ruleset import build_ruleset
 
 RULESET = build_ruleset(load_config(None))
 INBOUND = Envelope("x@outside.test", ("t@oakfield.example",), client_addr="198.51.100.1")

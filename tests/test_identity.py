@@ -16,10 +16,11 @@ from typing import Any
 import pytest
 
 from aupmilter.config import load_config, parse_config, shipped_rules_dir
-from aupmilter.engine import Ruleset, build_ruleset, evaluate
+from aupmilter.engine import Ruleset, evaluate
 from aupmilter.errors import ConfigError
 from aupmilter.message import MessageView
 from aupmilter.model import Action, Decision, Envelope
+from aupmilter.ruleset import build_ruleset
 from tests.harness.gateway import DEFAULT_CONFIG, Gateway
 
 CORPUS = Path(__file__).parent / "fixtures" / "identity"

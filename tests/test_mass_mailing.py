@@ -22,13 +22,14 @@ from typing import Any
 import pytest
 
 from aupmilter.checks import CheckSettings, discover
-from aupmilter.checks.mass_mailing import MassMailingCheck
+from aupmilter.checks.mass_mailing import RECENT_IDENTICAL, MassMailingCheck
 from aupmilter.config import parse_config
-from aupmilter.engine import Ruleset, build_ruleset, evaluate
+from aupmilter.engine import Ruleset, evaluate
 from aupmilter.errors import ConfigError
 from aupmilter.message import MessageView
 from aupmilter.model import Action, Decision, Envelope
 from aupmilter.ratewindow import PER_KEY_CAP, RateWindow, annotate, body_digest, repeat_window_seconds
+from aupmilter.ruleset import build_ruleset
 from tests.harness.gateway import DEFAULT_CONFIG, Gateway
 
 SITE = """
@@ -98,7 +99,7 @@ def decide(
     recent: int = 0,
     rs: Ruleset = RS,
 ) -> Decision:
-    env = Envelope(sender, tuple(rcpts), auth_user=auth, client_addr=client, recent_identical=recent)
+    env = Envelope(sender, tuple(rcpts), auth_user=auth, client_addr=client).with_fact(RECENT_IDENTICAL, recent)
     return evaluate(env, MessageView(message if message is not None else raw()), rs)
 
 
@@ -426,11 +427,11 @@ def test_annotate_counts_only_our_own_senders() -> None:
     w = RateWindow(clock=Clock())
     msg = raw()
     env = Envelope("teacher@oak.example", ("p@home.test",), auth_user="teacher", client_addr="203.0.113.9")
-    assert [annotate(w, env, msg, RS).recent_identical for _ in range(3)] == [0, 1, 2]
+    assert [annotate(w, env, msg, RS).fact(RECENT_IDENTICAL) for _ in range(3)] == [0, 1, 2]
     inbound = Envelope("spam@out.test", ("t@oak.example",), client_addr="198.51.100.1")
-    assert [annotate(w, inbound, msg, RS).recent_identical for _ in range(3)] == [0, 0, 0]
+    assert [annotate(w, inbound, msg, RS).fact(RECENT_IDENTICAL) for _ in range(3)] == [0, 0, 0]
     bounce = Envelope("", ("p@home.test",), auth_user="teacher", client_addr="10.0.0.1")
-    assert annotate(w, bounce, msg, RS).recent_identical == 0
+    assert annotate(w, bounce, msg, RS).fact(RECENT_IDENTICAL) == 0
     assert len(w) == 1  # inbound and null-sender mail left no entry
 
 

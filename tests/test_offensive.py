@@ -7,10 +7,11 @@ from pathlib import Path
 import pytest
 
 from aupmilter.config import load_config
-from aupmilter.engine import build_ruleset, evaluate
+from aupmilter.engine import evaluate
 from aupmilter.message import MessageView
 from aupmilter.model import Action, Envelope
 from aupmilter.quoting import split_quoted
+from aupmilter.ruleset import build_ruleset
 
 RULESET = build_ruleset(load_config(None))
 CHECK = next(c for c in RULESET.checks if c.name == "offensive")

@@ -8,11 +8,12 @@ from pathlib import Path
 
 from aupmilter import marker
 from aupmilter.config import load_config, parse_config
-from aupmilter.engine import Ruleset, build_ruleset, evaluate
+from aupmilter.engine import Ruleset, evaluate
 from aupmilter.message import MessageView
 from aupmilter.model import ChangeHeader, Direction, Envelope
 from aupmilter.ownheaders import strip_client_headers
 from aupmilter.render import apply_effects
+from aupmilter.ruleset import build_ruleset
 
 OUT = Envelope("t@oakfield.example", ("parent@home.test",), auth_user="t")
 INTERNAL = Envelope("t@oakfield.example", ("office@birchwood.example",), auth_user="t")

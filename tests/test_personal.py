@@ -9,9 +9,10 @@ from typing import Any
 import pytest
 
 from aupmilter.config import parse_config
-from aupmilter.engine import Ruleset, build_ruleset, evaluate
+from aupmilter.engine import Ruleset, evaluate
 from aupmilter.message import MessageView
 from aupmilter.model import Action, Envelope
+from aupmilter.ruleset import build_ruleset
 
 SITE = """
 [organisation]

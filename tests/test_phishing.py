@@ -19,11 +19,12 @@ import pytest
 from aupmilter.checks import CheckSettings
 from aupmilter.checks.phishing import Domains, Link, PhishingCheck, lookalike_reason, one_edit, skeleton
 from aupmilter.config import Config, load_config, parse_config
-from aupmilter.engine import build_ruleset, evaluate
+from aupmilter.engine import evaluate
 from aupmilter.errors import ConfigError
 from aupmilter.message import MessageView
 from aupmilter.model import Action, Direction, Envelope, ReplaceBody
 from aupmilter.render import apply_effects
+from aupmilter.ruleset import build_ruleset
 
 CONFIG = load_config(None)
 RULESET = build_ruleset(CONFIG)

@@ -16,11 +16,12 @@ import pytest
 from aupmilter.checks.phishing import Link, PhishingCheck, extract_links
 from aupmilter.checks.phishing import features as pf
 from aupmilter.config import load_config, parse_config
-from aupmilter.engine import build_ruleset, evaluate
+from aupmilter.engine import evaluate
 from aupmilter.errors import ConfigError
 from aupmilter.featmodel import MODELS_DIR, FeatureModel
 from aupmilter.message import MessageView
 from aupmilter.model import Action, Direction, Envelope
+from aupmilter.ruleset import build_ruleset
 
 CONFIG = load_config(None)
 RULESET = build_ruleset(CONFIG)

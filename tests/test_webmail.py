@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from aupmilter.config import parse_config, shipped_rules_dir
-from aupmilter.engine import build_ruleset
 from aupmilter.errors import ConfigError
+from aupmilter.ruleset import build_ruleset
 from aupmilter.webmail import load_webmail_domains
 
 SITE = """

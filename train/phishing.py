@@ -54,7 +54,7 @@ def examples() -> list[tuple[bytes, str, int]]:
 
 def _check() -> Any:
     from aupmilter.config import load_config
-    from aupmilter.engine import build_ruleset
+    from aupmilter.ruleset import build_ruleset
 
     if not OUT.exists():  # first training: the check needs some model file to start
         OUT.parent.mkdir(parents=True, exist_ok=True)

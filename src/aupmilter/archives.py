@@ -24,34 +24,14 @@ from typing import IO
 
 from aupmilter import documents
 from aupmilter.documents import OLE_MAGIC, ZIP_MAGIC, Flag
+from aupmilter.walklimits import Budget as Budget  # re-exported: the walk's callers build both
+from aupmilter.walklimits import Limits as Limits
 
 GZIP_MAGIC = b"\x1f\x8b"
 BZIP2_MAGIC = b"BZh"
 XZ_MAGIC = b"\xfd7zXZ\x00"
 SEVENZ_MAGIC = b"7z\xbc\xaf\x27\x1c"
 RAR_MAGICS = (b"Rar!\x1a\x07\x00", b"Rar!\x1a\x07\x01")
-
-
-@dataclass(frozen=True)
-class Limits:
-    max_depth: int = 8
-    max_members: int = 1000
-    max_member_bytes: int = 25 << 20
-    max_total_bytes: int = 100 << 20
-    max_ratio: int = 200
-    sniff_bytes: int = 1 << 20
-
-
-@dataclass
-class Budget:
-    """Bytes expanded so far for one message; shared by every container in it."""
-
-    limits: Limits
-    expanded: int = 0
-
-    def take(self, n: int) -> bool:
-        self.expanded += n
-        return self.expanded <= self.limits.max_total_bytes
 
 
 @dataclass(frozen=True)

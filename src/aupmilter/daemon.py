@@ -23,10 +23,11 @@ import milter as libmilter
 
 from aupmilter import logsetup, metrics
 from aupmilter.config import Config, demo_notice, is_demo, load_config
-from aupmilter.engine import Ruleset, build_ruleset
+from aupmilter.engine import Ruleset
 from aupmilter.errors import ConfigError
 from aupmilter.fsmodes import describe, make_dirs, unusable_folder
 from aupmilter.milter import FLAGS, AupMilter, MilterState, current_state, install_state
+from aupmilter.ruleset import build_ruleset
 
 log = logging.getLogger("aupmilter.daemon")
 

@@ -2,23 +2,22 @@
 
 No milter, no sockets, no clocks it does not take as an argument: the same inputs give the same
 decision in the milter, in ``aupmilter check`` and in tests.  A :class:`Ruleset` is everything a
-configuration load produced (validated config, built checks); a reload swaps one ruleset for
-another atomically.
+configuration load produced (validated config, built checks, transforms), assembled by
+:mod:`aupmilter.ruleset`; a reload swaps one ruleset for another atomically.  The engine names
+no check: it runs the checks and transforms a ruleset hands it.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from aupmilter.checks import Check, CheckSettings, discover
-from aupmilter.config import Config, PolicyEntry, School
+from aupmilter.checks import Check
+from aupmilter.config import Config, School
 from aupmilter.direction import classify
-from aupmilter.errors import ConfigError
-from aupmilter.marker import MarkerKey, key_path
+from aupmilter.marker import MarkerKey
 from aupmilter.message import MessageView
 from aupmilter.model import (
     Action,
@@ -65,52 +64,6 @@ ENGINE_EMITS = {
 }
 
 
-def build_ruleset(config: Config, generation: int = 0) -> Ruleset:
-    """Build every enabled check from the config; raises ``ConfigError`` on bad rule files or
-    options (each check's ``[checks.<name>]`` table is read by its ``SPEC.options`` schema)."""
-    specs = discover()
-    for name in config.checks:
-        if name not in specs:
-            raise ConfigError(config.source, f"checks.{name}", f"unknown check (known: {', '.join(specs)})")
-    checks: list[Check] = []
-    for name, spec in specs.items():
-        if not config.check_enabled(name):
-            continue
-        checks.append(spec.build(config))
-    for plugin in config.plugins:
-        checks.append(_load_plugin(plugin, config))
-    transforms: list[Transform] = []
-    from aupmilter import transforms as transforms_mod
-
-    marker_key = MarkerKey(key_path(config)) if config.check_enabled("disclaimer") else None
-    transforms.extend(transforms_mod.build(config, marker_key))
-    return Ruleset(config, checks, transforms, generation, marker_key)
-
-
-def unmatched_policy_rows(config: Config) -> list[PolicyEntry]:
-    """Policy rows whose ``match`` no check (nor the engine) can ever raise: a typo there means a
-    rule that silently never applies, so ``rules lint`` refuses it."""
-    specs = discover().values()
-    return [
-        entry
-        for entry in (*config.policy, *(a for s in config.schools for a in s.actions))
-        if entry.match != "*"
-        and not any(spec.covers(entry.match) for spec in specs)
-        and not any(rule == entry.match or rule.startswith(entry.match + ".") for rule in ENGINE_EMITS)
-    ]
-
-
-def _load_plugin(target: str, config: Config) -> Check:
-    module_name, _, class_name = target.partition(":")
-    source = f"{config.source}: organisation.plugins"
-    try:
-        cls = getattr(importlib.import_module(module_name), class_name)
-    except (ImportError, AttributeError) as exc:
-        raise ConfigError(source, target, f"cannot load plugin: {exc}") from None
-    check: Check = cls(CheckSettings(config.rules_dir, {}, config, source))
-    return check
-
-
 def schools_involved(config: Config, envelope: Envelope, direction: Direction) -> list[School]:
     """Whose policy applies: the sender's school for mail from inside, recipients' for inbound."""
     domains = envelope.recipient_domains if direction is Direction.INBOUND else (envelope.sender_domain,)
@@ -147,13 +100,22 @@ def evaluate(
     schools = schools_involved(config, envelope, direction)
     findings: list[Finding] = []
     # Every check runs on every message: a Personal label seals mail from people, not from the
-    # gateway (aupmilter.sealing).  Sealed findings then lose their content-derived evidence.
+    # gateway (aupmilter.sealing).  Sealed findings then lose their content-derived evidence,
+    # except those of the check that declares the seal (its ``seals`` rule ids).
+    seal_rules: set[str] = set()
+    by_sealer: list[bool] = []
     for check in ruleset.checks:
-        _run(check, envelope, message, findings, timer)
-    findings.extend(_defect_findings(message))
-    sealed = is_sealed(findings, schools)
+        made = _run(check, envelope, message, timer)
+        seals: frozenset[str] = getattr(check, "seals", frozenset())
+        seal_rules |= seals
+        findings.extend(made)
+        by_sealer.extend([bool(seals)] * len(made))
+    defects = _defect_findings(message)
+    findings.extend(defects)
+    by_sealer.extend([False] * len(defects))
+    sealed = is_sealed(findings, schools, seal_rules)
     if sealed:
-        findings = redact(findings)
+        findings = redact(findings, by_sealer)
 
     verdict = decide_for(findings, direction, config, schools, sender=envelope.sender, at=envelope.received_at)
     decision = Decision(
@@ -161,7 +123,7 @@ def evaluate(
         findings=tuple(findings),
         reason=_reason(verdict, direction),
         clause=verdict.clause,
-        notes=_exception_notes(verdict),
+        deciding=verdict.finding,
         direction=direction,
         schools=tuple(s.domain for s in schools),
         sealed=sealed,
@@ -186,29 +148,18 @@ def outgoing_effects(
     return tuple(effects)
 
 
-def _run(
-    check: Check,
-    envelope: Envelope,
-    message: MessageView,
-    findings: list[Finding],
-    timer: CheckTimer | None,
-) -> None:
+def _run(check: Check, envelope: Envelope, message: MessageView, timer: CheckTimer | None) -> list[Finding]:
     started = time.perf_counter()
-    findings.extend(check.run(envelope, message))
+    made = list(check.run(envelope, message))
     if timer is not None:
         timer(check.name, time.perf_counter() - started)
+    return made
 
 
 def _reason(verdict: Verdict, direction: Direction) -> str:
     if verdict.entry is None:
         return "no policy entry matched"
     return f"policy {verdict.entry.match} {direction} -> {verdict.action} ({verdict.entry.source})"
-
-
-def _exception_notes(verdict: Verdict) -> tuple[str, ...]:
-    """Say which findings a sender exception set aside, so the verdict stays traceable."""
-    rules = ", ".join(dict.fromkeys(f.rule for f in verdict.excepted))
-    return (f"sender exception: {rules} not counted",) if rules else ()
 
 
 def _reply(verdict: Verdict) -> SmtpReply:

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.headerregistry import UnstructuredHeader
 from email.message import Message
+from email.utils import getaddresses
 from functools import cached_property
 
 from aupmilter.elision import ELIDE_MIN_BYTES, elide, resolve, restore_part
@@ -47,8 +48,8 @@ class Attachment:
     """A leaf part that is a file: named, non-text, or ``Content-Disposition: attachment``.
 
     ``filename`` is decoded (RFC 2231 / RFC 2047) and may be ``None``.  ``data`` is the decoded
-    payload.  ``detected_mime`` / ``detected_description`` come from libmagic on the bytes, lazily,
-    so messages without attachments never pay for it.
+    payload.  ``detected_mime`` comes from libmagic on the bytes, lazily, so messages without
+    attachments never pay for it.
     """
 
     filename: str | None
@@ -66,10 +67,6 @@ class Attachment:
     @property
     def detected_mime(self) -> str:
         return self._sniff()[0]
-
-    @property
-    def detected_description(self) -> str:
-        return self._sniff()[1]
 
 
 def sniff(data: bytes) -> tuple[str, str]:
@@ -121,6 +118,7 @@ class MessageView:
         self._text_parts: list[TextPart] = []
         self._attachments: list[Attachment] = []
         self._walked = False
+        self._addresses: dict[tuple[str, ...], tuple[tuple[str, str], ...]] = {}
 
     def _parse_eliding(self, raw: bytes, min_bytes: int) -> Message:
         """Parse with large base64 attachment bodies decoded straight from ``raw``
@@ -158,6 +156,21 @@ class MessageView:
         except Exception:
             values = []
         return [decode_header_value(v) for v in values]
+
+    def addresses(self, *names: str) -> tuple[tuple[str, str], ...]:
+        """``(display name, address)`` pairs of every ``names`` header, in order (``To`` then
+        ``Cc`` for ``addresses("To", "Cc")``), parsed once per message and cached.
+
+        The one address accessor, as the stdlib's ``headerregistry`` gives ``.addresses``: checks
+        ask here instead of each running ``getaddresses`` over the headers again.  Group syntax
+        (``undisclosed-recipients:;``) yields no address; an unparseable value yields ``("", "")``
+        as :func:`email.utils.getaddresses` does, so callers keep filtering on ``"@"``."""
+        key = tuple(n.lower() for n in names)
+        found = self._addresses.get(key)
+        if found is None:
+            values = [v for n in names for v in self.headers_all(n)]
+            found = self._addresses[key] = tuple(getaddresses(values))
+        return found
 
     def raw_header(self, name: str) -> str | None:
         """First header ``name`` exactly as parsed: not RFC 2047 decoded, comments kept (the

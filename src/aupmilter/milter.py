@@ -1,7 +1,7 @@
 """The milter adapter: pymilter callbacks collect bytes; end-of-message asks the engine.
 
-Thin on purpose (see ARCHITECTURE.md): callbacks only record the envelope, the macros
-(``{auth_authen}``, ``i``, ``{daemon_name}``) and the client address, and spool headers and body
+Thin on purpose (see docs/architecture.md): callbacks only record the envelope, the macros
+(``{auth_authen}``, ``i``) and the client address, and spool headers and body
 (in memory up to a bound, then a temporary file).  At end-of-message the engine decides and the
 effects become milter operations.  Any exception, or a decision that takes longer than the
 per-message budget, gets the configured failure action — ``tempfail`` by default — so Postfix
@@ -53,7 +53,7 @@ class MilterState:
         self.evaluator = evaluator
         self.pool = concurrent.futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="aupmilter-eval")
         #: Repeated identical messages per sender (mass_mailing): state the pure engine cannot keep,
-        #: so it lives here and reaches the engine as Envelope.recent_identical.  Kept across reloads.
+        #: so it lives here and reaches the engine as a fact on the Envelope.  Kept across reloads.
         self.rate_window = RateWindow()
 
 
@@ -181,7 +181,6 @@ class AupMilter(Milter.Base):  # type: ignore[misc]
             auth_user=self.getsymval("{auth_authen}") or None,
             client_addr=self.client_addr,
             queue_id=queue_id,
-            daemon_name=self.getsymval("{daemon_name}") or None,
             received_at=dt.datetime.now(dt.UTC),
         )
         # Classified once here: the repeat counter needs the direction, and the engine then
@@ -310,7 +309,8 @@ def _report(envelope: Envelope, decision: Decision, item_id: str | None) -> None
 
 
 def _deciding_category(decision: Decision) -> str:
-    return decision.findings[0].category if decision.findings else "none"
+    """The category of the finding whose policy entry decided (the engine records it)."""
+    return decision.deciding.category if decision.deciding else "none"
 
 
 def _count(decision: Decision, org_domains: tuple[str, ...]) -> None:

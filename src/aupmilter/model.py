@@ -7,10 +7,14 @@ must be usable from the CLI and tests with no MTA in sight.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar, cast
+
+T = TypeVar("T")
 
 
 class Action(enum.IntEnum):
@@ -43,16 +47,30 @@ class Direction(enum.StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class Fact(Generic[T]):
+    """The key of a fact about a message that only the adapter can know, declared by the check
+    that reads it (e.g. the mass-mailing check's count of recent identical messages).
+
+    The engine is pure and keeps no state, so state a check needs (counts across messages,
+    anything with a clock) is computed by the adapter and handed in on the :class:`Envelope`.
+    Core types name no check: the envelope carries facts by name, and the check's own ``Fact``
+    gives the name, the type and the value when no adapter supplied it (``aupmilter check``,
+    tests, mail the fact does not apply to).
+    """
+
+    name: str
+    default: T
+
+
+@dataclass(frozen=True, slots=True)
 class Envelope:
     """SMTP envelope and connection facts, as the MTA saw them.
 
     ``direction`` is filled by :mod:`aupmilter.direction` before checks run; adapters may leave it
     ``None`` and let the engine classify.  ``received_at`` (UTC) is when the gateway received the
     message; it is an input, not read from a clock inside the engine, so evaluation stays pure.
-    ``recent_identical`` is how many *earlier* messages from the same sender with the same
-    normalised body the milter process saw inside the repeat window (see
-    :mod:`aupmilter.ratewindow`): state the pure engine cannot keep, handed in as a fact.  It is
-    0 where nothing counts (``aupmilter check``, tests, inbound mail, the check turned off).
+    ``facts`` holds what the adapter knows and the pure engine cannot (see :class:`Fact`), by
+    fact name; a check reads one with :meth:`fact`, an adapter adds one with :meth:`with_fact`.
     """
 
     sender: str
@@ -60,10 +78,17 @@ class Envelope:
     auth_user: str | None = None
     client_addr: str | None = None
     queue_id: str | None = None
-    daemon_name: str | None = None
     direction: Direction | None = None
     received_at: dt.datetime | None = None
-    recent_identical: int = 0
+    facts: Mapping[str, object] = field(default_factory=dict, hash=False)
+
+    def fact(self, key: Fact[T]) -> T:
+        """The value the adapter supplied for ``key``, else the fact's default."""
+        return cast(T, self.facts.get(key.name, key.default))
+
+    def with_fact(self, key: Fact[T], value: T) -> Envelope:
+        """This envelope with ``key`` set to ``value`` (envelopes are immutable)."""
+        return dataclasses.replace(self, facts={**self.facts, key.name: value})
 
     @property
     def sender_domain(self) -> str:
@@ -165,12 +190,14 @@ class Decision:
     reason: str = ""
     #: The policy words of the entry (tier and direction) that decided the action.
     clause: str = ""
+    #: The finding that entry matched (``None`` when no entry decided): what the action is for,
+    #: so an adapter never has to guess it from the order of ``findings``.
+    deciding: Finding | None = None
     effects: tuple[Effect, ...] = ()
     smtp_reply: SmtpReply | None = None
     direction: Direction = Direction.INBOUND
     schools: tuple[str, ...] = ()
     sealed: bool = False
-    notes: tuple[str, ...] = field(default_factory=tuple)
 
     @property
     def rule_ids(self) -> tuple[str, ...]:

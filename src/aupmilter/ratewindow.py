@@ -4,8 +4,9 @@ Why it lives here and not in a check: the engine is a pure function (same inputs
 decision) and may run in spawned worker processes, so a check can keep no clock and no state.
 "Repeated identical bodies from one sender in a window" (policy 001 4.4.3, 002, 003: do not
 contribute to system congestion) needs both, so the milter *adapter* process keeps this counter,
-consults it at end-of-message and hands the engine one number, ``Envelope.recent_identical``;
-the ``mass_mailing`` check turns that fact into a finding with thresholds from its rules.
+consults it at end-of-message and hands the engine one number, the fact the ``mass_mailing``
+check declares (:data:`~aupmilter.checks.mass_mailing.RECENT_IDENTICAL`); the check turns it
+into a finding with thresholds from its rules.
 
 Privacy: entries are keyed by an HMAC (random key made per process, never written anywhere) of
 the sender and a digest of the body, so the table holds no address and no text in clear, and a
@@ -33,7 +34,6 @@ gateway nodes each node counts only the share of a sender's mail that reaches it
 from __future__ import annotations
 
 import collections
-import dataclasses
 import hashlib
 import hmac
 import re
@@ -43,6 +43,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from aupmilter.checks.mass_mailing import RECENT_IDENTICAL, REPEAT_COUNT_MAX, MassMailingCheck
 from aupmilter.direction import classify
 from aupmilter.model import Direction, Envelope
 
@@ -59,8 +60,9 @@ _HEADER_END = re.compile(rb"\r?\n\r?\n")
 _WHITESPACE = b" \t\r\n\x0b\x0c"
 _MAX_BOUNDARIES = 32
 
-#: Timestamps kept per key: counts saturate here, so repeat thresholds must stay at or below it.
-PER_KEY_CAP = 100
+#: Timestamps kept per key: counts saturate here, so it is the highest repeat threshold the
+#: check accepts.
+PER_KEY_CAP = REPEAT_COUNT_MAX
 
 
 def body_digest(raw: bytes) -> bytes:
@@ -134,16 +136,14 @@ class RateWindow:
 def repeat_window_seconds(ruleset: Ruleset) -> float | None:
     """The configured repeat window, or ``None`` when the mass-mailing check is off (no counting,
     no state kept)."""
-    from aupmilter.checks.mass_mailing import MassMailingCheck  # it imports this module (PER_KEY_CAP)
-
     check = next((c for c in ruleset.checks if isinstance(c, MassMailingCheck)), None)
     return None if check is None else float(check.repeat_window_seconds)
 
 
 def annotate(window: RateWindow, envelope: Envelope, raw: bytes, ruleset: Ruleset) -> Envelope:
-    """``envelope`` with ``recent_identical`` filled in, for mail our own senders send (outbound
-    or internal, non-null sender); anything else is returned unchanged and not counted — inbound
-    spam waves are not a staff acceptable-use matter."""
+    """``envelope`` with the mass-mailing check's ``RECENT_IDENTICAL`` fact filled in, for mail
+    our own senders send (outbound or internal, non-null sender); anything else is returned
+    unchanged and not counted — inbound spam waves are not a staff acceptable-use matter."""
     seconds = repeat_window_seconds(ruleset)
     if seconds is None or not envelope.sender:
         return envelope
@@ -153,4 +153,4 @@ def annotate(window: RateWindow, envelope: Envelope, raw: bytes, ruleset: Rulese
     earlier = window.observe(envelope.sender, body_digest(raw), seconds)
     if earlier == 0:
         return envelope
-    return dataclasses.replace(envelope, recent_identical=earlier)
+    return envelope.with_fact(RECENT_IDENTICAL, earlier)

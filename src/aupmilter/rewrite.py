@@ -129,19 +129,21 @@ def is_signed_or_encrypted(msg: Message) -> bool:
 
 def skip_reason(
     msg: Message, disclaimer: Disclaimer | None = None, *, wrap_signed: bool = False
-) -> tuple[str, str] | None:
-    """``(rule, evidence)`` when :func:`rewrite` would leave this parsed message alone, else None.
+) -> Untouchable | Ambiguous | None:
+    """Why :func:`rewrite` would leave this parsed message alone — the :class:`Untouchable` or
+    :class:`Ambiguous` (:class:`Undecodable`) it would raise, its text the evidence — else None.
 
-    One function for the presence check and the rewrite, so the finding the check records is
-    exactly why the transform did nothing.  Without ``disclaimer`` the charset test assumes an
-    ASCII-only disclaimer (the check does not know which school's text applies)."""
+    One function for the presence check and the rewrite, so the finding the disclaimer check
+    records (it maps the kind to its own rule ids) is exactly why the transform did nothing.
+    Without ``disclaimer`` the charset test assumes an ASCII-only disclaimer (the check does not
+    know which school's text applies)."""
     if msg.get(MARKER_HEADER) is not None:
         return None
     if is_signed_or_encrypted(msg) and not wrap_signed:
-        return "disclaimer.skipped_signed", "signed or encrypted: disclaimer not added"
+        return Untouchable("signed or encrypted: disclaimer not added")
     broken = structure_defects(msg)
     if broken:
-        return "disclaimer.skipped_malformed", f"ambiguous MIME structure ({', '.join(sorted(broken))})"
+        return Ambiguous(f"ambiguous MIME structure ({', '.join(sorted(broken))})")
     if is_signed_or_encrypted(msg):
         return None
     sample = disclaimer or Disclaimer("-", "-")
@@ -150,7 +152,7 @@ def skip_reason(
         added = sample.html if part.get_content_type() == "text/html" else sample.text
         if codec is None or (not clean and not _encodable(added, codec)):
             charset = part.get_content_charset() or "us-ascii"
-            return "disclaimer.skipped_malformed", f"text not valid in its charset ({charset[:40]})"
+            return Undecodable(f"text not valid in its charset ({charset[:40]})")
     return None
 
 
@@ -191,10 +193,7 @@ def rewrite(raw: bytes, disclaimer: Disclaimer, domain: str, *, wrap_signed: boo
         return None
     reason = skip_reason(msg, disclaimer, wrap_signed=wrap_signed)
     if reason is not None:
-        rule, evidence = reason
-        if rule == "disclaimer.skipped_signed":
-            raise Untouchable(msg.get_content_type())
-        raise Undecodable(evidence) if "charset" in evidence else Ambiguous(evidence)
+        raise reason
     if is_signed_or_encrypted(msg):
         return _wrap(raw, disclaimer, domain)
     targets = body_parts(msg)

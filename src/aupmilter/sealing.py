@@ -16,36 +16,38 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from aupmilter.config import School
 from aupmilter.model import Finding
 
-LABEL_RULE = "personal.label"
-PERSONAL_PREFIX = "personal."
 
+def is_sealed(findings: Sequence[Finding], schools: Sequence[School], seal_rules: Collection[str]) -> bool:
+    """Labelled Personal/Private, and a school involved protects labelled mail.
 
-def is_sealed(findings: Sequence[Finding], schools: Sequence[School]) -> bool:
-    """Labelled Personal/Private, and a school involved protects labelled mail."""
-    labelled = any(f.rule == LABEL_RULE for f in findings)
+    ``seal_rules`` are the rule ids that mean "labelled": declared by the check that finds the
+    label (its ``seals`` attribute, the personal check's ``personal.label``), so this module
+    names no check."""
+    labelled = any(f.rule in seal_rules for f in findings)
     return labelled and any(s.seal_personal for s in schools)
 
 
-def redact(findings: Sequence[Finding]) -> list[Finding]:
+def redact(findings: Sequence[Finding], by_sealer: Sequence[bool]) -> list[Finding]:
     """The findings of a sealed message with nothing derived from its content left in them.
 
-    The personal check's own findings stay as they are: their evidence is the label itself and
-    the sending time ("personal label", "inside working hours"), which is what sealed the message."""
+    ``by_sealer[i]`` says that finding ``i`` was made by a check that declares a seal (the
+    personal check): those stay as they are, since their evidence is the label itself and the
+    sending time ("personal label", "inside working hours"), which is what sealed the message."""
     counts = Counter(f.rule for f in findings)
     return [
         f
-        if f.rule.startswith(PERSONAL_PREFIX)
+        if kept
         else dataclasses.replace(
             f,
             evidence=f"sealed: {counts[f.rule]} × {f.category}",
             location=_kind(f.location),
         )
-        for f in findings
+        for f, kept in zip(findings, by_sealer, strict=True)
     ]
 
 

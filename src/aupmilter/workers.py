@@ -23,9 +23,10 @@ from typing import Any
 from aupmilter import antivirus
 from aupmilter.antivirus import Observation
 from aupmilter.config import load_config
-from aupmilter.engine import Ruleset, build_ruleset, evaluate
+from aupmilter.engine import Ruleset, evaluate
 from aupmilter.message import MessageView
 from aupmilter.model import Decision, Envelope
+from aupmilter.ruleset import build_ruleset
 
 _RULESET: Ruleset | None = None
 

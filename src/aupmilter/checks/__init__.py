@@ -1,4 +1,4 @@
-"""The check protocol and the explicit registry of checks.
+"""The check protocol, and how checks declare themselves (:class:`CheckSpec`) and are found (:func:`discover`).
 
 A check is built once per configuration load (lexicons compiled, rule files parsed) and then
 called once per message with the envelope and the parsed :class:`~aupmilter.message.MessageView`.
@@ -7,7 +7,9 @@ milter.  Each check declares itself once in a module-level ``SPEC`` (:class:`Che
 ``reads_content`` says whether it reads bodies and subjects (documentation for privacy
 reviews).  Every check runs on every message, including *sealed* ones (labelled Personal/Private):
 sealing hides a message from people, and strips content-derived evidence from its findings
-(:mod:`aupmilter.sealing`), but never switches a check off.
+(:mod:`aupmilter.sealing`), but never switches a check off.  A check whose finding *is* the seal
+says so with an optional ``seals: ClassVar[frozenset[str]]`` of rule ids (the personal check's
+``personal.label``): the engine then seals on those and leaves that check's own findings whole.
 """
 
 from __future__ import annotations

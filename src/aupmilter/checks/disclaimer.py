@@ -32,8 +32,13 @@ from aupmilter.config import Config
 from aupmilter.errors import ConfigError
 from aupmilter.message import MessageView
 from aupmilter.model import Direction, Envelope, Finding
-from aupmilter.rewrite import PLACEHOLDERS, Disclaimer, render_disclaimer, skip_reason
+from aupmilter.rewrite import PLACEHOLDERS, Ambiguous, Disclaimer, Untouchable, render_disclaimer, skip_reason
 from aupmilter.schema import Invalid, setting
+
+#: What the gateway could not do, by why (:func:`aupmilter.rewrite.skip_reason`): the rewrite
+#: says which kind of message it left alone, this check names the finding.
+SKIPPED_SIGNED = "disclaimer.skipped_signed"
+SKIPPED_MALFORMED = "disclaimer.skipped_malformed"
 
 
 @dataclass(frozen=True)
@@ -147,11 +152,11 @@ class DisclaimerCheck:
             disclaimer = self.settings.disclaimer_for(self.config, envelope.sender, envelope.sender_domain)
             reason = skip_reason(message.msg, disclaimer, wrap_signed=self.settings.signed == "wrap")
         except Exception:
-            reason = ("disclaimer.skipped_malformed", "unparseable MIME structure")
+            reason = Ambiguous("unparseable MIME structure")
         if reason is None:
             return []
-        rule, evidence = reason
-        return [Finding(rule, "disclaimer", 0.0, f"{evidence}: disclaimer not added", "mime")]
+        rule = SKIPPED_SIGNED if isinstance(reason, Untouchable) else SKIPPED_MALFORMED
+        return [Finding(rule, "disclaimer", 0.0, f"{reason}: disclaimer not added", "mime")]
 
 
 SPEC = CheckSpec(
@@ -163,7 +168,7 @@ SPEC = CheckSpec(
     options=DisclaimerOptions,
     rules_files=("disclaimers/",),
     emits={
-        "disclaimer.skipped_signed": "Signed or encrypted mail left untouched (signed = skip).",
-        "disclaimer.skipped_malformed": "MIME the disclaimer could not be added to safely.",
+        SKIPPED_SIGNED: "Signed or encrypted mail left untouched (signed = skip).",
+        SKIPPED_MALFORMED: "MIME the disclaimer could not be added to safely.",
     },
 )

@@ -19,8 +19,9 @@ check reports facts and the policy (``rules/policy.d/mass_mailing.toml``) decide
   originated inside (authenticated or from an internal network), since anyone can write any
   MAIL FROM; ``require_auth = true`` accepts only the SMTP-authenticated login.
 * ``mass_mailing.repeated`` — the Nth message with an identical body from one sender within the
-  repeat window.  The count is a fact the milter adapter supplies (``Envelope.recent_identical``,
-  see :mod:`aupmilter.ratewindow`): the engine is pure and keeps no state.  Score = the count
+  repeat window.  The count is a fact the milter adapter supplies (:data:`RECENT_IDENTICAL`,
+  declared here and counted by :mod:`aupmilter.ratewindow`): the engine is pure and keeps no
+  state.  Score = the count
   including this message.
 
 It reads only the envelope, the To/Cc headers and that adapter fact — never body or subject — so
@@ -36,16 +37,23 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from email.utils import getaddresses
 from typing import ClassVar
 
 from aupmilter import schema
 from aupmilter.checks import CheckSettings, CheckSpec
 from aupmilter.config import Config
 from aupmilter.message import MessageView
-from aupmilter.model import Direction, Envelope, Finding, domain_of
-from aupmilter.ratewindow import PER_KEY_CAP
+from aupmilter.model import Direction, Envelope, Fact, Finding, domain_of
 from aupmilter.schema import Invalid, setting
+
+#: How many *earlier* messages from the same sender with the same normalised body the milter
+#: process saw inside the repeat window: state the pure engine cannot keep, supplied by the
+#: adapter (:func:`aupmilter.ratewindow.annotate`, ``aupmilter check --recent-identical``).  It
+#: is 0 where nothing counts (tests, inbound mail, the check turned off).
+RECENT_IDENTICAL: Fact[int] = Fact("mass_mailing.recent_identical", 0)
+#: The highest ``repeat_report_at`` accepted: the adapter's counter keeps this many timestamps
+#: per key, so a count saturates there and a higher threshold could never be reached.
+REPEAT_COUNT_MAX = 100
 
 
 @dataclass(frozen=True)
@@ -97,7 +105,7 @@ class ReportAt:
 
 @dataclass(frozen=True)
 class RepeatRule:
-    report_at: int = setting(5, minimum=2, maximum=PER_KEY_CAP, doc="Nth identical message that is recorded.")
+    report_at: int = setting(5, minimum=2, maximum=REPEAT_COUNT_MAX, doc="Nth identical message that is recorded.")
     window_seconds: int = setting(600, minimum=1, maximum=86_400, doc="Sliding window the repeats are counted in.")
 
 
@@ -130,8 +138,9 @@ class MassMailingOptions:
     repeat_report_at: int | None = setting(
         None,
         minimum=2,
-        maximum=PER_KEY_CAP,
-        doc=f"Record the Nth identical message from one sender in the window (rules file: 5; at most {PER_KEY_CAP}).",
+        maximum=REPEAT_COUNT_MAX,
+        doc="Record the Nth identical message from one sender in the window"
+        f" (rules file: 5; at most {REPEAT_COUNT_MAX}).",
     )
     repeat_window_seconds: int | None = setting(
         None,
@@ -188,8 +197,9 @@ class MassMailingCheck:
                         "header:To/Cc",
                     )
                 )
-        total = envelope.recent_identical + 1
-        if envelope.recent_identical > 0 and total >= self.repeat_report_at:
+        earlier = envelope.fact(RECENT_IDENTICAL)
+        total = earlier + 1
+        if earlier > 0 and total >= self.repeat_report_at:
             findings.append(
                 Finding(
                     "mass_mailing.repeated",
@@ -223,8 +233,7 @@ class MassMailingCheck:
 
 def _header_addresses(message: MessageView) -> set[str]:
     """Distinct addresses in To and Cc (group syntax such as ``undisclosed-recipients:;`` adds none)."""
-    pairs = getaddresses(message.headers_all("To") + message.headers_all("Cc"))
-    return {addr.strip().lower() for _, addr in pairs if "@" in addr}
+    return {addr.strip().lower() for _, addr in message.addresses("To", "Cc") if "@" in addr}
 
 
 SPEC = CheckSpec(

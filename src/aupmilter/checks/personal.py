@@ -100,6 +100,10 @@ class PersonalRules:
 
 class PersonalCheck:
     name: ClassVar[str] = "personal"
+    #: The finding that seals a message (:mod:`aupmilter.sealing`): labelled Personal/Private.
+    #: The engine learns it from here, and leaves this check's findings unredacted on sealed mail
+    #: (their evidence is the label and the sending time, which is what sealed it).
+    seals: ClassVar[frozenset[str]] = frozenset({"personal.label"})
 
     def __init__(self, settings: CheckSettings) -> None:
         options: PersonalOptions = settings.parsed or PersonalOptions()

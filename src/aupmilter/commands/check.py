@@ -13,16 +13,18 @@ import datetime as dt
 import json
 import sys
 from collections.abc import Iterator
-from email.utils import getaddresses, parsedate_to_datetime
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 
+from aupmilter.checks.mass_mailing import RECENT_IDENTICAL
 from aupmilter.commands.common import add_config_arg, load_or_exit
-from aupmilter.engine import build_ruleset, evaluate
+from aupmilter.engine import evaluate
 from aupmilter.errors import ConfigError
 from aupmilter.message import MessageView
 from aupmilter.model import Decision, Direction, Envelope
 from aupmilter.ownheaders import strip_client_headers
 from aupmilter.render import apply_effects
+from aupmilter.ruleset import build_ruleset
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -64,21 +66,22 @@ def _iter_files(paths: list[str]) -> Iterator[Path]:
 def envelope_for(args: argparse.Namespace, message: MessageView) -> Envelope:
     sender = args.sender
     if sender is None:
-        addrs = getaddresses([message.header("From") or ""])
+        addrs = message.addresses("From")
         sender = addrs[0][1] if addrs else ""
     rcpts = list(args.rcpt)
     if not rcpts:
-        rcpts = [a for _, a in getaddresses(message.headers_all("To") + message.headers_all("Cc")) if a]
+        rcpts = [a for _, a in message.addresses("To", "Cc") if a]
     direction = Direction(args.direction) if args.direction else None
-    return Envelope(
+    envelope = Envelope(
         sender,
         tuple(rcpts),
         args.auth_user,
         args.client_ip,
         direction=direction,
         received_at=args.received_at or _date_header(message),
-        recent_identical=getattr(args, "recent_identical", 0),
     )
+    recent: int = getattr(args, "recent_identical", 0)
+    return envelope.with_fact(RECENT_IDENTICAL, recent) if recent else envelope
 
 
 def _date_header(message: MessageView) -> dt.datetime | None:

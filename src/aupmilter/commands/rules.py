@@ -6,8 +6,8 @@ import argparse
 import sys
 
 from aupmilter.commands.common import add_config_arg, load_or_exit
-from aupmilter.engine import build_ruleset, unmatched_policy_rows
 from aupmilter.errors import ConfigError
+from aupmilter.ruleset import build_ruleset, unmatched_policy_rows
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -4,11 +4,11 @@ from aupmilter.checks import CheckSpec
 from aupmilter.checks.confidential.check import (
     ConfidentialCheck,
     attachment_text,
+    identifier_prefix,
     is_valid_nhs,
     is_valid_ni,
     is_valid_upn,
     luhn_valid,
-    mask,
     nhs_check_digit,
     upn_check_letter,
 )
@@ -21,12 +21,12 @@ __all__ = [
     "Limits",
     "Rules",
     "attachment_text",
+    "identifier_prefix",
     "is_valid_nhs",
     "is_valid_ni",
     "is_valid_upn",
     "load_rules",
     "luhn_valid",
-    "mask",
     "nhs_check_digit",
     "upn_check_letter",
 ]

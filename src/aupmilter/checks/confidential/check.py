@@ -654,7 +654,7 @@ class ConfidentialCheck:
         score = self.rules.scores[volume] + (self.rules.scores[f"webmail_{volume}"] if webmail else 0.0)
         first_value, first_location = next(iter(tally.values.items()))
         places = len(set(tally.values.values()))
-        notes = [f"{label} {mask(kind, first_value)}(x{count}{'+' if tally.capped else ''})"]
+        notes = [f"{label} {identifier_prefix(kind, first_value)}(x{count}{'+' if tally.capped else ''})"]
         if places > 1:
             notes.append(f"in {places} parts")
         if webmail:
@@ -674,7 +674,7 @@ def _in_ranges(prefix: str, ranges: Sequence[tuple[int, int, int]]) -> bool:
     return any(lo <= int(prefix[:n]) <= hi for n, lo, hi in ranges)
 
 
-def mask(kind: str, value: str) -> str:
+def identifier_prefix(kind: str, value: str) -> str:
     """A few leading characters that identify nobody, then an ellipsis.
 
     UPN: check letter + LA code (an area, not a pupil); NI: the prefix letters; NHS: the issuing

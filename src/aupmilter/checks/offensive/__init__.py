@@ -2,6 +2,6 @@
 (targeted abuse, hate and threats) and :mod:`.spelling` (variation the normaliser cannot undo)."""
 
 from aupmilter.checks.offensive.check import SPEC, OffensiveCheck
-from aupmilter.checks.offensive.lexicon import mask
+from aupmilter.checks.offensive.lexicon import starred
 
-__all__ = ["SPEC", "OffensiveCheck", "mask"]
+__all__ = ["SPEC", "OffensiveCheck", "starred"]

@@ -34,7 +34,7 @@ from typing import ClassVar
 
 from aupmilter.checks import CheckSettings, CheckSpec
 from aupmilter.checks.offensive.hate import HateDetector, Hit
-from aupmilter.checks.offensive.lexicon import Lexicon, LexiconFile, Term, mask
+from aupmilter.checks.offensive.lexicon import Lexicon, LexiconFile, Term, starred
 from aupmilter.checks.offensive.model import OffensiveModel
 from aupmilter.checks.offensive.spelling import load_real_words
 from aupmilter.errors import ConfigError
@@ -144,7 +144,7 @@ def _weight(where: str) -> float:
 def _term_finding(rule: str, where: str, terms: list[Term]) -> Finding:
     score = sum(t.score * (1.0 if i == 0 else 0.5) for i, t in enumerate(terms))
     score = min(score, terms[0].cap) * _weight(where)
-    shown = ", ".join(dict.fromkeys(t.display if t.display.startswith("model ") else mask(t.display) for t in terms))
+    shown = ", ".join(dict.fromkeys(t.display if t.display.startswith("model ") else starred(t.display) for t in terms))
     count = f" x{len(terms)}" if len(terms) > 1 else ""
     return Finding(rule, ".".join(rule.split(".")[:2]), round(score, 2), f"{shown}{count} in {where}", where)
 
@@ -163,7 +163,7 @@ def _frame_finding(rule: str, where: str, hits: list[Hit], labels: dict[str, str
     score = max(FRAME_SCORE[k] for k in kinds) * _weight(where)
     shown = "; ".join(
         dict.fromkeys(
-            f"{h.frame} against {labels.get(h.target, h.target)}: {' '.join(mask(w) for w in h.words)}" for h in hits
+            f"{h.frame} against {labels.get(h.target, h.target)}: {' '.join(starred(w) for w in h.words)}" for h in hits
         )
     )
     return Finding(rule, ".".join(rule.split(".")[:2]), round(score, 2), f"{shown} in {where}", where)

@@ -86,7 +86,7 @@ class Term:
     cap: float = 1000.0  # most the list can add up to in one location
 
 
-def mask(term: str) -> str:
+def starred(term: str) -> str:
     """``fuck`` → ``f**k``; short terms keep only the first letter."""
     letters = term.replace(" ", "")
     if len(letters) <= 3:
@@ -346,4 +346,4 @@ def _alternation(items: list[str]) -> regex.Pattern[str] | None:
 
 
 # Quoted kinds are part of the public vocabulary of locations.
-__all__ = ["FORWARDED", "QUOTED", "Lexicon", "Term", "mask"]
+__all__ = ["FORWARDED", "QUOTED", "Lexicon", "Term", "starred"]

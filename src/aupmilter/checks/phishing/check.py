@@ -35,7 +35,7 @@ import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from email.message import Message
-from email.utils import getaddresses, parseaddr
+from email.utils import parseaddr
 from typing import ClassVar
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -609,7 +609,7 @@ class PhishingCheck:
     def lookalike(self, message: MessageView, links: list[Link]) -> Finding | None:
         candidates: list[tuple[str, str]] = []  # (where, host)
         for name in ("From", "Reply-To", "Sender"):
-            for _, address in getaddresses(message.headers_all(name)):
+            for _, address in message.addresses(name):
                 _, at, domain = address.rpartition("@")
                 if at and domain:
                     candidates.append((f"header:{name}", domain))

@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from email.utils import getaddresses, parseaddr
+from email.utils import parseaddr
 from html.parser import HTMLParser
 
 import regex
@@ -351,7 +351,7 @@ def features(
     if in_display and from_reg and registrable(in_display.group(1).lower()) != from_reg:
         out["display_address_mismatch"] = 1.0
         notes["display_address_mismatch"] = f"sender name shows {in_display.group(1).lower()}, sent from {from_reg}"
-    for _, reply in getaddresses(message.headers_all("Reply-To")):
+    for _, reply in message.addresses("Reply-To"):
         domain = reply.rpartition("@")[2].lower()
         if domain and from_reg and registrable(domain) != from_reg:
             out["reply_to_differs"] = 1.0
