@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from aupmilter.checks import CheckSettings
 from aupmilter.checks.chain_letter import SPEC as CHAIN_SPEC
 from aupmilter.checks.chain_letter import ChainLetterCheck
 from aupmilter.config import load_config
@@ -200,8 +199,7 @@ def test_rules_file_errors_name_the_problem(tmp_path: Path) -> None:
     }
     for text, key in cases.items():
         (tmp_path / "chain_letter.toml").write_text(text)
-        settings = CheckSettings(tmp_path, {}, RULESET.config, "test")
         with pytest.raises(ConfigError, match=key):
-            ChainLetterCheck(settings)
+            CHAIN_SPEC.build(RULESET.config, {}, rules_dir=tmp_path)
     with pytest.raises(ConfigError, match="unknown"):
         CHAIN_SPEC.build(RULESET.config, {"threshold": 1})

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from aupmilter.checks import CheckSettings
 from aupmilter.checks import chain_features as cf
+from aupmilter.checks.chain_letter import SPEC as CHAIN_SPEC
 from aupmilter.checks.chain_letter import ChainLetterCheck
 from aupmilter.config import load_config
 from aupmilter.errors import ConfigError
@@ -140,14 +140,15 @@ def test_model_can_be_turned_off_and_threshold_is_strict(tmp_path: Path) -> None
     path = rules / "chain_letter.toml"
     original = path.read_text()
     path.write_text(original.replace("enabled = true\nthreshold = 0.5", "enabled = false\nthreshold = 0.5"))
-    off = ChainLetterCheck(CheckSettings(rules, {}, CONFIG))
+    off = CHAIN_SPEC.build(CONFIG, {}, rules_dir=rules)
+    assert isinstance(off, ChainLetterCheck)
     assert off.model is None
     text = "Mande para 9 amigas hoje e amanhã terá uma surpresa. Quem ignorou perdeu o emprego. Amém."
     assert [f for f in off.run(ENV, message(text)) if f.category == "chain_letter"] == []
     for bad, key in (("threshold = 1.5", "model.threshold"), ("treshold = 0.5", "model.treshold")):
         path.write_text(original.replace("threshold = 0.5", bad, 1))
         with pytest.raises(ConfigError) as err:
-            ChainLetterCheck(CheckSettings(rules, {}, CONFIG))
+            CHAIN_SPEC.build(CONFIG, {}, rules_dir=rules)
         assert key in str(err.value)
 
 

@@ -21,8 +21,9 @@ from typing import Any
 
 import pytest
 
-from aupmilter.checks import CheckSettings, discover
-from aupmilter.checks.mass_mailing import RECENT_IDENTICAL, MassMailingCheck
+from aupmilter.checks import discover
+from aupmilter.checks.mass_mailing import RECENT_IDENTICAL
+from aupmilter.checks.mass_mailing import SPEC as MASS_SPEC
 from aupmilter.config import parse_config
 from aupmilter.engine import Ruleset, evaluate
 from aupmilter.errors import ConfigError
@@ -321,7 +322,7 @@ def test_rules_file_unknown_key_names_file_and_key(tmp_path: Path) -> None:
     path = tmp_path / "rules" / "mass_mailing.toml"
     path.write_text(path.read_text().replace("[repeat]\n", "[repeat]\nwindow_minutes = 5\n"))
     with pytest.raises(ConfigError) as err:
-        MassMailingCheck(CheckSettings(tmp_path / "rules", {}, RS.config, "site.toml: checks.mass_mailing"))
+        MASS_SPEC.build(RS.config, {}, rules_dir=tmp_path / "rules")
     assert "mass_mailing.toml" in str(err.value) and "repeat.window_minutes" in str(err.value)
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from aupmilter.checks import CheckSettings
+from aupmilter.checks.phishing import SPEC as PHISHING_SPEC
 from aupmilter.checks.phishing import Domains, Link, PhishingCheck, lookalike_reason, one_edit, skeleton
 from aupmilter.config import Config, load_config, parse_config
 from aupmilter.engine import evaluate
@@ -183,9 +183,7 @@ def test_lookalike_in_from_reply_to_and_links() -> None:
 def test_lookalike_allow_list_spares_a_known_neighbour() -> None:
     data = tomllib.loads(Path(CONFIG.source).read_text())
     data["checks"] = {"phishing": {"lookalike_allow": ["oakfields.example"]}}
-    check = PhishingCheck(
-        CheckSettings(CONFIG.rules_dir, data["checks"]["phishing"], parse_config(data, "s.toml"), "s")
-    )
+    check = PHISHING_SPEC.build(parse_config(data, "s.toml"))
     env = Envelope("a@oakfields.example", ("t@oakfield.example",), direction=Direction.INBOUND)
     assert list(check.run(env, MessageView(mail(plain="Hi", sender="x@oakfields.example")))) == []
     assert rules(mail(plain="Hi", sender="x@oakfields.example")) == ["phishing.lookalike_domain"]
