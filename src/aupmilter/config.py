@@ -107,6 +107,14 @@ class ActionRow:
 _DAYS = {"mon": 0, "tue": 1, "wed": 2, "thu": 3, "fri": 4, "sat": 5, "sun": 6}
 
 
+def _require_zone(name: str) -> None:
+    """An IANA zone this machine knows (tzdata), or :class:`Invalid` on ``timezone``."""
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise Invalid("timezone", f"unknown time zone {name!r}") from None
+
+
 def _hhmm(value: str, key: str) -> str:
     """``"8:00"`` → ``"08:00"`` (so times compare as strings); anything else is :class:`Invalid`."""
     hh, sep, mm = value.strip().partition(":")
@@ -158,10 +166,7 @@ class WorkingHours:
         for d in self.days:
             if d.lower()[:3] not in _DAYS:
                 raise Invalid("days", f"unknown day {d!r} (mon..sun)")
-        try:
-            zoneinfo.ZoneInfo(self.timezone)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            raise Invalid("timezone", f"unknown time zone {self.timezone!r}") from None
+        _require_zone(self.timezone)
         for h in self.holidays:
             try:
                 datetime.date.fromisoformat(h)
@@ -376,10 +381,7 @@ class WebSettings:
     session_max_seconds: int = setting(8 * 3600, doc="A session ends this long after sign-in whatever its use.")
 
     def validate(self) -> None:
-        try:
-            zoneinfo.ZoneInfo(self.timezone)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            raise Invalid("timezone", f"unknown time zone {self.timezone!r}") from None
+        _require_zone(self.timezone)
         for proxy in self.trusted_proxies:
             try:
                 ipaddress.ip_address(proxy)

@@ -30,6 +30,8 @@ from pathlib import Path
 
 import regex
 
+from aupmilter.errors import ConfigError
+
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 _WORD = regex.compile(r"[\p{L}\p{N}$€£]+(?:['’][\p{L}]+)?")
 
@@ -95,6 +97,16 @@ class FeatureModel:
             return cls(json.loads(path.read_text(encoding="utf-8")), str(path))
         except (OSError, json.JSONDecodeError) as exc:
             raise ValueError(f"{path}: cannot load model ({exc})") from None
+
+    @classmethod
+    def shipped(cls, name: str) -> FeatureModel:
+        """A model shipped in the package (``models/<name>.json``); a bad file is a ConfigError
+        at load time, so a gateway never starts with half a check."""
+        path = MODELS_DIR / f"{name}.json"
+        try:
+            return cls.load(path)
+        except ValueError as exc:
+            raise ConfigError(str(path), "", str(exc)) from None
 
     def score(self, named: Mapping[str, float], text: str = "") -> Scored:
         width = len(self.bias)

@@ -28,6 +28,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
 
+import regex
+
 from aupmilter.errors import ConfigError
 
 T = TypeVar("T")
@@ -269,3 +271,23 @@ def _shown(value: Any) -> str:
     kind = {str: "string", int: "integer", float: "number", bool: "true/false", list: "list", dict: "table"}
     name = kind.get(type(value), type(value).__name__)
     return f"{name} {text if len(text) <= 40 else text[:37] + '...'}"
+
+
+@dataclasses.dataclass(frozen=True)
+class WeightedPattern:
+    """A rules file's named, weighted regular expression (``[[cue]]`` in chain_letter.toml and
+    phishing.toml): the shape is declared once, and a pattern that does not compile is an error
+    naming its key."""
+
+    id: str = setting(doc="Cue name, shown in evidence.", nonblank=True)
+    weight: float = setting(doc="Weight the cue adds (negative: evidence against).")
+    pattern: str = setting(doc="Case-insensitive regular expression.")
+
+    def validate(self) -> None:
+        try:
+            regex.compile(self.pattern, regex.IGNORECASE)
+        except regex.error as exc:
+            raise Invalid("pattern", f"invalid pattern: {exc}") from None
+
+    def compiled(self) -> regex.Pattern[str]:
+        return regex.compile(self.pattern, regex.IGNORECASE)

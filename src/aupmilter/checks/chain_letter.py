@@ -34,13 +34,12 @@ import regex
 from aupmilter import schema
 from aupmilter.checks import CheckSettings, CheckSpec
 from aupmilter.checks import chain_features as cf
-from aupmilter.errors import ConfigError
 from aupmilter.evidence import excerpt, flatten
-from aupmilter.featmodel import MODELS_DIR, FeatureModel
+from aupmilter.featmodel import FeatureModel
 from aupmilter.message import MessageView
 from aupmilter.model import Envelope, Finding
 from aupmilter.quoting import OWN, split_quoted
-from aupmilter.schema import Invalid, setting
+from aupmilter.schema import Invalid, WeightedPattern, setting
 
 MAX_TEXT = 200_000
 GENERIC = "chain_letter.*"
@@ -110,18 +109,9 @@ class StructureRule:
 
 
 @dataclass(frozen=True)
-class CueRule:
-    id: str = setting(doc="Cue name, shown in evidence.")
+class CueRule(WeightedPattern):
     family: str = setting(doc='A family of [families], or "chain_letter.*" for every chain family.')
-    weight: float = setting(doc="Weight the cue adds to its family (negative: a warning about chain letters).")
-    pattern: str = setting(doc="Case-insensitive regular expression over the flattened text.")
     needs: tuple[str, ...] = setting((), doc="Words of which one must appear before the pattern is tried.")
-
-    def validate(self) -> None:
-        try:
-            regex.compile(self.pattern, regex.IGNORECASE)
-        except regex.error as exc:
-            raise Invalid("pattern", f"invalid pattern: {exc}") from None
 
 
 @dataclass(frozen=True)
@@ -164,23 +154,11 @@ class ChainLetterCheck:
     def __init__(self, settings: CheckSettings) -> None:
         rules = schema.read_file(ChainLetterRules, settings.rules_dir / "chain_letter.toml")
         self.model_threshold = rules.model.threshold
-        self.model: FeatureModel | None = None
-        if rules.model.enabled:
-            model_path = MODELS_DIR / "chain_letter.json"
-            try:
-                self.model = FeatureModel.load(model_path)
-            except ValueError as exc:
-                raise ConfigError(str(model_path), "", str(exc)) from None
+        self.model = FeatureModel.shipped("chain_letter") if rules.model.enabled else None
         self.families = {name: Family(spec.threshold, spec.min_cues) for name, spec in rules.families.items()}
         self.structure = {key: Structure(spec.weight, spec.min_) for key, spec in rules.structure.items()}
         self.cues = [
-            Cue(
-                raw.id,
-                raw.family,
-                raw.weight,
-                regex.compile(raw.pattern, regex.IGNORECASE),
-                tuple(n.lower() for n in raw.needs),
-            )
+            Cue(raw.id, raw.family, raw.weight, raw.compiled(), tuple(n.lower() for n in raw.needs))
             for raw in rules.cue
         ]
         self.chain_families = [f for f in self.families if f.startswith("chain_letter.")]

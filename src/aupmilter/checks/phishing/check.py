@@ -44,9 +44,8 @@ import regex
 from aupmilter.checks import CheckSettings
 from aupmilter.checks.phishing import features as pf
 from aupmilter.checks.phishing.rules import Cue, Domains, load_rules, parse_options
-from aupmilter.errors import ConfigError
 from aupmilter.evidence import excerpt, flatten
-from aupmilter.featmodel import MODELS_DIR, FeatureModel
+from aupmilter.featmodel import FeatureModel
 from aupmilter.message import MessageView
 from aupmilter.model import Envelope, Finding
 from aupmilter.normalise import to_latin
@@ -354,13 +353,7 @@ class PhishingCheck:
             self.rules.suspicious_tlds,
             load_webmail_domains(settings.config.rules_dir),
         )
-        self.model: FeatureModel | None = None
-        if self.rules.model_enabled:
-            path = MODELS_DIR / "phishing.json"
-            try:
-                self.model = FeatureModel.load(path)
-            except ValueError as exc:
-                raise ConfigError(str(path), "", str(exc)) from None
+        self.model = FeatureModel.shipped("phishing") if self.rules.model_enabled else None
 
     def run(self, envelope: Envelope, message: MessageView) -> Iterable[Finding]:
         if envelope.direction not in self.options.directions:

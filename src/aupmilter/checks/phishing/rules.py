@@ -11,7 +11,7 @@ from aupmilter import schema
 from aupmilter.config import Config
 from aupmilter.errors import ConfigError
 from aupmilter.model import Direction
-from aupmilter.schema import Invalid, setting
+from aupmilter.schema import Invalid, WeightedPattern, setting
 
 
 @dataclass(frozen=True)
@@ -120,19 +120,6 @@ class BannerRule:
 
 
 @dataclass(frozen=True)
-class CueRule:
-    id: str = setting(doc="Cue name, shown in evidence.", nonblank=True)
-    weight: float = setting(doc="Weight the cue adds.")
-    pattern: str = setting(doc="Case-insensitive regular expression.")
-
-    def validate(self) -> None:
-        try:
-            regex.compile(self.pattern, regex.IGNORECASE)
-        except regex.error as exc:
-            raise Invalid("pattern", f"invalid pattern: {exc}") from None
-
-
-@dataclass(frozen=True)
 class PhishingFile:
     """``rules/phishing.toml``."""
 
@@ -143,7 +130,7 @@ class PhishingFile:
     lookalike: LookalikeRule = setting(LookalikeRule(), doc="Domains resembling a school's or a brand's.")
     harvest: HarvestRule = setting(HarvestRule(), doc="Credential harvesting cues.")
     model: ModelSettingsRule = setting(ModelSettingsRule(), doc="The learned weighting.")
-    cue: tuple[CueRule, ...] = setting((), doc="Named, weighted patterns.")
+    cue: tuple[WeightedPattern, ...] = setting((), doc="Named, weighted patterns.")
 
     def validate(self) -> None:
         seen: set[str] = set()
@@ -171,7 +158,7 @@ def load_rules(config: Config) -> PhishingRules:
         min_cues=data.harvest.min_cues,
         sign_in_domains=_domains(data.harvest.sign_in_domains),
         banner_text=" ".join(data.banner.text.split()),
-        cues=tuple(Cue(c.id, c.weight, regex.compile(c.pattern, regex.IGNORECASE)) for c in data.cue),
+        cues=tuple(Cue(c.id, c.weight, c.compiled()) for c in data.cue),
         brands={" ".join(b.lower().split()): _domains(domains) for b, domains in data.brands.items()},
         shorteners=frozenset(_domains(d.shorteners)),
         free_hosts=frozenset(_domains(d.free_hosts)),
