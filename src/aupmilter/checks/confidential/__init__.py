@@ -2,7 +2,6 @@
 
 from aupmilter.checks.confidential.check import (
     ConfidentialCheck,
-    attachment_text,
     is_valid_nhs,
     is_valid_ni,
     is_valid_upn,
@@ -19,7 +18,6 @@ __all__ = [
     "ConfidentialCheck",
     "Limits",
     "Rules",
-    "attachment_text",
     "is_valid_nhs",
     "is_valid_ni",
     "is_valid_upn",

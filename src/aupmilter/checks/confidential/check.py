@@ -35,8 +35,8 @@ Text comes from the subject and every text part (HTML as visible text, attached 
 included) and from attachments: CSV/TXT as text, XLSX (shared strings + worksheets) and DOCX
 (``word/document.xml``) read from the zip with :mod:`pyexpat` under byte caps and with document
 type declarations refused (no entity expansion at all, defusedxml's rule), PDF text via pypdf
-(page-capped).  Everything is bounded per message (``[limits]`` in the rules file): what is not
-scanned is not seen, never an error.
+(page-capped), all in :mod:`aupmilter.extraction`.  Everything is bounded per message
+(``[limits]`` in the rules file): what is not scanned is not seen, never an error.
 
 Distinct identifiers are counted per kind across the message; fewer than the kind's
 ``bulk_min`` give ``confidential.<kind>.single``, more give ``confidential.<kind>.bulk``.  Any
@@ -49,24 +49,17 @@ itself is confidential: it never appears in a finding, a log line or a metric.
 from __future__ import annotations
 
 import bisect
-import codecs
-import io
-import logging
-import pyexpat
 import re
-import zipfile
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, ClassVar
-
-# Imported with the check, not on the first PDF: that import costs ~50 ms, which a worker process
-# would otherwise add to the first message with a PDF it sees.
-from pypdf import PdfReader
+from typing import ClassVar
 
 from aupmilter.checks import CheckSettings
-from aupmilter.checks.confidential.rules import CATEGORY, KINDS, Limits, load_rules
-from aupmilter.message import Attachment, MessageView
+from aupmilter.checks.confidential.rules import CATEGORY, KINDS, load_rules
+from aupmilter.extraction.bounds import TextLimits
+from aupmilter.extraction.text import attachment_text
+from aupmilter.message import MessageView
 from aupmilter.model import Direction, Envelope, Finding, domain_of
 
 # --- identifier algorithms (pure, unit-tested) ---------------------------------------------------
@@ -157,291 +150,6 @@ class Budget:
         return text
 
 
-_TEXT_EXTS = (".csv", ".txt", ".tsv", ".tab")
-_TEXT_TYPES = {
-    "text/csv",
-    "text/plain",
-    "text/tab-separated-values",
-    "application/csv",
-    "text/x-csv",
-    "text/comma-separated-values",
-}
-_MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-_WORD_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
-_SHEET_NAME = re.compile(r"^xl/worksheets/sheet\d+\.xml$")
-
-
-def attachment_text(att: Attachment, limits: Limits) -> tuple[str, str]:
-    """``(kind, text)`` extracted from one attachment; kind ``""`` when not a readable format.
-
-    The kind is decided by content (a zip holding ``xl/workbook.xml`` is a spreadsheet whatever
-    it is called), then by name or declared type for plain text, so a renamed file is still read.
-    """
-    data = att.data
-    if not data or len(data) > limits.max_attachment_bytes:
-        return ("", "")
-    if data.startswith(b"PK\x03\x04"):
-        return _ooxml_text(data, limits)
-    if b"%PDF-" in data[:1024]:
-        return ("pdf", _pdf_text(data, limits))
-    name = (att.filename or "").lower()
-    if name.endswith(_TEXT_EXTS) or att.declared_type in _TEXT_TYPES:
-        return ("text", _decode(data[: limits.max_extracted_chars * 4])[: limits.max_extracted_chars])
-    return ("", "")
-
-
-def _decode(data: bytes) -> str:
-    """CSV/TXT bytes as text: a BOM decides, else UTF-8, else Windows-1252 (Excel's CSV)."""
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return data.decode("utf-16", errors="replace")
-    if b"\x00" in data[:8192]:
-        return ""  # binary that only claims to be text
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return data.decode("cp1252", errors="replace")
-
-
-class _Refused(Exception):
-    """An XML member we will not parse (a DTD or entity declaration, or over its byte cap)."""
-
-
-def _xml_events(
-    stream: io.BufferedIOBase | Any,
-    cap: int,
-    start: Callable[[str, dict[str, str]], None],
-    end: Callable[[str], None],
-    chars: Callable[[str], None],
-) -> int:
-    """Stream one XML member through expat with namespaces resolved; returns bytes read.
-
-    Office Open XML never carries a document type declaration, so any DTD or entity declaration
-    is refused outright (defusedxml's rule: no entity expansion, no external fetch).  Reading
-    stops at ``cap`` bytes.
-    """
-    parser = pyexpat.ParserCreate(namespace_separator=" ")
-    parser.SetParamEntityParsing(pyexpat.XML_PARAM_ENTITY_PARSING_NEVER)
-
-    def refuse(*_: Any) -> None:
-        raise _Refused("document type declaration")
-
-    def refuse_external(*_: Any) -> int:
-        raise _Refused("external entity")
-
-    parser.StartDoctypeDeclHandler = refuse
-    parser.EntityDeclHandler = refuse
-    parser.ExternalEntityRefHandler = refuse_external
-    parser.StartElementHandler = start
-    parser.EndElementHandler = end
-    parser.CharacterDataHandler = chars
-    parser.buffer_text = True
-    read = 0
-    while True:
-        chunk = stream.read(min(65536, cap - read + 1))
-        if not chunk:
-            break
-        read += len(chunk)
-        if read > cap:
-            raise _Refused("over byte cap")
-        parser.Parse(chunk, False)
-    parser.Parse(b"", True)
-    return read
-
-
-class _TextSink:
-    """Collects extracted text up to a character cap (then stops collecting, quietly)."""
-
-    def __init__(self, cap: int) -> None:
-        self.parts: list[str] = []
-        self.size = 0
-        self.cap = cap
-
-    def add(self, text: str) -> None:
-        if self.size < self.cap:
-            self.parts.append(text)
-            self.size += len(text)
-
-    def text(self) -> str:
-        return "".join(self.parts)[: self.cap]
-
-
-def _ooxml_text(data: bytes, limits: Limits) -> tuple[str, str]:
-    try:
-        zf = zipfile.ZipFile(io.BytesIO(data))
-        names = zf.namelist()
-    except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError):
-        return ("", "")
-    sink = _TextSink(limits.max_extracted_chars)
-    budget = [limits.max_xml_bytes]
-    try:
-        if "xl/workbook.xml" in names:
-            shared = _shared_strings(zf, names, budget, limits)
-            sheets = sorted((n for n in names if _SHEET_NAME.match(n)), key=lambda n: int(re.sub(r"\D", "", n) or 0))
-            for name in sheets:
-                _sheet_text(zf, name, shared, sink, budget)
-                sink.add("\n\n")  # a blank line between sheets: each has its own header row
-            return ("xlsx", sink.text())
-        if "word/document.xml" in names:
-            _docx_text(zf, "word/document.xml", sink, budget)
-            return ("docx", sink.text())
-    except (_Refused, pyexpat.ExpatError, zipfile.BadZipFile, OSError, ValueError, NotImplementedError, EOFError):
-        # Unreadable or hostile: whatever was read before the problem is still scanned.
-        return ("xlsx" if "xl/workbook.xml" in names else "docx", sink.text())
-    return ("", "")
-
-
-def _parse_member(
-    zf: zipfile.ZipFile,
-    name: str,
-    budget: list[int],
-    start: Callable[[str, dict[str, str]], None],
-    end: Callable[[str], None],
-    chars: Callable[[str], None],
-) -> None:
-    """Parse one zip member, charging its bytes to the attachment's XML budget (``budget[0]``)."""
-    if budget[0] <= 0:
-        raise _Refused("xml budget spent")
-    with zf.open(name) as stream:
-        budget[0] -= _xml_events(stream, budget[0], start, end, chars)
-
-
-def _shared_strings(zf: zipfile.ZipFile, names: Sequence[str], budget: list[int], limits: Limits) -> list[str]:
-    """``xl/sharedStrings.xml``: the text of each ``<si>`` (phonetic ``<rPh>`` runs skipped)."""
-    if "xl/sharedStrings.xml" not in names:
-        return []
-    strings: list[str] = []
-    current: list[str] = []
-    state = {"in_t": False, "in_rph": False, "size": 0}
-    si, t, rph = f"{_MAIN_NS} si", f"{_MAIN_NS} t", f"{_MAIN_NS} rPh"
-
-    def start(tag: str, _attrs: dict[str, str]) -> None:
-        if tag == si:
-            current.clear()
-        elif tag == t:
-            state["in_t"] = True
-        elif tag == rph:
-            state["in_rph"] = True
-
-    def end(tag: str) -> None:
-        if tag == si:
-            text = "".join(current)
-            if state["size"] < limits.max_extracted_chars:
-                state["size"] += len(text)
-            else:
-                text = ""  # keep indices right, stop holding text
-            strings.append(text)
-        elif tag == t:
-            state["in_t"] = False
-        elif tag == rph:
-            state["in_rph"] = False
-
-    def chars(text: str) -> None:
-        if state["in_t"] and not state["in_rph"]:
-            current.append(text)
-
-    _parse_member(zf, "xl/sharedStrings.xml", budget, start, end, chars)
-    return strings
-
-
-def _sheet_text(zf: zipfile.ZipFile, name: str, shared: list[str], sink: _TextSink, budget: list[int]) -> None:
-    """A worksheet as lines of tab-separated cell values (shared and inline strings resolved)."""
-    row_tag, c_tag, v_tag, t_tag = (f"{_MAIN_NS} {x}" for x in ("row", "c", "v", "t"))
-    row: list[str] = []
-    cell: dict[str, Any] = {"type": "", "text": [], "capture": False}
-
-    def start(tag: str, attrs: dict[str, str]) -> None:
-        if tag == c_tag:
-            cell["type"] = attrs.get("t", "")
-            cell["text"] = []
-        elif tag in (v_tag, t_tag):
-            cell["capture"] = True
-
-    def end(tag: str) -> None:
-        if tag in (v_tag, t_tag):
-            cell["capture"] = False
-        elif tag == c_tag:
-            value = "".join(cell["text"]).strip()
-            if cell["type"] == "s":
-                index = int(value) if value.isdigit() else -1
-                value = shared[index] if 0 <= index < len(shared) else ""
-            row.append(value)
-        elif tag == row_tag:
-            sink.add("\t".join(row) + "\n")
-            row.clear()
-
-    def chars(text: str) -> None:
-        if cell["capture"]:
-            cell["text"].append(text)
-
-    _parse_member(zf, name, budget, start, end, chars)
-
-
-def _docx_text(zf: zipfile.ZipFile, name: str, sink: _TextSink, budget: list[int]) -> None:
-    """``word/document.xml`` as text: paragraphs as lines, table cells separated by tabs."""
-    t_tag, p_tag, tc_tag, tab_tag, br_tag = (f"{_WORD_NS} {x}" for x in ("t", "p", "tc", "tab", "br"))
-    state = {"in_t": False, "cell_paragraphs": 0, "in_cell": 0}
-
-    def start(tag: str, _attrs: dict[str, str]) -> None:
-        if tag == t_tag:
-            state["in_t"] = True
-        elif tag == tab_tag:
-            sink.add("\t")
-        elif tag == br_tag:
-            sink.add("\n")
-        elif tag == tc_tag:
-            state["in_cell"] += 1
-
-    def end(tag: str) -> None:
-        if tag == t_tag:
-            state["in_t"] = False
-        elif tag == p_tag:
-            # Inside a table cell a paragraph ends with a space, so the row stays one line.
-            sink.add(" " if state["in_cell"] else "\n")
-        elif tag == tc_tag:
-            state["in_cell"] -= 1
-            sink.add("\t")
-        elif tag == f"{_WORD_NS} tr":
-            sink.add("\n")
-
-    def chars(text: str) -> None:
-        if state["in_t"]:
-            sink.add(text)
-
-    _parse_member(zf, name, budget, start, end, chars)
-
-
-# pypdf reports structural oddities of the file through logging; they can quote document bytes,
-# and document bytes here are confidential by assumption.  Errors only.
-logging.getLogger("pypdf").setLevel(logging.ERROR)
-
-
-def _pdf_text(data: bytes, limits: Limits) -> str:
-    """Text of the first ``max_pdf_pages`` pages via pypdf; encrypted or broken PDFs give ``""``.
-
-    pypdf is pure Python and maintained; its failures on hostile files are many and varied, so
-    any exception is treated as "no text" (the message is still decided, on what else it shows).
-    """
-    sink = _TextSink(limits.max_extracted_chars)
-    # pypdf looks for the end marker by reading backwards a line at a time in Python: on a file
-    # with megabytes after its last %%EOF (or none at all) that alone took 0.6 s per 2 MB.  Find
-    # it at C speed and hand pypdf the document up to there; no marker, no text.
-    end = data.rfind(b"%%EOF")
-    if end == -1:
-        return ""
-    data = data[: end + 5]
-    try:
-        reader = PdfReader(io.BytesIO(data), strict=False)
-        if reader.is_encrypted:
-            return ""
-        for i, page in enumerate(reader.pages):
-            if i >= limits.max_pdf_pages or sink.size >= sink.cap:
-                break
-            sink.add(page.extract_text() + "\n")
-    except Exception:  # pypdf raises many types on hostile input (see docstring)
-        return sink.text()
-    return sink.text()
-
-
 # --- scanning ----------------------------------------------------------------------------------------
 
 _UPN_RE = re.compile(r"(?<![A-Z0-9])([A-HJ-NP-RT-Z])(\d{11}[0-9A-HJ-NP-RT-Z])(?![A-Z0-9])", re.IGNORECASE)
@@ -525,6 +233,10 @@ class ConfidentialCheck:
     def __init__(self, settings: CheckSettings) -> None:
         settings.reject_unknown(())
         self.rules = load_rules(settings.rules_dir)
+        limits = self.rules.limits
+        self.text_limits = TextLimits(
+            limits.max_attachment_bytes, limits.max_extracted_chars, limits.max_xml_bytes, limits.max_pdf_pages
+        )
 
     # -- sources -------------------------------------------------------------------------------
 
@@ -545,7 +257,7 @@ class ConfidentialCheck:
             if budget.chars <= 0:
                 budget.capped = True
                 break
-            _kind, text = attachment_text(att, limits)
+            _kind, text = attachment_text(att, self.text_limits)
             taken = budget.take(text)
             if taken:
                 out.append(Source.of(att.location, taken))
