@@ -35,4 +35,3 @@ class TextSink:
 
     def text(self) -> str:
         return "".join(self.parts)[: self.cap]
-

@@ -67,7 +67,6 @@ def _xml_events(
     return read
 
 
-
 def ooxml_text(data: bytes, limits: TextLimits) -> tuple[str, str]:
     try:
         zf = zipfile.ZipFile(io.BytesIO(data))
@@ -211,4 +210,3 @@ def _docx_text(zf: zipfile.ZipFile, name: str, sink: TextSink, budget: list[int]
             sink.add(text)
 
     _parse_member(zf, name, budget, start, end, chars)
-

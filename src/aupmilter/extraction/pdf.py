@@ -41,4 +41,3 @@ def pdf_text(data: bytes, limits: TextLimits) -> str:
     except Exception:  # pypdf raises many types on hostile input (see docstring)
         return sink.text()
     return sink.text()
-

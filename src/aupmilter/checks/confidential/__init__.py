@@ -1,7 +1,10 @@
-"""Confidential data leaving (see :mod:`.check`): the check, its rules file and identifier algorithms."""
+"""Confidential data leaving: see :mod:`.check` (the check and what the policies say),
+:mod:`.identifiers` (issuers' validation rules, masking), :mod:`.scanner` (finding and counting
+identifiers in text) and :mod:`.rules` (``rules/confidential.toml``).  Attachment text comes from
+:mod:`aupmilter.extraction`."""
 
-from aupmilter.checks.confidential.check import (
-    ConfidentialCheck,
+from aupmilter.checks.confidential.check import ConfidentialCheck
+from aupmilter.checks.confidential.identifiers import (
     is_valid_nhs,
     is_valid_ni,
     is_valid_upn,
