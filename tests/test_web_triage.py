@@ -37,8 +37,8 @@ from aupmilter.model import Finding
 from aupmilter.quarantine import QuarantineRecord, QuarantineStore, Role, open_store
 from aupmilter.web.app import create_app
 from tests.attachment_builders import pe_bytes
-from tests.harness.gateway import DEFAULT_CONFIG, Gateway, wait_for
-from tests.harness.webui import PASSWORD, add_staff, login, serve
+from tests.harness.gateway import Gateway, wait_for
+from tests.harness.webui import GATEWAY_CONFIG, PASSWORD, add_staff, login, serve
 
 pytestmark = [pytest.mark.postfix, pytest.mark.browser]
 
@@ -48,12 +48,8 @@ SHOTS = (
 )
 PHONE = {"width": 375, "height": 740}
 CONFIG = (
-    DEFAULT_CONFIG
+    GATEWAY_CONFIG
     + """
-[[action]]
-match = "personal.label"
-inbound = "quarantine"
-
 [web]
 timezone = "Europe/London"
 """

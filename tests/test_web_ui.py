@@ -13,19 +13,11 @@ from aupmilter.config import load_config
 from aupmilter.quarantine import open_store
 from aupmilter.web.app import create_app
 from tests.attachment_builders import pe_bytes
-from tests.harness.gateway import DEFAULT_CONFIG, Gateway, wait_for
-from tests.harness.webui import add_staff, chromium, login, serve
+from tests.harness.gateway import Gateway, wait_for
+from tests.harness.webui import GATEWAY_CONFIG, add_staff, chromium, login, serve
 
 pytestmark = [pytest.mark.postfix, pytest.mark.browser]
 
-CONFIG = (
-    DEFAULT_CONFIG
-    + """
-[[action]]
-match = "personal.label"
-inbound = "quarantine"
-"""
-)
 
 HOSTILE_HTML = """<html><body><p>Invoice attached</p>
 <script>window.__pwned = 1; alert('xss')</script>
@@ -51,7 +43,7 @@ def hostile_message() -> bytes:
 
 @pytest.fixture
 def ui(make_gateway: Callable[..., Gateway]) -> Iterator[tuple[Gateway, str]]:
-    gw = make_gateway(CONFIG)
+    gw = make_gateway(GATEWAY_CONFIG)
     config = load_config(str(gw.config_path))
     store = open_store(config.quarantine)
     add_staff(store)

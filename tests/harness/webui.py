@@ -13,7 +13,7 @@ from typing import Any
 import uvicorn
 
 from aupmilter.quarantine import Accounts, QuarantineStore, Role
-from tests.harness.gateway import free_port, port_open, wait_for
+from tests.harness.gateway import DEFAULT_CONFIG, free_port, port_open, wait_for
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
@@ -27,6 +27,15 @@ ARGS = [
     "--disable-sync",
 ]
 PASSWORD = "a long enough password 1"
+#: The gateway the browser tests run against: personal mail is held too, so sealed items are seen.
+GATEWAY_CONFIG = (
+    DEFAULT_CONFIG
+    + """
+[[action]]
+match = "personal.label"
+inbound = "quarantine"
+"""
+)
 #: The accounts the web tests sign in as, one per role.
 STAFF = (("rita", Role.REVIEWER), ("arthur", Role.AUDITOR), ("dana", Role.DPO))
 

@@ -12,12 +12,13 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class TextLimits:
-    """Caps for extracting one attachment's text (defaults: the confidential check's)."""
+    """Caps for extracting one attachment's text; the caller's own (the confidential check's
+    ``[limits]``, the web preview's smaller ones), so there are no defaults here."""
 
-    max_attachment_bytes: int = 26_214_400
-    max_extracted_chars: int = 2_000_000
-    max_xml_bytes: int = 16_777_216
-    max_pdf_pages: int = 40
+    max_attachment_bytes: int  # larger attachments are not read at all
+    max_extracted_chars: int  # text kept per attachment
+    max_xml_bytes: int  # XML read per OOXML attachment, all members together
+    max_pdf_pages: int
 
 
 class TextSink:
