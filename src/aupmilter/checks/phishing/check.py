@@ -65,7 +65,6 @@ SUSPICIOUS_SCALE = 20.0
 _SHOWN = regex.compile(
     r"(?<![\w.@/-])(?P<scheme>https?://)?(?:[\w.+-]+@)?(?P<host>(?:\w(?:[\w-]{0,61}\w)?\.)+\w[\w-]{0,62})(?![\w-])"
 )
-
 _IP_HOST = regex.compile(r"^(?:\d{1,3}\.){3}\d{1,3}$|^\[?[0-9a-f:]+\]?$", regex.IGNORECASE)
 #: First labels of bulk-mail click-tracking hosts (``click.news.example.org``).
 _TRACKER_LABELS = frozenset(
@@ -76,8 +75,6 @@ _TRACKER_LABELS = frozenset(
 _TOKEN = regex.compile(r"/[A-Za-z0-9_=-]{20,}")
 
 
-# --- reading the message ---------------------------------------------------------------------
-# --- domains -----------------------------------------------------------------------------------
 # --- the check ---------------------------------------------------------------------------------
 
 
