@@ -33,6 +33,7 @@ from aupmilter.config import load_config
 from aupmilter.message import MessageView
 from aupmilter.model import Envelope
 from aupmilter.ruleset import build_ruleset
+from bench.report import finish
 
 CORPUS = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "chain"
 BLIND = CORPUS.parent / "chain_blind"
@@ -216,17 +217,11 @@ def main() -> None:
     for key, v in r["confusion"].items():  # type: ignore[attr-defined]
         t, _, p = key.partition(" -> ")
         print(f"| {t} | {p} | {v} |")
-    for title, key in (
-        ("Chain letters missed", "chain_letters_missed"),
-        ("Negatives misclassified", "negatives_misclassified"),
-    ):
-        items = r[key]
-        print(f"\n### {title}: {len(items)}\n")  # type: ignore[arg-type]
-        for item in items:  # type: ignore[attr-defined]
-            print(f"- {item}")
-    if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(json.dumps(r, indent=2) + "\n")
+    lists = (
+        ("Chain letters missed", r["chain_letters_missed"]),
+        ("Negatives misclassified", r["negatives_misclassified"]),
+    )
+    finish(r, lists, args.out)  # type: ignore[arg-type]
 
 
 if __name__ == "__main__":

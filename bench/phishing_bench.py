@@ -37,6 +37,7 @@ from aupmilter.engine import Ruleset, evaluate
 from aupmilter.message import MessageView
 from aupmilter.model import Action, Envelope
 from aupmilter.ruleset import build_ruleset
+from bench.report import finish
 
 REPO = Path(__file__).resolve().parents[1]
 BLIND = REPO / "tests" / "fixtures" / "phishing_blind"
@@ -219,14 +220,9 @@ def main() -> None:
     print(f"| public ham ({h['messages']}) | stopped | {h['stopped']} ({h['stopped'] / max(1, h['messages']):.4f}) |")  # type: ignore[index,operator]
     print(f"| public ham | any phishing finding | {h['any_phishing']} |")  # type: ignore[index]
     print(f"| labelled set (trained on) | precision / recall | {lab['precision']:.3f} / {lab['recall']:.3f} |")  # type: ignore[index]
-    for title, items in (("Blind phishing missed", b["missed"]), ("Blind legitimate flagged", b["legit_flagged"]),  # type: ignore[index]
-                         ("Public ham stopped", h["stopped_files"]), ("Public ham with a phishing finding", h["flagged_files"])):  # type: ignore[index]
-        print(f"\n### {title}: {len(items)}\n")  # type: ignore[arg-type]
-        for item in items:  # type: ignore[attr-defined]
-            print(f"- {item}")
-    if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.out).write_text(json.dumps(r, indent=2) + "\n")
+    lists = (("Blind phishing missed", b["missed"]), ("Blind legitimate flagged", b["legit_flagged"]),  # type: ignore[index]
+             ("Public ham stopped", h["stopped_files"]), ("Public ham with a phishing finding", h["flagged_files"]))  # type: ignore[index]
+    finish(r, lists, args.out)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ import shutil
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,6 +15,7 @@ from tests.harness.clamd import available as clamd_available
 from tests.harness.gateway import Gateway
 from tests.harness.postgres import PrivatePostgres
 from tests.harness.postgres import available as postgres_available
+from tests.harness.webui import chromium
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -87,3 +89,10 @@ def private_postgres() -> Iterator[PrivatePostgres]:
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    """A real headless Chromium for the web tests (:mod:`tests.harness.webui`)."""
+    with chromium() as b:
+        yield b

@@ -15,8 +15,8 @@ from collections.abc import Callable
 
 import pytest
 
-from aupmilter.archives import Budget, Limits
-from aupmilter.documents import inspect
+from aupmilter.extraction.archives import Budget, Limits
+from aupmilter.extraction.documents import inspect
 from aupmilter.model import Action
 from tests import attachment_builders as b
 from tests import document_corpus as corpus

@@ -11,7 +11,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,11 +21,11 @@ import uvicorn
 
 from aupmilter.config import Config, load_config
 from aupmilter.model import Finding
-from aupmilter.quarantine import Accounts, QuarantineStore, Role, open_store
+from aupmilter.quarantine import QuarantineStore, Role, open_store
 from aupmilter.web.app import create_app
-from tests.harness.gateway import DEFAULT_CONFIG, free_port, port_open, wait_for
+from tests.harness.gateway import DEFAULT_CONFIG, free_port, wait_for
+from tests.harness.webui import PASSWORD, add_staff, login, serve
 from tests.test_store import RAW, record
-from tests.test_web_ui import ARGS, CHROMIUM, PASSWORD, login
 
 pytestmark = [pytest.mark.browser]
 
@@ -69,9 +68,7 @@ secret_key_file = "{root / "web-secret"}"
     )
     config = load_config(str(config_path))
     store = open_store(config.quarantine)
-    accounts = Accounts(store)
-    for name, role in (("rita", Role.REVIEWER), ("arthur", Role.AUDITOR), ("dana", Role.DPO)):
-        accounts.add(name, PASSWORD, role)
+    add_staff(store)
     item = store.put(
         RAW,
         record(
@@ -89,24 +86,10 @@ secret_key_file = "{root / "web-secret"}"
         thread.start()
         wait_for(lambda: server.started, 20, "web UI on a unix socket")
         return UI("http://ui", config, config_path, store, item, server, thread)
-    port = free_port()
     # As `aupmilter web` runs it: uvicorn's own X-Forwarded-For rewriting off, so the app's
     # trusted-proxy rule is what is tested.
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", proxy_headers=False))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    wait_for(lambda: port_open(port), 20, "web UI")
-    return UI(f"http://127.0.0.1:{port}", config, config_path, store, item, server, thread)
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
+    served = serve(app, proxy_headers=False)
+    return UI(served.base, config, config_path, store, item, served.server, served.thread)
 
 
 def user_cli(ui: UI, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:

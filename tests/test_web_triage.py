@@ -22,7 +22,6 @@ import re
 import subprocess
 import sys
 import tempfile
-import threading
 import zoneinfo
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -32,15 +31,14 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-import uvicorn
 
 from aupmilter.config import Config, load_config
 from aupmilter.model import Finding
-from aupmilter.quarantine import Accounts, QuarantineRecord, QuarantineStore, Role, open_store
+from aupmilter.quarantine import QuarantineRecord, QuarantineStore, Role, open_store
 from aupmilter.web.app import create_app
 from tests.attachment_builders import pe_bytes
-from tests.harness.gateway import DEFAULT_CONFIG, Gateway, free_port, port_open, wait_for
-from tests.test_web_ui import ARGS, CHROMIUM, PASSWORD, login
+from tests.harness.gateway import Gateway, wait_for
+from tests.harness.webui import GATEWAY_CONFIG, PASSWORD, add_staff, login, serve
 
 pytestmark = [pytest.mark.postfix, pytest.mark.browser]
 
@@ -50,12 +48,8 @@ SHOTS = (
 )
 PHONE = {"width": 375, "height": 740}
 CONFIG = (
-    DEFAULT_CONFIG
+    GATEWAY_CONFIG
     + """
-[[action]]
-match = "personal.label"
-inbound = "quarantine"
-
 [web]
 timezone = "Europe/London"
 """
@@ -85,27 +79,10 @@ def ui(make_gateway: Callable[..., Gateway]) -> Iterator[UI]:
     gw = make_gateway(CONFIG)
     config = load_config(str(gw.config_path))
     store = open_store(config.quarantine)
-    accounts = Accounts(store)
-    for name, role in (("rita", Role.REVIEWER), ("arthur", Role.AUDITOR), ("dana", Role.DPO)):
-        accounts.add(name, PASSWORD, role)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(config, store), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    wait_for(lambda: port_open(port), 20, "web UI")
-    yield UI(gw, f"http://127.0.0.1:{port}", store, config)
-    server.should_exit = True
-    thread.join(10)
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
+    add_staff(store)
+    served = serve(create_app(config, store))
+    yield UI(gw, served.base, store, config)
+    served.stop()
 
 
 def exe_message(sender: str, to: list[str], subject: str) -> bytes:

@@ -3,42 +3,21 @@ the real Postfix: quarantine, review, release, roles, CSRF, stored-XSS inertness
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Iterator
 from email.message import EmailMessage
 
 import pytest
-import uvicorn
 
 from aupmilter.config import load_config
-from aupmilter.quarantine import Accounts, Role, open_store
+from aupmilter.quarantine import open_store
 from aupmilter.web.app import create_app
 from tests.attachment_builders import pe_bytes
-from tests.harness.gateway import DEFAULT_CONFIG, Gateway, free_port, port_open, wait_for
+from tests.harness.gateway import Gateway, wait_for
+from tests.harness.webui import GATEWAY_CONFIG, add_staff, chromium, login, serve
 
 pytestmark = [pytest.mark.postfix, pytest.mark.browser]
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-PASSWORD = "a long enough password 1"
-CONFIG = (
-    DEFAULT_CONFIG
-    + """
-[[action]]
-match = "personal.label"
-inbound = "quarantine"
-"""
-)
 
 HOSTILE_HTML = """<html><body><p>Invoice attached</p>
 <script>window.__pwned = 1; alert('xss')</script>
@@ -64,34 +43,16 @@ def hostile_message() -> bytes:
 
 @pytest.fixture
 def ui(make_gateway: Callable[..., Gateway]) -> Iterator[tuple[Gateway, str]]:
-    gw = make_gateway(CONFIG)
+    gw = make_gateway(GATEWAY_CONFIG)
     config = load_config(str(gw.config_path))
     store = open_store(config.quarantine)
-    accounts = Accounts(store)
-    for name, role in (("rita", Role.REVIEWER), ("arthur", Role.AUDITOR), ("dana", Role.DPO)):
-        accounts.add(name, PASSWORD, role)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(config, store), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    wait_for(lambda: port_open(port), 20, "web UI")
-    yield gw, f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
-
-
-def login(page, base: str, user: str, password: str = PASSWORD, goto: bool = True) -> None:  # type: ignore[no-untyped-def]
-    """Sign in; ``goto=False`` uses the sign-in page the browser is already on (keeps ``next``)."""
-    if goto:
-        page.goto(f"{base}/login")
-    page.fill("input[name=username]", user)
-    page.fill("input[name=password]", password)
-    page.click("#login")
+    add_staff(store)
+    served = serve(create_app(config, store))
+    yield gw, served.base
+    served.stop()
 
 
 def test_review_release_roles_csrf_and_xss(ui: tuple[Gateway, str]) -> None:
-    from playwright.sync_api import sync_playwright
-
     gw, base = ui
     assert gw.send(hostile_message(), "billing@supplier.test", ["office@oakfield.example"])[0] == 250
     assert (
@@ -107,8 +68,7 @@ def test_review_release_roles_csrf_and_xss(ui: tuple[Gateway, str]) -> None:
     exe_item = next(i for i in store.list() if not i.record.sealed)
     sealed_item = next(i for i in store.list() if i.record.sealed)
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    with chromium() as browser:
         dialogs: list[str] = []
 
         # Unauthenticated: every page sends you to the login.
@@ -186,5 +146,4 @@ def test_review_release_roles_csrf_and_xss(ui: tuple[Gateway, str]) -> None:
             login(guesser, base, "rita", "wrong password guess")
         login(guesser, base, "rita")
         assert "Too many failed attempts" in guesser.locator("#error").inner_text()
-        browser.close()
     assert dialogs == []

@@ -96,6 +96,16 @@ def decode_header_value(value: object) -> str:
     return text.replace("\x00", "")
 
 
+def parse_addresses(*values: str) -> tuple[tuple[str, str], ...]:
+    """``(display name, address)`` pairs of raw header values: the one address parser, for
+    values that are not this message's decoded headers (a raw ``From`` with its comments, the
+    ``From`` of bytes about to be signed).  Never raises: an unparseable value yields nothing."""
+    try:
+        return tuple(getaddresses(list(values)))
+    except Exception:
+        return ()
+
+
 class MessageView:
     """A read-only, parsed-once view of one message (see module docstring)."""
 
@@ -169,7 +179,7 @@ class MessageView:
         found = self._addresses.get(key)
         if found is None:
             values = [v for n in names for v in self.headers_all(n)]
-            found = self._addresses[key] = tuple(getaddresses(values))
+            found = self._addresses[key] = parse_addresses(*values)
         return found
 
     def raw_header(self, name: str) -> str | None:

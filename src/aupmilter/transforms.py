@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from email.utils import getaddresses
 from typing import TYPE_CHECKING
 
 import dkim as dkimpy
@@ -23,6 +22,7 @@ import dkim as dkimpy
 from aupmilter.checks.disclaimer import DisclaimerSettings, parse_settings
 from aupmilter.dkim import DkimKey, load_keys, sign
 from aupmilter.marker import MARKER_HEADER, MarkerKey, marker_value
+from aupmilter.message import parse_addresses
 from aupmilter.model import AddHeader, ChangeHeader, Decision, Direction, Effect, Envelope, ReplaceBody
 from aupmilter.render import apply_effects, raw_header_value, split_message
 from aupmilter.rewrite import Ambiguous, Untouchable, rewrite
@@ -148,7 +148,7 @@ class DkimTransform:
         if from_value is None:
             return []  # RFC 6376 5.4: From must be signed; a signature without it never verifies
         from_domain = ""
-        addresses = getaddresses([from_value])
+        addresses = parse_addresses(from_value)
         if addresses and "@" in addresses[0][1]:
             from_domain = addresses[0][1].rpartition("@")[2]
         key = key_for(self.keys, from_domain, envelope.sender_domain)

@@ -10,7 +10,7 @@ this check is built to catch:
 * **name**: the real extension after removing bidi controls and zero-width characters, trailing
   dots/spaces and padding runs; each such trick and each double extension is its own finding;
 * **declared type**: executable bytes sent as ``audio/x-wav`` or named ``.pdf`` is a mismatch;
-* **recursion** (:mod:`aupmilter.archives`): evidence names the path, e.g.
+* **recursion** (:mod:`aupmilter.extraction.archives`): evidence names the path, e.g.
   ``invoice.zip/inner.zip/setup.exe (PE32+ executable)``; bounds are findings.
 
 A zero-byte file named ``.exe`` is an extension finding, not a content one.  Content-blind for
@@ -31,9 +31,9 @@ import regex
 
 from aupmilter import schema
 from aupmilter.ambiguity import analyse
-from aupmilter.archives import Budget, Entry, Limits, walk
 from aupmilter.checks import CheckSettings, CheckSpec
-from aupmilter.documents import ZIP_MAGIC
+from aupmilter.extraction.archives import Budget, Entry, Limits, walk
+from aupmilter.extraction.documents import ZIP_MAGIC
 from aupmilter.message import MessageView, sniff
 from aupmilter.model import Envelope, Finding
 from aupmilter.schema import Invalid, setting

@@ -7,8 +7,8 @@ What a reviewer needs to decide without opening the message in a mail client:
 * every link as *text → real target*, with a known redirector (Safe Links, Proofpoint, ...)
   unwrapped to the address it forwards to; shown as text, never as a clickable link;
 * per attachment: name, declared and detected type, size, SHA-256, and for CSV/TXT/PDF/DOCX/XLSX
-  the extracted text (the confidential check's own extractor, with small limits), so the NI
-  numbers in a spreadsheet can be checked without downloading it.
+  the extracted text (:mod:`aupmilter.extraction.text`, as the confidential check reads it, with
+  small limits), so the NI numbers in a spreadsheet can be checked without downloading it.
 
 Everything is bounded (characters per part, links, attachments, bytes read) so a hostile message
 cannot make the page huge or the extraction slow; everything lands in auto-escaped templates.
@@ -20,8 +20,9 @@ import hashlib
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from aupmilter.checks.confidential import Limits, attachment_text
 from aupmilter.checks.phishing import Domains, extract_links, host_of
+from aupmilter.extraction.bounds import TextLimits
+from aupmilter.extraction.text import attachment_text
 from aupmilter.message import MessageView
 
 MAX_PART_CHARS = 100_000
@@ -29,8 +30,7 @@ MAX_ATTACHMENT_TEXT = 20_000
 MAX_LINKS = 200
 MAX_ATTACHMENTS = 50
 MAX_RAW_HEADERS = 64_000
-PREVIEW_LIMITS = Limits(
-    max_text_chars=MAX_ATTACHMENT_TEXT,
+PREVIEW_LIMITS = TextLimits(
     max_attachment_bytes=10 << 20,
     max_extracted_chars=MAX_ATTACHMENT_TEXT,
     max_xml_bytes=8 << 20,

@@ -1,10 +1,11 @@
-"""Confidential data leaving (see :mod:`.check`): the check, its rules file and identifier algorithms."""
+"""Confidential data leaving: see :mod:`.check` (the check and what the policies say),
+:mod:`.identifiers` (issuers' validation rules, masking), :mod:`.scanner` (finding and counting
+identifiers in text) and :mod:`.rules` (``rules/confidential.toml``).  Attachment text comes from
+:mod:`aupmilter.extraction`."""
 
 from aupmilter.checks import CheckSpec
-from aupmilter.checks.confidential.check import (
-    ConfidentialCheck,
-    attachment_text,
-    identifier_prefix,
+from aupmilter.checks.confidential.check import ConfidentialCheck
+from aupmilter.checks.confidential.identifiers import (
     is_valid_nhs,
     is_valid_ni,
     is_valid_upn,
@@ -20,8 +21,6 @@ __all__ = [
     "ConfidentialCheck",
     "Limits",
     "Rules",
-    "attachment_text",
-    "identifier_prefix",
     "is_valid_nhs",
     "is_valid_ni",
     "is_valid_upn",

@@ -35,8 +35,8 @@ Text comes from the subject and every text part (HTML as visible text, attached 
 included) and from attachments: CSV/TXT as text, XLSX (shared strings + worksheets) and DOCX
 (``word/document.xml``) read from the zip with :mod:`pyexpat` under byte caps and with document
 type declarations refused (no entity expansion at all, defusedxml's rule), PDF text via pypdf
-(page-capped).  Everything is bounded per message (``[limits]`` in the rules file): what is not
-scanned is not seen, never an error.
+(page-capped), all in :mod:`aupmilter.extraction`.  Everything is bounded per message
+(``[limits]`` in the rules file): what is not scanned is not seen, never an error.
 
 Distinct identifiers are counted per kind across the message; fewer than the kind's
 ``bulk_min`` give ``confidential.<kind>.single``, more give ``confidential.<kind>.bulk``.  Any
@@ -48,96 +48,18 @@ itself is confidential: it never appears in a finding, a log line or a metric.
 
 from __future__ import annotations
 
-import bisect
-import codecs
-import io
-import logging
-import pyexpat
-import re
-import zipfile
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
-from functools import cached_property
-from typing import Any, ClassVar
-
-# Imported with the check, not on the first PDF: that import costs ~50 ms, which a worker process
-# would otherwise add to the first message with a PDF it sees.
-from pypdf import PdfReader
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import ClassVar
 
 from aupmilter.checks import CheckSettings
-from aupmilter.checks.confidential.rules import CATEGORY, KINDS, Limits, load_rules
-from aupmilter.message import Attachment, MessageView
+from aupmilter.checks.confidential.identifiers import identifier_prefix
+from aupmilter.checks.confidential.rules import CATEGORY, KINDS, load_rules
+from aupmilter.checks.confidential.scanner import Scanner, Source, Tally
+from aupmilter.extraction.bounds import TextLimits
+from aupmilter.extraction.text import attachment_text
+from aupmilter.message import MessageView
 from aupmilter.model import Direction, Envelope, Finding, domain_of
-
-# --- identifier algorithms (pure, unit-tested) ---------------------------------------------------
-
-#: UPN check-letter table: index = remainder modulo 23 (no I, O or S).
-UPN_LETTERS = "ABCDEFGHJKLMNPQRTUVWXYZ"
-_NI_BAD_FIRST = frozenset("DFIQUV")
-_NI_BAD_SECOND = frozenset("DFIOQUV")
-_NI_BAD_PREFIXES = frozenset({"BG", "GB", "KN", "NK", "NT", "TN", "ZZ"})
-
-
-def upn_check_letter(tail: str) -> str | None:
-    """The check letter for the 12 characters after it, ``None`` if they cannot be a UPN tail.
-
-    ``tail`` is 12 digits (permanent UPN) or 11 digits and a letter from the table (temporary
-    UPN), weighted 2..13 by position, the temporary letter counting as its index in the table.
-    """
-    if len(tail) != 12 or not tail[:11].isdigit():
-        return None
-    last = tail[11]
-    if last.isdigit():
-        last_value = int(last)
-    elif last in UPN_LETTERS:
-        last_value = UPN_LETTERS.index(last)
-    else:
-        return None
-    total = sum(int(c) * w for c, w in zip(tail[:11], range(2, 13), strict=True)) + last_value * 13
-    return UPN_LETTERS[total % 23]
-
-
-def is_valid_upn(upn: str) -> bool:
-    """Check letter right (LA code not checked here: that is the rules file's list)."""
-    upn = upn.upper()
-    return len(upn) == 13 and upn_check_letter(upn[1:]) == upn[0]
-
-
-def is_valid_ni(nino: str) -> bool:
-    """HMRC allocation rules for a NINO written as 9 characters, suffix required."""
-    nino = nino.upper().replace(" ", "")
-    if len(nino) != 9 or not (nino[:2].isalpha() and nino[2:8].isdigit() and nino[8] in "ABCD"):
-        return False
-    first, second = nino[0], nino[1]
-    return first not in _NI_BAD_FIRST and second not in _NI_BAD_SECOND and nino[:2] not in _NI_BAD_PREFIXES
-
-
-def nhs_check_digit(first9: str) -> int | None:
-    """Modulus 11 check digit for nine digits; ``None`` when the result is 10 (never issued)."""
-    total = sum(int(c) * w for c, w in zip(first9, range(10, 1, -1), strict=True))
-    check = 11 - total % 11
-    if check == 11:
-        return 0
-    return None if check == 10 else check
-
-
-def is_valid_nhs(number: str) -> bool:
-    digits = number.replace(" ", "").replace("-", "")
-    if len(digits) != 10 or not digits.isdigit():
-        return False
-    return nhs_check_digit(digits[:9]) == int(digits[9])
-
-
-def luhn_valid(digits: str) -> bool:
-    """ISO/IEC 7812-1 Luhn: double every second digit from the right, sum digits, mod 10."""
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        n = int(ch)
-        if i % 2:
-            n = n * 2 - 9 if n > 4 else n * 2
-        total += n
-    return total % 10 == 0
-
 
 # --- text sources ----------------------------------------------------------------------------------
 
@@ -157,372 +79,16 @@ class Budget:
         return text
 
 
-_TEXT_EXTS = (".csv", ".txt", ".tsv", ".tab")
-_TEXT_TYPES = {
-    "text/csv",
-    "text/plain",
-    "text/tab-separated-values",
-    "application/csv",
-    "text/x-csv",
-    "text/comma-separated-values",
-}
-_MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-_WORD_NS = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
-_SHEET_NAME = re.compile(r"^xl/worksheets/sheet\d+\.xml$")
-
-
-def attachment_text(att: Attachment, limits: Limits) -> tuple[str, str]:
-    """``(kind, text)`` extracted from one attachment; kind ``""`` when not a readable format.
-
-    The kind is decided by content (a zip holding ``xl/workbook.xml`` is a spreadsheet whatever
-    it is called), then by name or declared type for plain text, so a renamed file is still read.
-    """
-    data = att.data
-    if not data or len(data) > limits.max_attachment_bytes:
-        return ("", "")
-    if data.startswith(b"PK\x03\x04"):
-        return _ooxml_text(data, limits)
-    if b"%PDF-" in data[:1024]:
-        return ("pdf", _pdf_text(data, limits))
-    name = (att.filename or "").lower()
-    if name.endswith(_TEXT_EXTS) or att.declared_type in _TEXT_TYPES:
-        return ("text", _decode(data[: limits.max_extracted_chars * 4])[: limits.max_extracted_chars])
-    return ("", "")
-
-
-def _decode(data: bytes) -> str:
-    """CSV/TXT bytes as text: a BOM decides, else UTF-8, else Windows-1252 (Excel's CSV)."""
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return data.decode("utf-16", errors="replace")
-    if b"\x00" in data[:8192]:
-        return ""  # binary that only claims to be text
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return data.decode("cp1252", errors="replace")
-
-
-class _Refused(Exception):
-    """An XML member we will not parse (a DTD or entity declaration, or over its byte cap)."""
-
-
-def _xml_events(
-    stream: io.BufferedIOBase | Any,
-    cap: int,
-    start: Callable[[str, dict[str, str]], None],
-    end: Callable[[str], None],
-    chars: Callable[[str], None],
-) -> int:
-    """Stream one XML member through expat with namespaces resolved; returns bytes read.
-
-    Office Open XML never carries a document type declaration, so any DTD or entity declaration
-    is refused outright (defusedxml's rule: no entity expansion, no external fetch).  Reading
-    stops at ``cap`` bytes.
-    """
-    parser = pyexpat.ParserCreate(namespace_separator=" ")
-    parser.SetParamEntityParsing(pyexpat.XML_PARAM_ENTITY_PARSING_NEVER)
-
-    def refuse(*_: Any) -> None:
-        raise _Refused("document type declaration")
-
-    def refuse_external(*_: Any) -> int:
-        raise _Refused("external entity")
-
-    parser.StartDoctypeDeclHandler = refuse
-    parser.EntityDeclHandler = refuse
-    parser.ExternalEntityRefHandler = refuse_external
-    parser.StartElementHandler = start
-    parser.EndElementHandler = end
-    parser.CharacterDataHandler = chars
-    parser.buffer_text = True
-    read = 0
-    while True:
-        chunk = stream.read(min(65536, cap - read + 1))
-        if not chunk:
-            break
-        read += len(chunk)
-        if read > cap:
-            raise _Refused("over byte cap")
-        parser.Parse(chunk, False)
-    parser.Parse(b"", True)
-    return read
-
-
-class _TextSink:
-    """Collects extracted text up to a character cap (then stops collecting, quietly)."""
-
-    def __init__(self, cap: int) -> None:
-        self.parts: list[str] = []
-        self.size = 0
-        self.cap = cap
-
-    def add(self, text: str) -> None:
-        if self.size < self.cap:
-            self.parts.append(text)
-            self.size += len(text)
-
-    def text(self) -> str:
-        return "".join(self.parts)[: self.cap]
-
-
-def _ooxml_text(data: bytes, limits: Limits) -> tuple[str, str]:
-    try:
-        zf = zipfile.ZipFile(io.BytesIO(data))
-        names = zf.namelist()
-    except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError):
-        return ("", "")
-    sink = _TextSink(limits.max_extracted_chars)
-    budget = [limits.max_xml_bytes]
-    try:
-        if "xl/workbook.xml" in names:
-            shared = _shared_strings(zf, names, budget, limits)
-            sheets = sorted((n for n in names if _SHEET_NAME.match(n)), key=lambda n: int(re.sub(r"\D", "", n) or 0))
-            for name in sheets:
-                _sheet_text(zf, name, shared, sink, budget)
-                sink.add("\n\n")  # a blank line between sheets: each has its own header row
-            return ("xlsx", sink.text())
-        if "word/document.xml" in names:
-            _docx_text(zf, "word/document.xml", sink, budget)
-            return ("docx", sink.text())
-    except (_Refused, pyexpat.ExpatError, zipfile.BadZipFile, OSError, ValueError, NotImplementedError, EOFError):
-        # Unreadable or hostile: whatever was read before the problem is still scanned.
-        return ("xlsx" if "xl/workbook.xml" in names else "docx", sink.text())
-    return ("", "")
-
-
-def _parse_member(
-    zf: zipfile.ZipFile,
-    name: str,
-    budget: list[int],
-    start: Callable[[str, dict[str, str]], None],
-    end: Callable[[str], None],
-    chars: Callable[[str], None],
-) -> None:
-    """Parse one zip member, charging its bytes to the attachment's XML budget (``budget[0]``)."""
-    if budget[0] <= 0:
-        raise _Refused("xml budget spent")
-    with zf.open(name) as stream:
-        budget[0] -= _xml_events(stream, budget[0], start, end, chars)
-
-
-def _shared_strings(zf: zipfile.ZipFile, names: Sequence[str], budget: list[int], limits: Limits) -> list[str]:
-    """``xl/sharedStrings.xml``: the text of each ``<si>`` (phonetic ``<rPh>`` runs skipped)."""
-    if "xl/sharedStrings.xml" not in names:
-        return []
-    strings: list[str] = []
-    current: list[str] = []
-    state = {"in_t": False, "in_rph": False, "size": 0}
-    si, t, rph = f"{_MAIN_NS} si", f"{_MAIN_NS} t", f"{_MAIN_NS} rPh"
-
-    def start(tag: str, _attrs: dict[str, str]) -> None:
-        if tag == si:
-            current.clear()
-        elif tag == t:
-            state["in_t"] = True
-        elif tag == rph:
-            state["in_rph"] = True
-
-    def end(tag: str) -> None:
-        if tag == si:
-            text = "".join(current)
-            if state["size"] < limits.max_extracted_chars:
-                state["size"] += len(text)
-            else:
-                text = ""  # keep indices right, stop holding text
-            strings.append(text)
-        elif tag == t:
-            state["in_t"] = False
-        elif tag == rph:
-            state["in_rph"] = False
-
-    def chars(text: str) -> None:
-        if state["in_t"] and not state["in_rph"]:
-            current.append(text)
-
-    _parse_member(zf, "xl/sharedStrings.xml", budget, start, end, chars)
-    return strings
-
-
-def _sheet_text(zf: zipfile.ZipFile, name: str, shared: list[str], sink: _TextSink, budget: list[int]) -> None:
-    """A worksheet as lines of tab-separated cell values (shared and inline strings resolved)."""
-    row_tag, c_tag, v_tag, t_tag = (f"{_MAIN_NS} {x}" for x in ("row", "c", "v", "t"))
-    row: list[str] = []
-    cell: dict[str, Any] = {"type": "", "text": [], "capture": False}
-
-    def start(tag: str, attrs: dict[str, str]) -> None:
-        if tag == c_tag:
-            cell["type"] = attrs.get("t", "")
-            cell["text"] = []
-        elif tag in (v_tag, t_tag):
-            cell["capture"] = True
-
-    def end(tag: str) -> None:
-        if tag in (v_tag, t_tag):
-            cell["capture"] = False
-        elif tag == c_tag:
-            value = "".join(cell["text"]).strip()
-            if cell["type"] == "s":
-                index = int(value) if value.isdigit() else -1
-                value = shared[index] if 0 <= index < len(shared) else ""
-            row.append(value)
-        elif tag == row_tag:
-            sink.add("\t".join(row) + "\n")
-            row.clear()
-
-    def chars(text: str) -> None:
-        if cell["capture"]:
-            cell["text"].append(text)
-
-    _parse_member(zf, name, budget, start, end, chars)
-
-
-def _docx_text(zf: zipfile.ZipFile, name: str, sink: _TextSink, budget: list[int]) -> None:
-    """``word/document.xml`` as text: paragraphs as lines, table cells separated by tabs."""
-    t_tag, p_tag, tc_tag, tab_tag, br_tag = (f"{_WORD_NS} {x}" for x in ("t", "p", "tc", "tab", "br"))
-    state = {"in_t": False, "cell_paragraphs": 0, "in_cell": 0}
-
-    def start(tag: str, _attrs: dict[str, str]) -> None:
-        if tag == t_tag:
-            state["in_t"] = True
-        elif tag == tab_tag:
-            sink.add("\t")
-        elif tag == br_tag:
-            sink.add("\n")
-        elif tag == tc_tag:
-            state["in_cell"] += 1
-
-    def end(tag: str) -> None:
-        if tag == t_tag:
-            state["in_t"] = False
-        elif tag == p_tag:
-            # Inside a table cell a paragraph ends with a space, so the row stays one line.
-            sink.add(" " if state["in_cell"] else "\n")
-        elif tag == tc_tag:
-            state["in_cell"] -= 1
-            sink.add("\t")
-        elif tag == f"{_WORD_NS} tr":
-            sink.add("\n")
-
-    def chars(text: str) -> None:
-        if state["in_t"]:
-            sink.add(text)
-
-    _parse_member(zf, name, budget, start, end, chars)
-
-
-# pypdf reports structural oddities of the file through logging; they can quote document bytes,
-# and document bytes here are confidential by assumption.  Errors only.
-logging.getLogger("pypdf").setLevel(logging.ERROR)
-
-
-def _pdf_text(data: bytes, limits: Limits) -> str:
-    """Text of the first ``max_pdf_pages`` pages via pypdf; encrypted or broken PDFs give ``""``.
-
-    pypdf is pure Python and maintained; its failures on hostile files are many and varied, so
-    any exception is treated as "no text" (the message is still decided, on what else it shows).
-    """
-    sink = _TextSink(limits.max_extracted_chars)
-    # pypdf looks for the end marker by reading backwards a line at a time in Python: on a file
-    # with megabytes after its last %%EOF (or none at all) that alone took 0.6 s per 2 MB.  Find
-    # it at C speed and hand pypdf the document up to there; no marker, no text.
-    end = data.rfind(b"%%EOF")
-    if end == -1:
-        return ""
-    data = data[: end + 5]
-    try:
-        reader = PdfReader(io.BytesIO(data), strict=False)
-        if reader.is_encrypted:
-            return ""
-        for i, page in enumerate(reader.pages):
-            if i >= limits.max_pdf_pages or sink.size >= sink.cap:
-                break
-            sink.add(page.extract_text() + "\n")
-    except Exception:  # pypdf raises many types on hostile input (see docstring)
-        return sink.text()
-    return sink.text()
-
-
-# --- scanning ----------------------------------------------------------------------------------------
-
-_UPN_RE = re.compile(r"(?<![A-Z0-9])([A-HJ-NP-RT-Z])(\d{11}[0-9A-HJ-NP-RT-Z])(?![A-Z0-9])", re.IGNORECASE)
-_NI_RE = re.compile(r"(?<![A-Za-z0-9])([A-Za-z]{2})( ?)(\d{2})\2(\d{2})\2(\d{2})\2([A-Da-d])(?![A-Za-z0-9])")
-# Boundaries: not inside a longer number, a decimal (``.``) or a date/fraction (``/``); a comma
-# is a CSV field separator, so it bounds a value like a space does.
-_NHS_RE = re.compile(r"(?<![\d./])(\d{3})([ -]?)(\d{3})\2(\d{4})(?!\d|[./-]\d)")
-_CARD_RE = re.compile(r"(?<![\d./-])\d(?:[ -]?\d){12,18}(?!\d|[./-]\d)")
-_SORT_RE = re.compile(r"(?<![\d./-])(\d{2})([- ]?)(\d{2})\2(\d{2})(?!\d|[./-]\d)")
-# Six digits, possibly spaced or hyphenated ("12 34 56", "12-34-56", "1234 5678"): every pattern
-# below needs at least this, so text without it skips them all.
-_DIGIT_RUN = re.compile(r"\d(?:[ -]?\d){5}")
-_ACCOUNT_RE = re.compile(r"(?<![\d./-])\d{8}(?!\d|[./-]\d)")
-
-
-@dataclass(frozen=True)
-class Source:
-    """One text to scan.  Its line index is built only when a match asks for its block's header
-    line (NHS context): most texts have no identifier at all and never need it."""
-
-    location: str
-    text: str
-
-    @staticmethod
-    def of(location: str, text: str) -> Source:
-        return Source(location, text)
-
-    @cached_property
-    def _index(self) -> tuple[list[int], list[int]]:
-        """Line starts and, per line, the first line of its block (no blank line between)."""
-        text = self.text
-        starts = [0, *(m.end() for m in re.finditer(r"\n", text))]
-        blocks: list[int] = []
-        block = 0
-        for i, s in enumerate(starts):
-            end = starts[i + 1] if i + 1 < len(starts) else len(text)
-            if not text[s:end].strip():
-                block = i + 1
-            blocks.append(min(block, i))
-        return starts, blocks
-
-    def header_of(self, pos: int) -> str:
-        """The first line of the table-like block containing ``pos`` (a CSV's header row)."""
-        lines, blocks = self._index
-        line = bisect.bisect_right(lines, pos) - 1
-        first = blocks[line]
-        start = lines[first]
-        end = lines[first + 1] if first + 1 < len(lines) else len(self.text)
-        return self.text[start : min(end, start + 2000)]
-
-
-def _near(pattern: re.Pattern[str] | None, src: Source, start: int, end: int, window: int) -> bool:
-    """A context word within ``window`` characters of the match, or in its block's header line."""
-    if pattern is None:
-        return False
-    if pattern.search(src.text, max(0, start - window), min(len(src.text), end + window)):
-        return True
-    return pattern.search(src.header_of(start)) is not None
-
-
-@dataclass
-class Tally:
-    """Distinct identifiers of one kind: first example, where each was seen, capped count."""
-
-    values: dict[str, str] = field(default_factory=dict)  # identifier -> first location
-    capped: bool = False
-
-    def add(self, value: str, location: str, cap: int) -> None:
-        if value in self.values:
-            return
-        if len(self.values) >= cap:
-            self.capped = True
-            return
-        self.values[value] = location
-
-
 class ConfidentialCheck:
     name: ClassVar[str] = "confidential"
 
     def __init__(self, settings: CheckSettings) -> None:
         self.rules = load_rules(settings.rules_dir)
+        limits = self.rules.limits
+        self.text_limits = TextLimits(
+            limits.max_attachment_bytes, limits.max_extracted_chars, limits.max_xml_bytes, limits.max_pdf_pages
+        )
+        self.scanner = Scanner(self.rules.kinds, limits.max_distinct)
 
     # -- sources -------------------------------------------------------------------------------
 
@@ -543,7 +109,7 @@ class ConfidentialCheck:
             if budget.chars <= 0:
                 budget.capped = True
                 break
-            _kind, text = attachment_text(att, limits)
+            _kind, text = attachment_text(att, self.text_limits)
             taken = budget.take(text)
             if taken:
                 out.append(Source.of(att.location, taken))
@@ -553,83 +119,7 @@ class ConfidentialCheck:
 
     def scan(self, sources: Iterable[Source]) -> dict[str, Tally]:
         """Distinct valid identifiers per kind (public for tests and the corpus measurement)."""
-        tallies = {k: Tally() for k in KINDS}
-        cap = self.rules.limits.max_distinct
-        for src in sources:
-            for kind, value in self._matches(src):
-                tallies[kind].add(value, src.location, cap)
-        return tallies
-
-    def _matches(self, src: Source) -> Iterator[tuple[str, str]]:
-        r = self.rules.kinds
-        text = src.text
-        if not _DIGIT_RUN.search(text):
-            return  # every identifier has six or more digits in a run; most prose has none
-        if r["upn"].enabled:
-            for m in _UPN_RE.finditer(text):
-                upn = (m.group(1) + m.group(2)).upper()
-                if is_valid_upn(upn) and _in_ranges(upn[1:4], r["upn"].ranges) and upn not in r["upn"].ignore:
-                    yield ("upn", upn)
-        if r["ni"].enabled:
-            for m in _NI_RE.finditer(text):
-                nino = (m.group(1) + m.group(3) + m.group(4) + m.group(5) + m.group(6)).upper()
-                if is_valid_ni(nino) and nino not in r["ni"].ignore:
-                    yield ("ni", nino)
-        if r["nhs"].enabled:
-            nhs = r["nhs"]
-            for m in _NHS_RE.finditer(text):
-                number = m.group(1) + m.group(3) + m.group(4)
-                if (
-                    is_valid_nhs(number)
-                    and _in_ranges(number[:3], nhs.ranges)
-                    and number not in nhs.ignore
-                    and _near(nhs.context, src, m.start(), m.end(), nhs.context_window)
-                ):
-                    yield ("nhs", number)
-        if r["card"].enabled:
-            for m in _CARD_RE.finditer(text):
-                card = self._card(m.group())
-                if card:
-                    yield ("card", card)
-        if r["bank"].enabled:
-            yield from self._bank(src)
-
-    def _card(self, raw: str) -> str | None:
-        rules = self.rules.kinds["card"]
-        separators = set(re.findall(r"[ -]", raw))
-        if len(separators) > 1:
-            return None
-        digits = re.sub(r"[ -]", "", raw)
-        if separators:
-            groups = re.split(r"[ -]", raw)
-            # Cards are printed in groups of 4 (4-6-5 / 4-6-4 for Amex and Diners): a run of
-            # short groups is a phone number or a table of figures.
-            if not (2 <= len(groups) <= 5 and len(groups[0]) == 4 and all(3 <= len(g) <= 6 for g in groups[1:-1])):
-                return None
-        if not luhn_valid(digits) or digits in rules.ignore:
-            return None
-        if len(set(digits[6:-1])) <= rules.dummy_max_distinct:
-            return None
-        brand = next((b for b in rules.brands if b.matches(digits)), None)
-        return None if brand is None else f"{brand.name}:{digits}"
-
-    def _bank(self, src: Source) -> Iterator[tuple[str, str]]:
-        rules = self.rules.kinds["bank"]
-        text = src.text
-        for m in _SORT_RE.finditer(text):
-            sep = m.group(2)
-            if sep != "-" and not _near(rules.sort_context, src, m.start(), m.end(), rules.context_window):
-                continue
-            if not _near(rules.context, src, m.start(), m.end(), rules.context_window):
-                continue
-            lo, hi = max(0, m.start() - rules.pair_window), min(len(text), m.end() + rules.pair_window)
-            for acc in _ACCOUNT_RE.finditer(text, lo, hi):
-                if acc.start() < m.end() and acc.end() > m.start():
-                    continue  # the sort code's own digits
-                value = f"{m.group(1)}{m.group(3)}{m.group(4)}/{acc.group()}"
-                if value not in rules.ignore:
-                    yield ("bank", value)
-                break
+        return self.scanner.scan(sources)
 
     # -- decision ------------------------------------------------------------------------------
 
@@ -668,24 +158,3 @@ class ConfidentialCheck:
             "; ".join(notes),
             first_location,
         )
-
-
-def _in_ranges(prefix: str, ranges: Sequence[tuple[int, int, int]]) -> bool:
-    return any(lo <= int(prefix[:n]) <= hi for n, lo, hi in ranges)
-
-
-def identifier_prefix(kind: str, value: str) -> str:
-    """A few leading characters that identify nobody, then an ellipsis.
-
-    UPN: check letter + LA code (an area, not a pupil); NI: the prefix letters; NHS: the issuing
-    range; card: the scheme only; bank: the first two sort-code digits (the bank).
-    """
-    if kind == "upn":
-        return value[:4] + "…"
-    if kind == "ni":
-        return value[:2] + "…"
-    if kind == "nhs":
-        return value[:3] + "…"
-    if kind == "card":
-        return value.partition(":")[0] + " …"
-    return value[:2] + "-…"

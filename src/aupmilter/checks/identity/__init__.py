@@ -1,4 +1,6 @@
-"""Sender identity (see :mod:`.check`): the check, its rules file and the data it reasons with."""
+"""Sender identity: see :mod:`.check` (the check and what the policies say), :mod:`.logins` (what a
+login may send as), :mod:`.names` (what a display name claims), :mod:`.data` (the types) and
+:mod:`.rules` (``rules/identity.toml`` and the site's options)."""
 
 from aupmilter.checks import CheckSpec
 from aupmilter.checks.identity.check import IdentityCheck

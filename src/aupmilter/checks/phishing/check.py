@@ -30,11 +30,7 @@ for those schools (:mod:`aupmilter.banner`, applied by the transforms after the 
 
 from __future__ import annotations
 
-import contextlib
-import unicodedata
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from email.message import Message
+from collections.abc import Iterable
 from email.utils import parseaddr
 from typing import ClassVar
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -43,33 +39,31 @@ import regex
 
 from aupmilter.checks import CheckSettings
 from aupmilter.checks.phishing import features as pf
-from aupmilter.checks.phishing.rules import Cue, Domains, load_rules, parse_options
+from aupmilter.checks.phishing.domains import (
+    ascii_host,
+    display_host,
+    host_of,
+    lookalike_reason,
+    related,
+    to_unicode,
+)
+from aupmilter.checks.phishing.links import MAX_TEXT, Link, extract_links, html_sources
+from aupmilter.checks.phishing.rules import Cue, load_rules, parse_options
 from aupmilter.evidence import excerpt, flatten
 from aupmilter.featmodel import FeatureModel
 from aupmilter.message import MessageView
 from aupmilter.model import Envelope, Finding
-from aupmilter.normalise import to_latin
 from aupmilter.webmail import load_webmail_domains
 
 CATEGORY = "phishing"
 #: phishing.suspicious scores this x P(phishing): P >= 0.9 alone reaches the shipped quarantine
 #: tier (18, rules/policy.d/phishing.toml) and no cue finding alone comes near it.
 SUSPICIOUS_SCALE = 20.0
-MAX_TEXT = 200_000
-MAX_HTML = 2_000_000
 
 #: A host shown in link text: optional scheme, optional user@, labels (Unicode letters allowed).
 _SHOWN = regex.compile(
     r"(?<![\w.@/-])(?P<scheme>https?://)?(?:[\w.+-]+@)?(?P<host>(?:\w(?:[\w-]{0,61}\w)?\.)+\w[\w-]{0,62})(?![\w-])"
 )
-_PLAIN_URL = regex.compile(r"https?://[^\s<>\"'\])]+", regex.IGNORECASE)
-#: Outlook's plain-text rendering of a link: ``text <https://target/>``.
-_PLAIN_LINK = regex.compile(r"(?P<text>[^\s<>]+)[ \t]*<(?P<url>https?://[^\s<>]+)>", regex.IGNORECASE)
-
-#: After look-alike letters are Latin (:func:`aupmilter.normalise.to_latin`), what still reads
-#: alike in a domain name: digits for letters, and i, l and | (one stroke each).  A second pass,
-#: so a Cyrillic "і" and a Latin "i" end up as the same character.
-_DOMAIN_ALIKE = str.maketrans("013457i|", "oleastll")
 _IP_HOST = regex.compile(r"^(?:\d{1,3}\.){3}\d{1,3}$|^\[?[0-9a-f:]+\]?$", regex.IGNORECASE)
 #: First labels of bulk-mail click-tracking hosts (``click.news.example.org``).
 _TRACKER_LABELS = frozenset(
@@ -107,232 +101,6 @@ _TRACKER_LABELS = frozenset(
 )
 #: An opaque path segment (a tracking token): 20+ characters of base64url/hex.
 _TOKEN = regex.compile(r"/[A-Za-z0-9_=-]{20,}")
-
-
-@dataclass(frozen=True)
-class Link:
-    """One link: target, the visible text (``""`` for a bare URL or a form), where it was found."""
-
-    href: str
-    text: str
-    location: str
-
-
-# --- reading the message ---------------------------------------------------------------------
-
-
-def html_sources(message: MessageView) -> Iterator[tuple[str, str]]:
-    """``(location, html)`` for each inline text/html part, decoded.
-
-    :class:`MessageView` hands checks the *visible* text of HTML parts; link targets are gone by
-    then, so this walks the already-parsed tree (``message.msg``, never re-parsing the bytes)
-    with the same part and depth limits the view uses."""
-    stack: list[tuple[Message, str, int]] = [(message.msg, "", 0)]
-    seen = 0
-    budget = MAX_HTML
-    while stack and budget > 0:
-        part, prefix, depth = stack.pop()
-        seen += 1
-        if seen > message.max_parts or depth > message.max_depth:
-            break
-        try:
-            ctype = part.get_content_type()
-            if part.is_multipart():
-                children = part.get_payload()
-                nested = f"{prefix}message/" if ctype.startswith("message/") else prefix
-                if isinstance(children, list):
-                    stack.extend((c, nested, depth + 1) for c in reversed(children) if isinstance(c, Message))
-                continue
-            if ctype != "text/html" or part.get_content_disposition() == "attachment" or part.get_filename():
-                continue
-            data = part.get_payload(decode=True)
-            charset = part.get_content_charset() or "us-ascii"
-        except Exception:  # hostile headers: the view records the defect; links are best effort
-            continue
-        if not isinstance(data, bytes):
-            continue
-        try:
-            text = data.decode(charset, errors="replace")
-        except (LookupError, ValueError):
-            text = data.decode("utf-8", errors="replace")
-        text = text[:budget]
-        budget -= len(text)
-        yield (f"{prefix}body", text)
-
-
-class _Anchors(pf.HtmlScan):
-    """Collects ``<a href>`` / ``<area href>`` targets with their visible text, and form actions,
-    and (in the same parse) counts the HTML tricks the phishing model reads."""
-
-    def __init__(self, limit: int) -> None:
-        super().__init__()
-        self.limit = limit
-        self.found: list[tuple[str, str]] = []
-        self._href: str | None = None
-        self._text: list[str] = []
-        self._hidden = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        super().handle_starttag(tag, attrs)
-        values = {k: v for k, v in attrs if v is not None}
-        if tag in ("script", "style"):
-            self._hidden += 1
-        elif tag == "a":
-            self._close()
-            if "href" in values:
-                self._href, self._text = values["href"], []
-        elif tag == "area" and "href" in values:
-            self._add(values["href"], values.get("alt", ""))
-        elif tag == "form" and "action" in values:
-            self._add(values["action"], "")
-        elif tag == "img" and self._href is not None:
-            self._text.append(" " + values.get("alt", "") + " ")
-
-    def handle_endtag(self, tag: str) -> None:
-        super().handle_endtag(tag)
-        if tag in ("script", "style"):
-            self._hidden = max(0, self._hidden - 1)
-        elif tag == "a":
-            self._close()
-
-    def handle_data(self, data: str) -> None:
-        super().handle_data(data)
-        if self._href is not None and not self._hidden:
-            self._text.append(data)
-
-    def close(self) -> None:
-        super().close()
-        self._close()
-
-    def _close(self) -> None:
-        if self._href is not None:
-            self._add(self._href, "".join(self._text))
-        self._href, self._text = None, []
-
-    def _add(self, href: str, text: str) -> None:
-        if len(self.found) < self.limit:
-            self.found.append((href.strip(), " ".join(text.split())[:300]))
-
-
-def extract_links(message: MessageView, limit: int = 500, counts: pf.HtmlCounts | None = None) -> list[Link]:
-    """Every link in the HTML parts (with visible text) and the plain-text parts; ``counts``,
-    when given, gets the HTML tricks counted in the same parse."""
-    links: list[Link] = []
-    for location, markup in html_sources(message):
-        parser = _Anchors(limit - len(links))
-        try:
-            parser.feed(markup)
-            parser.close()
-        except (AssertionError, ValueError):  # pragma: no cover - html.parser is very lenient
-            pass
-        if counts is not None:
-            counts.add(parser)
-        links += [Link(href, text, location) for href, text in parser.found]
-        if len(links) >= limit:
-            return links
-    for part in message.text_parts:
-        if part.content_type != "text/plain":
-            continue
-        text = part.text[:MAX_TEXT]
-        labelled: set[str] = set()
-        for m in _PLAIN_LINK.finditer(text):
-            labelled.add(m.group("url"))
-            links.append(Link(m.group("url"), m.group("text"), part.location))
-        links += [Link(u, "", part.location) for u in _PLAIN_URL.findall(text) if u not in labelled]
-        if len(links) >= limit:
-            break
-    return links[:limit]
-
-
-# --- domains -----------------------------------------------------------------------------------
-
-
-def to_unicode(host: str) -> str:
-    """Lower-case host with punycode (``xn--``) labels decoded, for comparing what people see."""
-    labels = []
-    for label in host.lower().strip().strip(".").split("."):
-        if label.startswith("xn--"):
-            with contextlib.suppress(UnicodeError, ValueError):
-                label = label[4:].encode("ascii").decode("punycode")
-        labels.append(label)
-    return ".".join(labels)
-
-
-def host_of(url: str) -> str | None:
-    """The (Unicode, lower-case) host of an http(s) URL; ``None`` for mailto:, relative, broken."""
-    try:
-        parts = urlsplit(url.strip())
-        host = parts.hostname
-    except ValueError:
-        return None
-    if parts.scheme.lower() not in ("http", "https") or not host:
-        return None
-    return to_unicode(host)
-
-
-def skeleton(text: str) -> str:
-    """What a domain looks like: accents dropped, confusable letters and digits folded."""
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return to_latin(plain).translate(_DOMAIN_ALIKE).replace("rn", "m").replace("vv", "w")
-
-
-def one_edit(candidate: str, real: str) -> str | None:
-    """How ``candidate`` is one typo away from ``real`` (Damerau distance 1), else ``None``."""
-    if candidate == real:
-        return None
-    lc, lr = len(candidate), len(real)
-    if lc == lr:
-        diff = [i for i in range(lc) if candidate[i] != real[i]]
-        if len(diff) == 1:
-            return "one letter changed"
-        i = diff[0]
-        if len(diff) == 2 and diff[1] == i + 1 and candidate[i] == real[i + 1] and candidate[i + 1] == real[i]:
-            return "letters swapped"
-        return None
-    if abs(lc - lr) != 1:
-        return None
-    short, long_ = (candidate, real) if lc < lr else (real, candidate)
-    i = 0
-    while i < len(short) and short[i] == long_[i]:
-        i += 1
-    if short[i:] != long_[i + 1 :]:
-        return None
-    return "letter added" if lc > lr else "letter missing"
-
-
-def _flat(text: str) -> str:
-    return text.replace(".", "").replace("-", "")
-
-
-def lookalike_reason(host: str, real: str, domains: Domains, min_label_length: int) -> str | None:
-    """Why ``host`` imitates the trust domain ``real`` (both lower-case Unicode), or ``None``."""
-    if host == real or host.endswith("." + real):
-        return None
-    if host.startswith((real + ".", real + "-")):
-        return "real domain embedded in another"
-    cand_reg, real_reg = domains.registrable(host), domains.registrable(real)
-    a, b = skeleton(cand_reg), skeleton(real_reg)
-    unicode_trick = not host.isascii()
-    if a == b or skeleton(host) == skeleton(real):
-        if unicode_trick:
-            return "homoglyph (international characters)"
-        if any(c.isdigit() for c in cand_reg) and not any(c.isdigit() for c in real_reg):
-            return "digit for letter"
-        return "look-alike letters"
-    if _flat(a) == _flat(b) or _flat(skeleton(host)) == _flat(skeleton(real)):
-        return "hyphen or dot moved" if not unicode_trick else "homoglyph (international characters)"
-    if _flat(skeleton(cand_reg.split(".")[0])) == _flat(skeleton(real)):
-        return "real domain embedded in another"  # oakfield-example.com, oakfieldexample.net
-    name = real_reg.split(".")[0]
-    if len(name) < min_label_length:
-        return None
-    if _flat(skeleton(host)).startswith(_flat(skeleton(real))):
-        return "real domain embedded in another"  # oakfield.kent.sch-uk.com
-    kind = one_edit(a, b) or one_edit(_flat(a), _flat(b))
-    if kind is None:
-        return None
-    return "homoglyph (international characters)" if unicode_trick else kind
 
 
 # --- the check ---------------------------------------------------------------------------------
@@ -373,7 +141,8 @@ class PhishingCheck:
                 findings.append(finding)
         if self.model is not None and message.msg.get_content_type() != "multipart/report":
             # A delivery report quotes someone else's message: its words are not the sender's.
-            suspicious = self.suspicious(envelope, message, links, findings, harvest_total, html, sender, bulk)
+            named, notes = self.feature_vector(envelope, message, links, findings, harvest_total, html, sender, bulk)
+            suspicious = self.suspicious(named, notes)
             if suspicious is not None:
                 findings.append(suspicious)
         return findings
@@ -416,18 +185,8 @@ class PhishingCheck:
         scored = self.model.score(named)
         return scored.probabilities[self.model.classes[1]], [name for name, _ in scored.contributions]
 
-    def suspicious(
-        self,
-        envelope: Envelope,
-        message: MessageView,
-        links: list[Link],
-        findings: list[Finding],
-        harvest_total: float,
-        html: pf.HtmlCounts | None = None,
-        sender: str | None = None,
-        bulk: bool | None = None,
-    ) -> Finding | None:
-        named, notes = self.feature_vector(envelope, message, links, findings, harvest_total, html, sender, bulk)
+    def suspicious(self, named: dict[str, float], notes: dict[str, str]) -> Finding | None:
+        """``phishing.suspicious`` when the model, given :meth:`feature_vector`'s output, is sure enough."""
         p, top = self.probability(named)
         if p < self.rules.model_threshold:
             return None
@@ -471,7 +230,7 @@ class PhishingCheck:
         d = self.rules.domains
         shown_reg = [d.registrable(s) for s in shown]
         target_reg = d.registrable(target)
-        if target_reg in shown_reg or any(_related(target, s) for s in shown):
+        if target_reg in shown_reg or any(related(target, s) for s in shown):
             return None
         if (
             sender_reg
@@ -484,7 +243,7 @@ class PhishingCheck:
             return None
         if d.is_redirector(target):
             decoded = unquote(unquote(link.href)).lower()
-            if any(s in decoded or _ascii(s) in decoded for s in shown_reg):
+            if any(s in decoded or ascii_host(s) in decoded for s in shown_reg):
                 return None
             wrapped = [h for h in (host_of(v) for _, v in _query(link.href)) if h]
             if not wrapped:
@@ -619,7 +378,7 @@ class PhishingCheck:
             return None
         items = list(hits.items())
         evidence = "; ".join(
-            f"{where.removeprefix('header:')}: {_display(host)} looks like {real} ({how})"
+            f"{where.removeprefix('header:')}: {display_host(host)} looks like {real} ({how})"
             for host, (where, real, how) in items[:3]
         )
         return Finding(
@@ -630,29 +389,11 @@ class PhishingCheck:
         return any(host == d or host.endswith("." + d) for d in self.trust)
 
 
-def _related(a: str, b: str) -> bool:
-    """Same host or one inside the other: text "GOV.UK" (itself a public suffix) and href
-    ``www.gov.uk`` are the same site even though no registrable domain can say so."""
-    return a == b or a.endswith("." + b) or b.endswith("." + a)
-
-
 def _query(url: str) -> list[tuple[str, str]]:
     try:
         return parse_qsl(urlsplit(url).query, keep_blank_values=False)
     except ValueError:
         return []
-
-
-def _ascii(host: str) -> str:
-    try:
-        return host.encode("idna").decode("ascii")
-    except UnicodeError:
-        return host
-
-
-def _display(host: str) -> str:
-    """Unicode hosts are shown with their punycode too, so a reviewer sees the trick."""
-    return host if host.isascii() else f"{host} ({_ascii(host)})"
 
 
 def _segments(message: MessageView) -> list[tuple[str, str]]:

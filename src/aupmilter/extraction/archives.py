@@ -1,7 +1,7 @@
 """Walk attachments through archives and attached messages, within hard bounds.
 
 Documents (OOXML, ODF, EPUB, JAR/APK, OLE2, RTF) are recognised first and handed to
-:mod:`aupmilter.documents`: they are not archives, and their parts are not attachments.
+:mod:`aupmilter.extraction.documents`: they are not archives, and their parts are not attachments.
 
 Containers opened: zip (incl. encrypted: names are still listed), tar (+gz/bz2/xz), gzip, 7z
 (py7zr), and e-mail messages (an ``.eml`` member or attached ``message/rfc822``).  Every bound
@@ -22,8 +22,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import IO
 
-from aupmilter import documents
-from aupmilter.documents import OLE_MAGIC, ZIP_MAGIC, Flag
+from aupmilter.extraction import documents
+from aupmilter.extraction.documents import OLE_MAGIC, ZIP_MAGIC, Flag
 from aupmilter.walklimits import Budget as Budget  # re-exported: the walk's callers build both
 from aupmilter.walklimits import Limits as Limits
 
@@ -58,7 +58,7 @@ class Problem:
 class Walk:
     entries: list[Entry] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
-    #: (path of the document, what it contains): see :mod:`aupmilter.documents`.
+    #: (path of the document, what it contains): see :mod:`aupmilter.extraction.documents`.
     flags: list[tuple[str, Flag]] = field(default_factory=list)
     #: (path of the document, its format, the names of its parts).
     document_parts: list[tuple[str, str, list[str]]] = field(default_factory=list)
