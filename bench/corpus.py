@@ -132,9 +132,11 @@ def build(directory: Path) -> dict[str, tuple[Path, int]]:
 
 
 #: Parent-facing items of tests/fixtures/text/clean_school_mail, in the order a letter has them.
+#: Left out: the items with a Scunthorpe word ("Dick Whittington", "blue tits"), which the Rspamd
+#: peer's plain word map rejects; the letter is clean mail that both must deliver and sign.
 _LETTER_ITEMS = (
-    "01_trip_letter", "02_panto", "05_sports_fixture", "06_leavers_event", "10_science_club", "12_dinner_menu",
-    "13_attendance", "15_pshe_letter", "17_music_concert", "19_reading_list", "22_lost_property", "25_farm_trip",
+    "01_trip_letter", "05_sports_fixture", "06_leavers_event", "07_sen_review", "13_attendance",
+    "15_pshe_letter", "17_music_concert", "21_exam_results", "22_lost_property", "25_farm_trip",
 )  # fmt: skip
 
 
