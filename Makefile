@@ -10,7 +10,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP_APT := $(VENV)/.apt-done
 STAMP_PIP := $(VENV)/.pip-done
-APT_PACKAGES := libmilter-dev libmagic1 postfix sasl2-bin libsasl2-modules swaks postgresql chromium prometheus zip p7zip-full systemd python3-venv python3-dev gcc \
+APT_PACKAGES := libmilter-dev libmagic1 postfix opendkim-tools sasl2-bin libsasl2-modules swaks postgresql chromium prometheus zip p7zip-full systemd python3-venv python3-dev gcc \
 	clamav-daemon libreoffice-writer-nogui libreoffice-calc-nogui libreoffice-impress-nogui
 BENCH_APT_PACKAGES := rspamd
 

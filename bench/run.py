@@ -32,6 +32,7 @@ sys.path.insert(0, str(REPO))
 from tests.harness.gateway import Gateway, free_port  # noqa: E402
 
 from bench.corpus import build as build_corpus  # noqa: E402
+from bench.corpus import letter as build_letter  # noqa: E402
 from bench.rspamd_peer import RspamdPeer  # noqa: E402
 
 BENCH_CONFIG = """
@@ -56,16 +57,41 @@ outbound = "tag"
 """
 
 
+#: The DKIM key every setup signs with (aupmilter and the Rspamd peer alike): made once by
+#: :func:`dkim_key`, mode 600, 2048-bit RSA as a school would publish.
+DKIM_KEY = REPO / "var" / "bench" / "dkim" / "s1.pem"
+
+
+def dkim_key() -> Path:
+    if not DKIM_KEY.exists():
+        DKIM_KEY.parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["openssl", "genrsa", "-out", str(DKIM_KEY), "2048"], check=True, capture_output=True)
+    DKIM_KEY.chmod(0o600)
+    return DKIM_KEY
+
+
+def bench_config(nagle: bool = False, workers: int | None = None, dkim: bool = True) -> str:
+    """The benchmark's configuration: disclaimer on (the default), DKIM signing with
+    :data:`DKIM_KEY`, optionally Nagle back on or a fixed number of worker processes."""
+    config = BENCH_CONFIG
+    extra = ("tcp_nodelay = false\n" if nagle else "") + (f"workers = {workers}\n" if workers is not None else "")
+    config = config.replace("[milter]\n", "[milter]\n" + extra)
+    if dkim:
+        config += f'\n[dkim."oakfield.example"]\nselector = "s1"\nkey_file = "{dkim_key()}"\n'
+    return config
+
+
 def _gateway(
     socket_kind: str = "unix",
     with_milter: bool = True,
     prefix: tuple[str, ...] = (),
     nagle: bool = False,
     external_milter: str | None = None,
+    workers: int | None = None,
 ) -> Gateway:
     root = Path(tempfile.mkdtemp(prefix="aupbench-", dir="/tmp"))
     root.chmod(0o755)
-    config = BENCH_CONFIG.replace("[milter]\n", "[milter]\ntcp_nodelay = false\n") if nagle else BENCH_CONFIG
+    config = bench_config(nagle, workers)
     return _started(
         lambda: Gateway(
             root,
@@ -106,7 +132,9 @@ class _Setup:
 
     def __enter__(self) -> Gateway:
         if self.kwargs.pop("rspamd", False):
-            self.peer = RspamdPeer(Path(tempfile.mkdtemp(prefix="aupbench-rspamd-", dir="/tmp")), free_port(), _cores())
+            self.peer = RspamdPeer(
+                Path(tempfile.mkdtemp(prefix="aupbench-rspamd-", dir="/tmp")), free_port(), _cores(), dkim_key()
+            )
             self.peer.start()
             self.kwargs["external_milter"] = self.peer.milter_address
         self.gw = _gateway(**self.kwargs)
@@ -212,7 +240,45 @@ def e2e(corpus: dict[str, tuple[Path, int]], scale: int, sessions: int) -> dict[
     return results
 
 
-LATENCY_MESSAGES = ("plain_3k", "html_alt_12k", "docx_40k", "adversarial_xxx_50k")  # all <= 100 KB, all delivered
+def _workers_setups() -> list[tuple[str, dict[str, Any]]]:
+    """aupmilter with 1, 2, 3 and 4 worker processes per core (the default is one per core)."""
+    cores = _cores()
+    return [(f"aupmilter_unix_{n}_per_core", {"workers": n * cores}) for n in (1, 2, 3, 4) if n != 1]
+
+
+LETTER_SETUPS: list[tuple[str, dict[str, Any]]] = [
+    ("postfix_only", {"with_milter": False}),
+    ("aupmilter_unix", {}),
+    ("rspamd_inet", {"rspamd": True}),
+]
+
+
+def letter_run(letter: Path, count: int, sessions: int) -> dict[str, Any]:
+    """The plain outbound letter (6 KB, disclaimer + DKIM) alone, three ways in one run, then
+    aupmilter with more worker processes per core (how many a core wants)."""
+    results: dict[str, Any] = {}
+    for name, kwargs in [*LETTER_SETUPS, *_workers_setups()]:
+        if kwargs.get("rspamd") and not RspamdPeer.available():
+            results[name] = {"skipped": "rspamd is not installed (make bench installs it)"}
+            continue
+        with _Setup(name, kwargs) as gw:
+            _drive(gw, {"letter": (letter, 1)}, 20, 2)  # warm-up
+            n, secs = _drive(gw, {"letter": (letter, 1)}, count, sessions)
+            results[name] = {"messages": n, "seconds": round(secs, 2), "msgs_per_s": round(n / secs, 1)}
+            if gw.with_milter:
+                results[name]["milter_latency_s"] = _histogram_quantiles(gw)
+    base = results["postfix_only"]["msgs_per_s"]
+    for r in results.values():
+        if "msgs_per_s" in r:
+            r["ratio_vs_postfix"] = round(r["msgs_per_s"] / base, 3)
+    if "msgs_per_s" in results.get("rspamd_inet", {}):
+        results["aupmilter_over_rspamd"] = round(
+            results["aupmilter_unix"]["msgs_per_s"] / results["rspamd_inet"]["msgs_per_s"], 3
+        )
+    return results
+
+
+LATENCY_MESSAGES = ("plain_3k", "letter_6k", "html_alt_12k", "docx_40k", "adversarial_xxx_50k")  # <= 100 KB, delivered
 LATENCY_SETUPS = ("postfix_only", "aupmilter_unix", "aupmilter_inet", "aupmilter_inet_quickack", "rspamd_inet")
 _LOOPBACK_ROUTES = (
     ["local", "127.0.0.0/8", "dev", "lo", "proto", "kernel", "scope", "host", "src", "127.0.0.1", "table", "local"],
@@ -511,40 +577,91 @@ def memory(steady_n: int, work: Path) -> dict[str, Any]:
     return out
 
 
-def markdown(results: dict[str, Any]) -> str:
-    e = results["e2e"]
-    lines = [
-        f"# aupmilter benchmark {results['date']}",
-        "",
-        f"machine: {results['machine']}",
-        "",
-        "## End to end through Postfix (smtp-source -> Postfix -> smtp-sink, message mix)",
-        "",
-        "| setup | msgs | s | msgs/s | ratio vs Postfix alone | milter p50/p95/p99 (s) |",
-        "|---|---|---|---|---|---|",
-    ]
-    for name, _ in E2E_SETUPS:
-        r = e[name]
+def _setup_rows(table: dict[str, Any], names: list[str]) -> list[str]:
+    rows = []
+    for name in names:
+        r = table.get(name)
+        if r is None:
+            continue
         if "skipped" in r:
-            lines.append(f"| {name} | - | - | - | - | skipped: {r['skipped']} |")
+            rows.append(f"| {name} | - | - | - | - | skipped: {r['skipped']} |")
             continue
         lat = r.get("milter_latency_s")
         lat_s = f"{lat['p50']}/{lat['p95']}/{lat['p99']}" if lat else "-"
-        lines.append(
+        rows.append(
             f"| {name} | {r['messages']} | {r['seconds']} | {r['msgs_per_s']} | {r['ratio_vs_postfix']} | {lat_s} |"
         )
+    return rows
+
+
+def markdown(results: dict[str, Any]) -> str:
+    """The run as Markdown; parts not run (``--only``) are left out."""
+    return "\n".join(
+        line
+        for part, lines in (
+            ("head", _md_head),
+            ("e2e", _md_e2e),
+            ("letter", _md_letter),
+            ("latency", _md_latency),
+            ("nodes", _md_nodes),
+            ("engine", _md_engine),
+            ("memory", _md_memory),
+        )
+        if part == "head" or (results.get(part) and "skipped" not in results[part])
+        for line in lines(results)
+    )
+
+
+def _md_head(results: dict[str, Any]) -> list[str]:
+    return [f"# aupmilter benchmark {results['date']}", "", f"machine: {results['machine']}", ""]
+
+
+def _md_e2e(results: dict[str, Any]) -> list[str]:
+    e = results["e2e"]
+    lines = [
+        "## End to end through Postfix (smtp-source -> Postfix -> smtp-sink, message mix, disclaimer + DKIM on)",
+        "",
+        "| setup | msgs | s | msgs/s | ratio vs Postfix alone | milter p50/p95/p99 (s) |",
+        "|---|---|---|---|---|---|",
+        *_setup_rows(e, [n for n, _ in E2E_SETUPS]),
+    ]
     lines += [
         "",
         f"inet/unix = {e['inet_over_unix']} with TCP_NODELAY, {e['inet_without_nodelay_over_unix']} without; "
         f"two cores (worker processes) / milter pinned to one core = {e['two_cores_over_one']}",
         "",
-        "Rspamd 3.4 peer (proxy worker in milter mode, self_scan, mime_types + multimap with the same word list): "
+        "Rspamd 3.4 peer (proxy worker in milter mode, self_scan, mime_types + multimap with the same word list, "
+        "dkim_signing with the same key): "
         + (
             f"aupmilter unix / Rspamd = {e['unix_over_rspamd']}, aupmilter inet / Rspamd = {e['inet_over_rspamd']}"
             if "unix_over_rspamd" in e
             else "not measured (rspamd not installed)"
         ),
         "",
+    ]
+    return lines
+
+
+def _md_letter(results: dict[str, Any]) -> list[str]:
+    return [
+        "## The plain outbound letter (6 KB staff letter to a parent, disclaimer + DKIM), three ways",
+        "",
+        "| setup | msgs | s | msgs/s | ratio vs Postfix alone | milter p50/p95/p99 (s) |",
+        "|---|---|---|---|---|---|",
+        *_setup_rows(results["letter"], [n for n, _ in [*LETTER_SETUPS, *_workers_setups()]]),
+        "",
+        (
+            f"aupmilter / Rspamd on the letter = {results['letter']['aupmilter_over_rspamd']}, "
+            f"aupmilter / Postfix alone = {results['letter']['aupmilter_unix']['ratio_vs_postfix']}"
+            if "aupmilter_over_rspamd" in results["letter"]
+            else "Rspamd not measured (rspamd not installed)"
+        ),
+        "",
+    ]
+
+
+def _md_latency(results: dict[str, Any]) -> list[str]:
+    lines = [
         "## Added latency, mail <= 100 KB, one SMTP session at a time (below saturation)",
         "",
         "| setup | delivered | Postfix delays=a p50/p95/p99 (s) | added vs Postfix alone p50/p95/p99 (s) "
@@ -560,8 +677,11 @@ def markdown(results: dict[str, Any]) -> str:
         hist = r.get("milter_histogram_s", {})
         fmt = lambda d: "/".join(str(d[k]) for k in ("p50", "p95", "p99")) if d else "-"  # noqa: E731
         lines.append(f"| {name} | {r['delivered']}/{r['messages']} | {fmt(a)} | {fmt(added)} | {fmt(hist)} |")
-    lines += [
-        "",
+    return lines
+
+
+def _md_nodes(results: dict[str, Any]) -> list[str]:
+    return [
         "## A second gateway node, shared PostgreSQL quarantine (both nodes on this one machine)",
         "",
         (
@@ -571,6 +691,11 @@ def markdown(results: dict[str, Any]) -> str:
             else f"not measured: {results['nodes'].get('skipped')}"
         ),
         "",
+    ]
+
+
+def _md_engine(results: dict[str, Any]) -> list[str]:
+    lines = [
         "## In-process engine",
         "",
         f"{results['engine']['msgs_per_s']} msgs/s, {results['engine']['mb_per_s']} MB/s over the mix",
@@ -584,33 +709,38 @@ def markdown(results: dict[str, Any]) -> str:
         "",
         "Share of check time: " + ", ".join(f"{k} {v}" for k, v in results["engine"]["check_share"].items()),
         "",
-        "## Memory (separate processes)",
-        "",
-        "```",
-        json.dumps(results["memory"], indent=1),
-        "```",
-        "",
     ]
-    return "\n".join(lines)
+    return lines
+
+
+def _md_memory(results: dict[str, Any]) -> list[str]:
+    return ["## Memory (separate processes)", "", "```", json.dumps(results["memory"], indent=1), "```", ""]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--smoke", action="store_true", help="tiny counts, to keep the harness working")
+    parser.add_argument(
+        "--only", default="", help="comma-separated parts to run (e2e,letter,latency,nodes,engine,memory); default all"
+    )
     args = parser.parse_args()
+    parts = set(args.only.split(",")) if args.only else {"e2e", "letter", "latency", "nodes", "engine", "memory"}
     scale, sessions, rounds, steady, per_message = (1, 2, 1, 200, 2) if args.smoke else (20, 8, 20, 100_000, 100)
     work = REPO / "var" / "bench"
     corpus = build_corpus(work / "corpus")
+    letter = build_letter(work / "corpus")
     results: dict[str, Any] = {
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "machine": f"{os.cpu_count()} cores, {os.uname().release}",
         "smoke": args.smoke,
     }
-    results["e2e"] = e2e(corpus, scale, sessions)
-    results["latency"] = latency(corpus, per_message)
-    results["nodes"] = nodes(corpus, max(1, scale // 2), sessions // 2 or 1)
-    results["engine"] = engine(corpus, rounds)
-    results["memory"] = memory(steady, work)
+    skipped = {"skipped": "not asked for (--only)"}
+    results["e2e"] = e2e(corpus, scale, sessions) if "e2e" in parts else skipped
+    results["letter"] = letter_run(letter, 40 if args.smoke else 2000, sessions) if "letter" in parts else skipped
+    results["latency"] = latency({**corpus, "letter_6k": (letter, 0)}, per_message) if "latency" in parts else {}
+    results["nodes"] = nodes(corpus, max(1, scale // 2), sessions // 2 or 1) if "nodes" in parts else skipped
+    results["engine"] = engine({**corpus, "letter_6k": (letter, 0)}, rounds) if "engine" in parts else skipped
+    results["memory"] = memory(steady, work) if "memory" in parts else skipped
     out_dir = REPO / "bench" / "results"
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = out_dir / (dt.date.today().isoformat() + ("-smoke" if args.smoke else ""))

@@ -66,16 +66,49 @@ SUFFIXES = (
 SUFFIX_SET = frozenset(SUFFIXES)
 #: Signs of obfuscation that only the full normalisation path handles.
 # (stdlib re: two to three times faster than the regex module on these simple ASCII patterns)
-_OBFUSCATED = re.compile(r"[a-z][0-9@$!*|+][a-z]|(?<![a-z0-9])[@$][a-z]|[a-z]\*|\*[a-z]")
+# Every alternative starts at the sign itself (context in look-arounds), so the engine skips
+# ahead to the next sign instead of trying each letter: the same texts match, three times faster.
+_OBFUSCATED = re.compile(
+    r"[0-9@$!*|+](?<=[a-z][0-9@$!*|+])(?=[a-z])|[@$](?<![a-z0-9][@$])(?=[a-z])|\*(?<=[a-z]\*)|\*(?=[a-z])"
+)
 _SPACED_FAST = re.compile(r"(?<![a-z0-9])(?:[a-z0-9][ .\-_~/]{1,2}){2,}[a-z0-9](?![a-z0-9])")
 _ASCII_WORD = re.compile(r"[a-z]+")
 _DOUBLE = re.compile(r"([a-z])\1")
 _DOUBLE_RUN = re.compile(r"([a-z])\1+")
 #: Not words a person says: URLs, addresses, identifiers (SpamAssassin's PORN_GALLERIES, a
 #: variable dumb_terminal, a rule XXX.SEX, camelCase names).
-_IDENTIFIERS = re.compile(
-    r"\b(?:https?://|www\.)\S+|\S+@\S+\.\w+|\b\w{2,}(?:_\w{2,})+\b|\b[a-z]+[A-Z]\w*\b|\b\w{2,}(?:\.\w{2,}){2,}\b"
+_IDENTIFIER_KINDS = (
+    ("://", r"\b(?:https?://|www\.)\S+"),  # (the "://" test also admits "www.": see _identifiers)
+    ("@", r"\S+@\S+\.\w+"),
+    ("_", r"\b\w{2,}(?:_\w{2,})+\b"),
+    ("", r"\b[a-z]+[A-Z]\w*\b"),
+    (".", r"\b\w{2,}(?:\.\w{2,}){2,}\b"),
 )
+_IDENTIFIERS = re.compile("|".join(pattern for _, pattern in _IDENTIFIER_KINDS))
+_IDENTIFIER_VARIANTS: dict[tuple[bool, ...], re.Pattern[str]] = {}
+
+
+def _identifiers(text: str) -> re.Pattern[str]:
+    """:data:`_IDENTIFIERS` without the alternatives that cannot match ``text`` (no "@": no
+    address), which finds exactly the same spans: the address alternative alone tried a
+    backtracking ``\\S+@`` at every position of every letter."""
+    present = tuple(not need or need in text or (need == "://" and "www." in text) for need, _ in _IDENTIFIER_KINDS)
+    pattern = _IDENTIFIER_VARIANTS.get(present)
+    if pattern is None:
+        kept = [p for (_, p), keep in zip(_IDENTIFIER_KINDS, present, strict=True) if keep]
+        pattern = _IDENTIFIER_VARIANTS[present] = re.compile("|".join(kept))
+    return pattern
+
+
+#: Typography that school mail is full of, as the full path reads it: NFKC ("…" → "...", no-break
+#: space → space), the apostrophe inside a word dropped as the ASCII one is, "£"/"€" read as the
+#: ASCII leet sign "$" is (letters next to one take the full path), separators kept separators
+#: ("•" and "·" join spaced-out letters as "." does).  Only for the fast path's question "could
+#: anything match?"; any other non-ASCII character takes the full path.
+_TYPOGRAPHY = (
+    ("’", "'"), ("‘", " "), ("“", " "), ("”", " "), ("–", " "), ("—", " "), ("…", "..."), ("\xa0", " "),
+    ("•", "."), ("·", "."), ("£", "$"), ("€", "$"),
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -179,8 +212,14 @@ class Lexicon:
     def _clearly_clean(self, text: str) -> bool:
         """Fast path for the common case: plain ASCII text with no sign of obfuscation and no
         word that could match.  Pure C-speed scans; anything doubtful takes the full path."""
-        if not text.isascii() or "&" in text:
+        if "&" in text:
             return False
+        if not text.isascii():
+            for char, ascii_form in _TYPOGRAPHY:  # "£12", "don’t", “quotes”: UK mail is rarely pure ASCII
+                if char in text:
+                    text = text.replace(char, ascii_form)
+            if not text.isascii():
+                return False
         low = text.lower()
         if _OBFUSCATED.search(low) or _SPACED_FAST.search(low):
             return False
@@ -201,7 +240,7 @@ class Lexicon:
         """Every listed term in ``text`` (already one location), in order of kind."""
         if self._clearly_clean(text):
             return []
-        prepared = prepare(_IDENTIFIERS.sub(" ", text))
+        prepared = prepare(_identifiers(text).sub(" ", text))
         toks = tokens(prepared)
         if not toks:
             return []

@@ -33,17 +33,24 @@ MAX_SENTENCES = 200
 def _looks_like_data(words: list[Word]) -> bool:
     """Encoded or machine text (base64, hex, log lines): two or a quarter of its tokens are long
     mixes of digits and letters.  Leet folding turns "0x20000" into "ox2oooo"; the model must not read that as words."""
-    tokens = [w.raw for w in words if w.text != "|"]
-    mixed = sum(1 for t in tokens if _data_token(t))
-    return mixed >= 2 or (bool(tokens) and mixed * 4 >= len(tokens))
+    tokens = 0
+    mixed = 0
+    for w in words:
+        if w.text != "|":
+            tokens += 1
+            if _data_token(w.raw):
+                mixed += 1
+    return mixed >= 2 or (tokens > 0 and mixed * 4 >= tokens)
 
 
 def _data_token(token: str) -> bool:
-    """Long tokens mixing digits and letters ("a2ad0f9c", "0x20000"); leet words are short."""
-    lowered = token.lower()
-    return lowered.startswith("0x") or (
-        len(token) >= 7 and any(c.isdigit() for c in token) and any(c.isalpha() for c in token)
-    )
+    """Long tokens mixing digits and letters ("a2ad0f9c", "0x20000"); leet words are short.
+    (The character tests run in C: a 50 KB run of letters is one token.)"""
+    if token[:2] in ("0x", "0X"):
+        return True
+    if len(token) < 7 or token.isalpha() or token.isdigit():
+        return False
+    return any(map(str.isdigit, token)) and any(map(str.isalpha, token))
 
 
 class OffensiveModel:
@@ -52,6 +59,7 @@ class OffensiveModel:
         self.bias = bias
         self.detector = detector
         self._char_memo: dict[str, float] = {}
+        self._gram_memo: dict[str, int] = {}  # feature string -> bucket (mail repeats its words)
 
     @classmethod
     def load(cls, path: Path, detector: HateDetector) -> OffensiveModel:
@@ -79,11 +87,20 @@ class OffensiveModel:
             else:
                 abstract.extend(s.words)
                 words.update(s.words)
+        memo = self._gram_memo
+        if len(memo) > 400_000:
+            memo.clear()
+        hashed: set[int] = set()
         grams = [f"u:{t}" for t in abstract]
         grams += [f"b:{a}_{b}" for a, b in itertools.pairwise(abstract)]
         classes = [s.cls for s in symbols if s.cls not in {"|", OTHER}]
         grams += [f"k:{''.join(t)}" for t in zip(classes, classes[1:], classes[2:], strict=False)]
-        return {zlib.crc32(g.encode()) % DIM for g in grams}, words
+        for g in grams:
+            h = memo.get(g)
+            if h is None:
+                h = memo[g] = zlib.crc32(g.encode()) % DIM
+            hashed.add(h)
+        return hashed, words
 
     @staticmethod
     def char_features(word: str) -> list[int]:
