@@ -57,8 +57,9 @@ MARKER_HEADER = "X-AUP-Banner"
 _LOOK = 2000
 
 
-def build(config: Config) -> list[Transform]:
-    """The banner transform when the phishing check is on and some school asked for it."""
+def build(config: Config, marker_key: object = None) -> list[Transform]:
+    """The phishing check's transform (its ``SPEC.transforms``): the banner, when some school
+    asked for it.  ``marker_key`` is the disclaimer's and unused here."""
     if not config.check_enabled("phishing"):
         return []
     source = f"{config.source}: checks.phishing"

@@ -98,10 +98,19 @@ def render() -> str:
             lines += ["", f"## `[{section}]`", "", "| key | type | default | meaning |", "|---|---|---|---|"]
             current = section
         lines.append(f"| `{key}` | {kind} | `{default}` | {text} |")
-    lines += ["", "## Checks", "", "| check | reads content | rules files | summary |", "|---|---|---|---|"]
+    lines += [
+        "",
+        "## Checks",
+        "",
+        "| check | reads content | rules files | transforms | facts from the adapter | summary |",
+        "|---|---|---|---|---|---|",
+    ]
     for spec in discover().values():
         files = ", ".join(f"`{f}`" for f in spec.rules_files) or "-"
-        lines.append(f"| `{spec.name}` | {'yes' if spec.reads_content else 'no'} | {files} | {spec.summary} |")
+        transforms = ", ".join(f"`{t}`" for t in spec.transforms) or "-"
+        facts = ", ".join(f"`{f.name}`" for f in spec.facts) or "-"
+        content = "yes" if spec.reads_content else "no"
+        lines.append(f"| `{spec.name}` | {content} | {files} | {transforms} | {facts} | {spec.summary} |")
     lines += ["", "## Rule ids (for `match` in policy rows)", "", "| rule id | check | meaning |", "|---|---|---|"]
     from aupmilter.engine import ENGINE_EMITS
 

@@ -13,12 +13,14 @@ subdomains.  Mail we did not change keeps whatever signatures it had.
 
 from __future__ import annotations
 
+import importlib
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import dkim as dkimpy
 
+from aupmilter.checks import discover
 from aupmilter.checks.disclaimer import DisclaimerSettings, parse_settings
 from aupmilter.dkim import DkimKey, load_keys, sign
 from aupmilter.marker import MARKER_HEADER, MarkerKey, marker_value
@@ -39,17 +41,35 @@ _SIGNABLE = frozenset(h.decode() for h in dkimpy.DKIM.SHOULD)
 
 
 def build(config: Config, marker_key: MarkerKey | None = None) -> list[Transform]:
-    from aupmilter import banner
-
-    # The inbound phishing banner (off unless a school asks) comes first: signing stays last.
-    built: list[Transform] = list(banner.build(config))
-    if config.check_enabled("disclaimer"):
-        settings = parse_settings(config.checks.get("disclaimer", {}), config, f"{config.source}: checks.disclaimer")
-        built.append(DisclaimerTransform(config, settings, marker_key))
+    """Every transform this configuration asks for, in order: those the enabled checks declare
+    (``CheckSpec.transforms``, in the checks' run order: the inbound phishing banner, then the
+    disclaimer), then DKIM signing, always last: it signs what every other one made."""
+    built: list[Transform] = []
+    for spec in discover().values():
+        if config.check_enabled(spec.name):
+            for target in spec.transforms:
+                built.extend(_builder(target)(config, marker_key))
     keys = load_keys(config)
     if keys:
-        built.append(DkimTransform(config.dkim, keys))  # always last: it signs what every other one made
+        built.append(DkimTransform(config.dkim, keys))
     return built
+
+
+TransformBuilder = Callable[["Config", "MarkerKey | None"], Sequence["Transform"]]
+
+
+def _builder(target: str) -> TransformBuilder:
+    """``"module:function"`` named by a check's SPEC: by name, because transforms sit above the
+    checks (they ask the policy, they rewrite MIME) and a check may not import them."""
+    module_name, _, attr = target.partition(":")
+    found: TransformBuilder = getattr(importlib.import_module(module_name), attr)
+    return found
+
+
+def build_disclaimer(config: Config, marker_key: MarkerKey | None) -> list[Transform]:
+    """The disclaimer check's transform: the school disclaimer on mail it applies to."""
+    settings = parse_settings(config.checks.get("disclaimer", {}), config, f"{config.source}: checks.disclaimer")
+    return [DisclaimerTransform(config, settings, marker_key)]
 
 
 class DisclaimerTransform:

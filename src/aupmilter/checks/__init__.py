@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 from aupmilter import schema
 from aupmilter.errors import ConfigError
-from aupmilter.model import Envelope, Finding
+from aupmilter.model import Envelope, Fact, Finding
 
 if TYPE_CHECKING:
     from aupmilter.config import Config
@@ -84,6 +84,13 @@ class CheckSpec:
     order: int = 50
     options: type | None = None
     rules_files: tuple[str, ...] = ()
+    #: Transforms the check contributes to mail that is let through, as ``"module:function"``
+    #: (``function(config, marker_key) -> [Transform]``): named, not imported, because transforms
+    #: sit above the checks.  They run in the checks' order; DKIM signing always runs last.
+    transforms: tuple[str, ...] = ()
+    #: Facts the adapter must supply on the envelope (``Envelope.with_fact``): state the pure
+    #: engine cannot keep.  Without an adapter that knows them, the check sees the defaults.
+    facts: tuple[Fact[Any], ...] = ()
 
     def build(self, config: Config, options: Mapping[str, Any] | None = None, rules_dir: Path | None = None) -> Check:
         """The check, built from its rules and its ``[checks.<name>]`` table (``options``; default:

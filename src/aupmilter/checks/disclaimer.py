@@ -167,6 +167,7 @@ SPEC = CheckSpec(
     order=100,
     options=DisclaimerOptions,
     rules_files=("disclaimers/",),
+    transforms=("aupmilter.transforms:build_disclaimer",),
     emits={
         SKIPPED_SIGNED: "Signed or encrypted mail left untouched (signed = skip).",
         SKIPPED_MALFORMED: "MIME the disclaimer could not be added to safely.",

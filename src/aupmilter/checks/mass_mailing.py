@@ -244,6 +244,7 @@ SPEC = CheckSpec(
     order=60,
     options=MassMailingOptions,
     rules_files=("mass_mailing.toml",),
+    facts=(RECENT_IDENTICAL,),
     emits={
         "mass_mailing.recipients": "Mail from inside to many distinct recipients.",
         "mass_mailing.exposed_recipients": "Outbound mail showing many outside addresses in To/Cc.",

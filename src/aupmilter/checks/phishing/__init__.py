@@ -40,6 +40,7 @@ SPEC = CheckSpec(
     order=70,
     options=PhishingSettings,
     rules_files=("phishing.toml",),
+    transforms=("aupmilter.banner:build",),
     emits={
         "phishing.link_mismatch": "A link whose text names another site than it goes to.",
         "phishing.lookalike_domain": "A sender or link domain resembling a school's or a brand's.",
