@@ -17,14 +17,12 @@ from email.utils import parsedate_to_datetime
 from pathlib import Path
 
 from aupmilter.checks.mass_mailing import RECENT_IDENTICAL
-from aupmilter.commands.common import add_config_arg, load_or_exit
+from aupmilter.commands.common import add_config_arg, load_or_exit, ruleset_or_exit
 from aupmilter.engine import evaluate
-from aupmilter.errors import ConfigError
 from aupmilter.message import MessageView
 from aupmilter.model import Decision, Direction, Envelope
 from aupmilter.ownheaders import strip_client_headers
 from aupmilter.render import apply_effects
-from aupmilter.ruleset import build_ruleset
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -145,11 +143,7 @@ def to_json(name: str, decision: Decision) -> dict[str, object]:
 
 def run(args: argparse.Namespace) -> int:
     config = load_or_exit(args.config, touches_state=False)
-    try:
-        ruleset = build_ruleset(config)
-    except ConfigError as exc:
-        print(f"aupmilter: config error: {exc}", file=sys.stderr)
-        return 2
+    ruleset = ruleset_or_exit(config)
     emit_dir = Path(args.emit) if args.emit else None
     if emit_dir is not None:
         emit_dir.mkdir(parents=True, exist_ok=True)

@@ -6,7 +6,9 @@ import argparse
 import sys
 
 from aupmilter.config import Config, demo_notice, is_demo, load_config
+from aupmilter.engine import Ruleset
 from aupmilter.errors import ConfigError
+from aupmilter.ruleset import build_ruleset
 
 
 class UsageError(Exception):
@@ -34,3 +36,13 @@ def load_or_exit(path: str | None, *, touches_state: bool = True) -> Config:
     if touches_state and is_demo(config):
         print(demo_notice(config), file=sys.stderr)
     return config
+
+
+def ruleset_or_exit(config: Config) -> Ruleset:
+    """Every check and transform built, or exit 2 naming the file and key (a rules file, a
+    check's options): what ``rules lint`` and ``check`` both need before they can answer."""
+    try:
+        return build_ruleset(config)
+    except ConfigError as exc:
+        print(f"aupmilter: config error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None

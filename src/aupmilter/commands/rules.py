@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from aupmilter.commands.common import add_config_arg, load_or_exit
-from aupmilter.errors import ConfigError
-from aupmilter.ruleset import build_ruleset, unmatched_policy_rows
+from aupmilter.commands.common import add_config_arg, load_or_exit, ruleset_or_exit
+from aupmilter.ruleset import unmatched_policy_rows
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -20,11 +19,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def lint_cmd(args: argparse.Namespace) -> int:
     config = load_or_exit(args.config, touches_state=False)
-    try:
-        ruleset = build_ruleset(config)
-    except ConfigError as exc:
-        print(f"aupmilter: config error: {exc}", file=sys.stderr)
-        return 2
+    ruleset = ruleset_or_exit(config)
     # A policy row no check can ever match is a typo that silently weakens the policy.
     unmatched = unmatched_policy_rows(config)
     for entry in unmatched:
