@@ -45,7 +45,7 @@ import regex
 from aupmilter.checks import CheckSettings
 from aupmilter.checks.identity.logins import Logins
 from aupmilter.checks.identity.names import NameReader
-from aupmilter.checks.identity.rules import Canonicaliser, _address_like, load_rules
+from aupmilter.checks.identity.rules import Canonicaliser, address_like, load_rules
 from aupmilter.message import MessageView, parse_addresses
 from aupmilter.model import Direction, Envelope, Finding, domain_of
 
@@ -68,7 +68,7 @@ def _decoded_raw_header(message: MessageView, name: str) -> str | None:
 
 
 def _addresses(value: str) -> list[str]:
-    return [a for _, a in parse_addresses(value) if _address_like(a)]
+    return [a for _, a in parse_addresses(value) if address_like(a)]
 
 
 def _display_text(value: str, addresses: Iterable[str]) -> str:
@@ -144,7 +144,7 @@ class IdentityCheck:
                         )
                     )
                     break
-        if envelope.sender and _address_like(envelope.sender):
+        if envelope.sender and address_like(envelope.sender):
             env = self.canonical(envelope.sender)
             if from_addrs and env not in from_addrs and not self.logins.may_use(login, env):
                 findings.append(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import regex
 
 from aupmilter.checks.identity.data import DisplayName, Role, RoleClaim, StaffMember
-from aupmilter.checks.identity.rules import _WORD, IdentityRules, name_tokens
+from aupmilter.checks.identity.rules import NAME_WORD, IdentityRules, name_tokens
 from aupmilter.config import Config
 from aupmilter.normalise import fold, prepare
 
@@ -90,7 +90,8 @@ class NameReader:
             if regex.search(rf"(?<![\w.-]){regex.escape(domain)}(?![\w-])", lowered):
                 shown.append(domain)
         segments = [
-            tuple(t for t in (fold(w) for w in _WORD.findall(prepare(seg))) if t) for seg in _SEGMENT_SPLIT.split(text)
+            tuple(t for t in (fold(w) for w in NAME_WORD.findall(prepare(seg))) if t)
+            for seg in _SEGMENT_SPLIT.split(text)
         ]
         segments = [s for s in segments if s]
         flat = tuple(t for s in segments for t in s)

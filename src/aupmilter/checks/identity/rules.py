@@ -18,13 +18,13 @@ from aupmilter.normalise import fold, prepare
 from aupmilter.schema import ONE_OR_MANY, Invalid, setting
 from aupmilter.webmail import load_webmail_domains
 
-_WORD = regex.compile(r"[\p{L}\p{N}@$]+")
+NAME_WORD = regex.compile(r"[\p{L}\p{N}@$]+")
 
 #: A list of strings where one string is also accepted (``senders = "jsmith"``).
 Strings = Annotated[tuple[str, ...], ONE_OR_MANY]
 
 
-def _address_like(text: str) -> bool:
+def address_like(text: str) -> bool:
     local, at, domain = text.rpartition("@")
     return bool(at and local and "." in domain and " " not in text)
 
@@ -36,7 +36,7 @@ def _nonempty(key: str, values: Iterable[str]) -> None:
 
 def name_tokens(text: str, honorifics: frozenset[str] = frozenset()) -> tuple[str, ...]:
     """Folded word tokens of a name: case, accents, look-alike letters and leetspeak seen through."""
-    return tuple(t for t in (fold(w) for w in _WORD.findall(prepare(text))) if t and t not in honorifics)
+    return tuple(t for t in (fold(w) for w in NAME_WORD.findall(prepare(text))) if t and t not in honorifics)
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ class DelegationRule:
 
     def validate(self) -> None:
         mailbox = self.mailbox.strip().lower()
-        if not (mailbox == "*" or (mailbox.startswith("*@") and "." in mailbox[2:]) or _address_like(mailbox)):
+        if not (mailbox == "*" or (mailbox.startswith("*@") and "." in mailbox[2:]) or address_like(mailbox)):
             raise Invalid("mailbox", f"expected an address, '*@domain' or '*', got {self.mailbox!r}")
         _nonempty("senders", self.senders)
         if not self.senders:
@@ -68,7 +68,7 @@ class StaffRule:
         if not (self.name or self.names):
             raise Invalid("name", "is required")
         for a in (*self.address, *self.addresses):
-            if not _address_like(a.strip()):
+            if not address_like(a.strip()):
                 raise Invalid("addresses", f"not an address: {a!r}")
 
 
@@ -114,7 +114,7 @@ class IdentityOptions:
 
     def validate(self) -> None:
         for name, address in self.logins.items():
-            if not _address_like(address.strip().lower()):
+            if not address_like(address.strip().lower()):
                 raise Invalid(f"logins.{name}", f"expected an address, got {address!r}")
         if self.recipient_delimiter is not None and len(self.recipient_delimiter) > 1:
             raise Invalid("recipient_delimiter", "expected one character or empty")
@@ -211,7 +211,7 @@ class _Builder:
             addresses = (a.strip() for a in (*rule.address, *rule.addresses))
             staff.append(StaffMember(folded, frozenset(canonical(a) for a in addresses), frozenset(rule.roles)))
         delegations = tuple(
-            Delegation(canonical(m) if _address_like(m) else m, tuple(s.strip().lower() for s in d.senders))
+            Delegation(canonical(m) if address_like(m) else m, tuple(s.strip().lower() for s in d.senders))
             for d in self.delegations
             for m in (d.mailbox.strip().lower(),)
         )
