@@ -62,11 +62,10 @@ def build(config: Config, marker_key: object = None) -> list[Transform]:
     asked for it.  ``marker_key`` is the disclaimer's and unused here."""
     if not config.check_enabled("phishing"):
         return []
-    source = f"{config.source}: checks.phishing"
-    options = parse_options(config.checks.get("phishing", {}), config, source)
+    options = parse_options(config.checks.get("phishing", {}), config)
     if not options.banner_schools:
         return []
-    return [BannerTransform(config, options, load_rules(config).banner_text)]
+    return [BannerTransform(config, options, load_rules(config.rules_dir).banner_text)]
 
 
 class BannerTransform:

@@ -68,7 +68,7 @@ def _builder(target: str) -> TransformBuilder:
 
 def build_disclaimer(config: Config, marker_key: MarkerKey | None) -> list[Transform]:
     """The disclaimer check's transform: the school disclaimer on mail it applies to."""
-    settings = parse_settings(config.checks.get("disclaimer", {}), config, f"{config.source}: checks.disclaimer")
+    settings = parse_settings(config.checks.get("disclaimer", {}), config)
     return [DisclaimerTransform(config, settings, marker_key)]
 
 

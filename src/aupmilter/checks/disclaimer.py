@@ -125,11 +125,16 @@ class DisclaimerOptions:
             raise Invalid("dkim", 'DKIM has its own section now: [dkim."<domain>"] selector, key_file')
 
 
-def parse_settings(options: Mapping[str, Any], config: Config, source: str) -> DisclaimerSettings:
+def parse_settings(options: Mapping[str, Any], config: Config) -> DisclaimerSettings:
     """``[checks.disclaimer]`` read by :class:`DisclaimerOptions`, plus the school templates (the
     transforms read the same table, so this is one function for both)."""
     given = {k: v for k, v in options.items() if k != "enabled"}
-    opts = schema.read(DisclaimerOptions, given, config.source, "checks.disclaimer")
+    return resolve_settings(schema.read(DisclaimerOptions, given, config.source, "checks.disclaimer"), config)
+
+
+def resolve_settings(opts: DisclaimerOptions, config: Config) -> DisclaimerSettings:
+    """Read options plus the school templates they apply."""
+    source = f"{config.source}: checks.disclaimer"
     templates = load_templates(config.rules_dir / "disclaimers", (s.domain for s in config.schools), source)
     return DisclaimerSettings(opts.scope, opts.signed, templates)
 
@@ -138,7 +143,7 @@ class DisclaimerCheck:
     name: ClassVar[str] = "disclaimer"
 
     def __init__(self, settings: CheckSettings) -> None:
-        self.settings = parse_settings(settings.options, settings.config, settings.source)
+        self.settings = resolve_settings(settings.parsed or DisclaimerOptions(), settings.config)
         self.config = settings.config
 
     def run(self, envelope: Envelope, message: MessageView) -> Iterable[Finding]:

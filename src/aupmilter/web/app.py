@@ -609,7 +609,7 @@ def _safe_next(target: str) -> str:
 
 def _redirector_domains(config: Config) -> Domains:
     try:
-        return load_rules(config).domains
+        return load_rules(config.rules_dir).domains
     except ConfigError:
         return Domains(frozenset(), frozenset(), frozenset(), ())
 

@@ -87,7 +87,7 @@ class IdentityCheck:
 
     def __init__(self, settings: CheckSettings) -> None:
         self.config = settings.config
-        self.rules = load_rules(settings)
+        self.rules = load_rules(settings.rules_dir, settings.config, settings.parsed)
         self.canonical = Canonicaliser(self.config, self.rules.recipient_delimiter)
         self.logins = Logins(self.config, self.rules, self.canonical)
         self.names = NameReader(self.config, self.rules)

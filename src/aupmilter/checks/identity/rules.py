@@ -10,7 +10,6 @@ from typing import Annotated
 import regex
 
 from aupmilter import schema
-from aupmilter.checks import CheckSettings
 from aupmilter.checks.identity.data import Delegation, Role, StaffMember
 from aupmilter.config import Config
 from aupmilter.errors import ConfigError
@@ -253,13 +252,12 @@ class Canonicaliser:
         return f"{local}@{domain}"
 
 
-def load_rules(settings: CheckSettings) -> IdentityRules:
+def load_rules(rules_dir: Path, config: Config, site: IdentityOptions | None = None) -> IdentityRules:
     """The rules file, then the site's ``[checks.identity]`` options on top (lists add up)."""
-    path: Path = settings.rules_dir / "identity.toml"
+    path = rules_dir / "identity.toml"
     rules_file = schema.read_file(IdentityFile, path)
     builder = _Builder()
-    builder.freemail += sorted(load_webmail_domains(settings.rules_dir))
+    builder.freemail += sorted(load_webmail_domains(rules_dir))
     builder.layer(rules_file, str(path), "")
-    site: IdentityOptions = settings.parsed or IdentityOptions()
-    builder.layer(site, settings.config.source, "checks.identity.")
-    return builder.build(Canonicaliser(settings.config, builder.recipient_delimiter), rules_file)
+    builder.layer(site or IdentityOptions(), config.source, "checks.identity.")
+    return builder.build(Canonicaliser(config, builder.recipient_delimiter), rules_file)

@@ -14,6 +14,7 @@ from aupmilter.checks.phishing.rules import (
     PhishingSettings,
     load_rules,
     parse_options,
+    resolve_options,
 )
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "lookalike_reason",
     "one_edit",
     "parse_options",
+    "resolve_options",
     "skeleton",
 ]
 

@@ -48,7 +48,7 @@ from aupmilter.checks.phishing.domains import (
     to_unicode,
 )
 from aupmilter.checks.phishing.links import MAX_TEXT, Link, extract_links, html_sources
-from aupmilter.checks.phishing.rules import Cue, load_rules, parse_options
+from aupmilter.checks.phishing.rules import Cue, PhishingSettings, load_rules, resolve_options
 from aupmilter.evidence import excerpt, flatten
 from aupmilter.featmodel import FeatureModel
 from aupmilter.message import MessageView
@@ -110,8 +110,8 @@ class PhishingCheck:
     name: ClassVar[str] = "phishing"
 
     def __init__(self, settings: CheckSettings) -> None:
-        self.options = parse_options(settings.options, settings.config, settings.source)
-        self.rules = load_rules(settings.config)
+        self.options = resolve_options(settings.parsed or PhishingSettings(), settings.config)
+        self.rules = load_rules(settings.rules_dir)
         self.config = settings.config
         self.trust = tuple(sorted({to_unicode(d) for d in settings.config.org_domains}))
         self.lists = pf.Lists(

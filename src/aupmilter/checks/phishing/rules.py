@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import regex
@@ -140,8 +141,8 @@ class PhishingFile:
             seen.add(cue.id)
 
 
-def load_rules(config: Config) -> PhishingRules:
-    data = schema.read_file(PhishingFile, config.rules_dir / "phishing.toml")
+def load_rules(rules_dir: Path) -> PhishingRules:
+    data = schema.read_file(PhishingFile, rules_dir / "phishing.toml")
     d = data.domains
     return PhishingRules(
         domains=Domains(
@@ -200,10 +201,14 @@ class PhishingSettings:
                 raise Invalid("directions", f"unknown direction {text!r} (inbound, outbound, internal)")
 
 
-def parse_options(options: dict[str, Any] | Any, config: Config, source: str) -> PhishingOptions:
-    """``[checks.phishing]`` read by :class:`PhishingSettings`, school domains checked."""
+def parse_options(options: dict[str, Any] | Any, config: Config) -> PhishingOptions:
+    """``[checks.phishing]`` as written in the site file, read by :class:`PhishingSettings`."""
     given = {k: v for k, v in options.items() if k != "enabled"}
-    raw = schema.read(PhishingSettings, given, config.source, "checks.phishing")
+    return resolve_options(schema.read(PhishingSettings, given, config.source, "checks.phishing"), config)
+
+
+def resolve_options(raw: PhishingSettings, config: Config) -> PhishingOptions:
+    """Read options resolved against the trust: school domains checked, "*" expanded."""
     directions = frozenset(Direction(d.lower().strip()) for d in raw.directions)
     banner = [d.lower().strip() for d in raw.banner_schools]
     known = {s.domain for s in config.schools}
