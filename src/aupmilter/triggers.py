@@ -11,8 +11,10 @@ checks each pattern's examples contain one of its triggers.
 
 from __future__ import annotations
 
+import importlib
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 import ahocorasick
 import regex
@@ -90,3 +92,79 @@ def _windows(positions: list[int], text: str) -> list[tuple[int, int]]:
         else:
             merged.append((start, stop))
     return merged
+
+
+# -- anchored search: a pattern whose every match starts with one of a few literal words --------
+
+#: Characters other than ASCII that ``regex``'s case-insensitive matching equates with an ASCII
+#: character while ``str.lower`` does not map them onto it (İ, ı, ſ, the Kelvin sign).  Found
+#: by trying every code point; a test repeats the search so a new ``regex`` release cannot
+#: change it unnoticed.  A text containing one is searched the plain way.
+FOLDS_TO_ASCII = frozenset("\u0130\u0131\u017f\u212a")
+#: Literal starts shorter than this are not worth anchoring on (too many candidate positions).
+MIN_START = 2
+_MAX_STARTS = 256
+#: The standard library's regular-expression parser (typeshed has no stub for it).
+_sre_parser: Any = importlib.import_module("re._parser")
+
+
+def lower_aligned(text: str, low: str) -> bool:
+    """Does ``low = text.lower()`` keep every position, and does a lower-case comparison there
+    find every place where a case-insensitive ``regex`` literal of ASCII characters matches?"""
+    return len(low) == len(text) and (text.isascii() or FOLDS_TO_ASCII.isdisjoint(text))
+
+
+def start_literals(source: str) -> frozenset[str] | None:
+    """Lower-case ASCII strings of which every match of ``source`` (compiled case-insensitively
+    or not) starts with one, or None when no such short list can be proven.
+
+    The pattern is read by the standard library's parser: zero-width assertions (``\\b``,
+    look-arounds) are skipped, literals and alternations of literals are collected, and the
+    reading stops at the first construct that is not a literal or an optional literal (a
+    class, a repeat, a back reference), which only shortens the strings.  So if the pattern matches at a position,
+    the lower-cased text there starts with one of them: searching with ``pattern.match`` at
+    each such position, in order, returns what ``pattern.search`` returns.  A pattern the
+    standard parser cannot read (``regex``-only syntax) is not anchored."""
+    try:
+        parsed = _sre_parser.parse(source)
+    except (_sre_parser.error, OverflowError, RecursionError, ValueError):
+        return None
+    starts, _ = _sequence(list(parsed))
+    if not starts or min(len(s) for s in starts) < MIN_START:
+        return None
+    return frozenset(starts)
+
+
+def _sequence(items: list[tuple[Any, Any]]) -> tuple[set[str], bool]:
+    """``(prefixes, complete)``: every match of the sequence starts with one of the prefixes
+    (is exactly one of them, ignoring case, when ``complete``)."""
+    out = {""}
+    for op, av in items:
+        name = str(op)
+        if name in ("AT", "ASSERT", "ASSERT_NOT"):
+            continue  # zero width: the next literal still starts where this position is
+        if name == "LITERAL":
+            char = chr(av)
+            if not char.isascii():
+                return out, False
+            out = {p + char.lower() for p in out}
+            continue
+        if name == "SUBPATTERN":
+            subset, complete = _sequence(list(av[-1]))
+        elif name in ("MAX_REPEAT", "MIN_REPEAT") and av[1] <= 1:
+            found, complete = _sequence(list(av[2]))
+            subset = found | {""} if av[0] == 0 else found  # ``x?``: with or without it
+        elif name == "BRANCH":
+            subset, complete = set(), True
+            for branch in av[1]:
+                found, whole = _sequence(list(branch))
+                subset |= found
+                complete = complete and whole
+        else:
+            return out, False
+        if len(out) * len(subset) > _MAX_STARTS:
+            return out, False
+        out = {p + s for p in out for s in subset}
+        if not complete:
+            return out, False
+    return out, True
