@@ -139,7 +139,7 @@ def _sequence(items: list[tuple[Any, Any]]) -> tuple[set[str], bool]:
     """``(prefixes, complete)``: every match of the sequence starts with one of the prefixes
     (is exactly one of them, ignoring case, when ``complete``)."""
     out = {""}
-    for op, av in items:
+    for k, (op, av) in enumerate(items):
         name = str(op)
         if name in ("AT", "ASSERT", "ASSERT_NOT"):
             continue  # zero width: the next literal still starts where this position is
@@ -153,7 +153,13 @@ def _sequence(items: list[tuple[Any, Any]]) -> tuple[set[str], bool]:
             subset, complete = _sequence(list(av[-1]))
         elif name in ("MAX_REPEAT", "MIN_REPEAT") and av[1] <= 1:
             found, complete = _sequence(list(av[2]))
-            subset = found | {""} if av[0] == 0 else found  # ``x?``: with or without it
+            if av[0] == 0 and complete:
+                subset = found | {""}  # ``x?``: with or without it
+            elif av[0] == 0:
+                # ``(?:it\s+)?only``: a match starts with x's prefix, or (x absent) with the rest's
+                subset, complete = found | _sequence(items[k + 1 :])[0], False
+            else:
+                subset = found
         elif name == "BRANCH":
             subset, complete = set(), True
             for branch in av[1]:
