@@ -17,9 +17,11 @@ import pytest
 import regex
 
 from aupmilter.checks.chain_letter import ChainLetterCheck, Hit, _segments
+from aupmilter.checks.offensive.lexicon import _SPACED_FAST, _SPACED_FAST_MIDDLE
 from aupmilter.config import load_config
 from aupmilter.evidence import excerpt
 from aupmilter.message import MessageView
+from aupmilter.normalise import _SPACED, _SPACED_MIDDLE, spaced_somewhere
 from aupmilter.ruleset import build_ruleset
 from aupmilter.triggers import FOLDS_TO_ASCII, lower_aligned, start_literals
 
@@ -158,3 +160,33 @@ def test_chain_cue_hits_equal_the_full_search_on_shuffled_cue_text() -> None:
         body = school[rng.randrange(len(school))].body_text[:400] if school else ""
         view = _message(body + "\n\n" + text, subject=" ".join(rng.sample(phrases, 2)))
         assert CHAIN.cue_hits(view) == reference_cue_hits(CHAIN, view)
+
+
+SPACED_PAIRS = [(_SPACED, _SPACED_MIDDLE), (_SPACED_FAST, _SPACED_FAST_MIDDLE)]
+#: Letters, digits, separators and symbols each pattern knows, and a few it does not.
+ALPHABETS = {_SPACED: "ab1 .-_~·•/\\@$!*éΩ,x  ", _SPACED_FAST: "ab1 .-_~/ b1 A,é@"}
+
+
+@pytest.mark.parametrize(("spaced", "middle"), SPACED_PAIRS)
+def test_spaced_somewhere_equals_a_full_search_on_every_fixture(
+    spaced: re.Pattern[str] | regex.Pattern[str], middle: regex.Pattern[str]
+) -> None:
+    for name, view in fixture_messages():
+        for text in (view.subject, view.body_text, view.body_text.lower()):
+            assert spaced_somewhere(spaced, middle, text) == (spaced.search(text) is not None), name
+
+
+@pytest.mark.parametrize(("spaced", "middle"), SPACED_PAIRS)
+def test_spaced_somewhere_equals_a_full_search_on_random_text(
+    spaced: re.Pattern[str] | regex.Pattern[str], middle: regex.Pattern[str]
+) -> None:
+    """Short strings of letters, digits, separators and symbols: every way a match can begin."""
+    rng = random.Random(2024)
+    alphabet = ALPHABETS[spaced]
+    seen = {True: 0, False: 0}
+    for _ in range(30_000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randrange(1, 14)))
+        expected = spaced.search(text) is not None
+        assert spaced_somewhere(spaced, middle, text) == expected, repr(text)
+        seen[expected] += 1
+    assert min(seen.values()) > 200  # both answers were exercised

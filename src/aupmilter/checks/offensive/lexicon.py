@@ -20,7 +20,7 @@ import regex
 
 from aupmilter import schema
 from aupmilter.errors import ConfigError
-from aupmilter.normalise import Token, normalise_text, prepare, tokens, variants
+from aupmilter.normalise import Token, normalise_text, prepare, spaced_somewhere, tokens, variants
 from aupmilter.quoting import FORWARDED, QUOTED
 from aupmilter.schema import setting
 
@@ -72,6 +72,7 @@ _OBFUSCATED = re.compile(
     r"[0-9@$!*|+](?<=[a-z][0-9@$!*|+])(?=[a-z])|[@$](?<![a-z0-9][@$])(?=[a-z])|\*(?<=[a-z]\*)|\*(?=[a-z])"
 )
 _SPACED_FAST = re.compile(r"(?<![a-z0-9])(?:[a-z0-9][ .\-_~/]{1,2}){2,}[a-z0-9](?![a-z0-9])")
+_SPACED_FAST_MIDDLE = regex.compile(r"[ .\-_~/][a-z0-9][ .\-_~/]")
 _ASCII_WORD = re.compile(r"[a-z]+")
 _DOUBLE = re.compile(r"([a-z])\1")
 _DOUBLE_RUN = re.compile(r"([a-z])\1+")
@@ -221,7 +222,7 @@ class Lexicon:
             if not text.isascii():
                 return False
         low = text.lower()
-        if _OBFUSCATED.search(low) or _SPACED_FAST.search(low):
+        if _OBFUSCATED.search(low) or spaced_somewhere(_SPACED_FAST, _SPACED_FAST_MIDDLE, low):
             return False
         words = _ASCII_WORD.findall(low.replace("'", ""))
         for w in set(words):
