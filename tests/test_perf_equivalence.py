@@ -17,13 +17,13 @@ import pytest
 import regex
 
 from aupmilter.checks.chain_letter import ChainLetterCheck, Hit, _segments
-from aupmilter.checks.offensive.lexicon import _SPACED_FAST, _SPACED_FAST_MIDDLE
+from aupmilter.checks.offensive.lexicon import _SPACED_FAST, _SPACED_FAST_MIDDLE, _identifiers
 from aupmilter.config import load_config
 from aupmilter.evidence import excerpt
 from aupmilter.message import MessageView
-from aupmilter.normalise import _SPACED, _SPACED_MIDDLE, spaced_somewhere
+from aupmilter.normalise import _SPACED, _SPACED_MIDDLE, prepare, spaced_somewhere, tokens
 from aupmilter.ruleset import build_ruleset
-from aupmilter.triggers import FOLDS_TO_ASCII, lower_aligned, start_literals
+from aupmilter.triggers import FOLDS_TO_ASCII, AnchoredPattern, lower_aligned, start_literals
 
 FIXTURES = Path(__file__).parent / "fixtures"
 RULESET = build_ruleset(load_config(None))
@@ -190,3 +190,34 @@ def test_spaced_somewhere_equals_a_full_search_on_random_text(
         assert spaced_somewhere(spaced, middle, text) == expected, repr(text)
         seen[expected] += 1
     assert min(seen.values()) > 200  # both answers were exercised
+
+
+OFFENSIVE = next(c for c in RULESET.checks if c.name == "offensive")
+
+
+def _lexicon_streams() -> list[str]:
+    """The token streams ``Lexicon.scan`` runs its phrase patterns over, for every fixture."""
+    streams = []
+    for _, view in fixture_messages():
+        for text in (view.subject, view.body_text):
+            prepared = prepare(_identifiers(text).sub(" ", text))
+            streams.append(" ".join(t.text for t in tokens(prepared)))
+    return streams
+
+
+def test_anchored_phrase_patterns_find_what_finditer_finds() -> None:
+    """The allow list and the offensive phrases: every fixture, and the phrases run together."""
+    lexicon = OFFENSIVE.lexicon  # type: ignore[attr-defined]
+    rng = random.Random(7)
+    for pattern in (lexicon.allow, lexicon.phrase_re):
+        fast = AnchoredPattern(pattern)
+        assert fast.starts is not None  # anchored, or this test proves nothing
+        items = [m.group() for s in [pattern.pattern] for m in regex.finditer(r"(?<=[(|])[^|()]+(?=[|)])", s)]
+        items = [regex.sub(r"\\(.)", r"\1", i) for i in items]
+        synthetic = []
+        for _ in range(300):
+            picked = rng.sample(items, 4)
+            glue = rng.choice([" ", "", "x", " the ", "1"])
+            synthetic.append(glue.join(picked) + rng.choice(["", "s", " ok"]))
+        for stream in _lexicon_streams() + synthetic:
+            assert [m.span() for m in fast.finditer(stream)] == [m.span() for m in pattern.finditer(stream)], stream

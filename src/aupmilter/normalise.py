@@ -19,7 +19,7 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import regex
 
@@ -115,8 +115,10 @@ _APOSTROPHE = regex.compile(r"(?<=\p{L})['’](?=\p{L})")
 _REPEATS = regex.compile(r"(\p{L})\1+")
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
+class Token(NamedTuple):
+    """One token of prepared text.  (A named tuple, as :class:`~.checks.offensive.hate.Word`:
+    a letter has a thousand tokens, and a frozen dataclass's ``__init__`` costs a microsecond.)"""
+
     text: str  # folded, Latin, leet-mapped: what is looked up
     raw: str  # as written, case kept
     start: int  # offset in the prepared text

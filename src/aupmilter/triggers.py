@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import importlib
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import ahocorasick
@@ -174,3 +174,35 @@ def _sequence(items: list[tuple[Any, Any]]) -> tuple[set[str], bool]:
         if not complete:
             return out, False
     return out, True
+
+
+class AnchoredPattern:
+    """A compiled pattern's ``finditer``, tried only where one of its start literals occurs.
+
+    Same matches as ``pattern.finditer`` (each is the leftmost match at or after the end of the
+    last, and one can only start at a start literal); a pattern whose starts cannot be proven,
+    or a text whose lower case moves positions, takes the ordinary path."""
+
+    def __init__(self, pattern: regex.Pattern[str]) -> None:
+        self.pattern = pattern
+        self.starts = start_literals(pattern.pattern)
+        self._automaton: Any = None
+        if self.starts:
+            self._automaton = ahocorasick.Automaton()
+            for word in self.starts:
+                self._automaton.add_word(word, len(word))
+            self._automaton.make_automaton()
+
+    def finditer(self, text: str) -> Iterator[regex.Match[str]]:
+        low = text.lower()
+        if self._automaton is None or not lower_aligned(text, low):
+            yield from self.pattern.finditer(text)
+            return
+        after = 0
+        for start in sorted({end - size + 1 for end, size in self._automaton.iter(low)}):
+            if start < after:
+                continue
+            m = self.pattern.match(text, start)
+            if m:
+                yield m
+                after = m.end()

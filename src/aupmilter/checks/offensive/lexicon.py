@@ -23,6 +23,7 @@ from aupmilter.errors import ConfigError
 from aupmilter.normalise import Token, normalise_text, prepare, spaced_somewhere, tokens, variants
 from aupmilter.quoting import FORWARDED, QUOTED
 from aupmilter.schema import setting
+from aupmilter.triggers import AnchoredPattern
 
 SUFFIXES = (
     "s",
@@ -202,6 +203,13 @@ class Lexicon:
         self.allow = _alternation([a for a in allow if a])
         self.phrases = phrases
         self.phrase_re = _alternation(list(phrases))
+        # The allow list and the phrases are alternations of literal phrases: tried only where
+        # one of them occurs (one Aho-Corasick pass), not at each of a letter's 6,000 positions.
+        self._passes = [
+            (AnchoredPattern(pattern), is_phrase)
+            for pattern, is_phrase in ((self.allow, False), (self.phrase_re, True))
+            if pattern is not None
+        ]
         self.stem_prefixes = frozenset(stem[:4] for stem in self.stems)
         self.homonyms = _homonyms(directory / "homonyms.toml")
         # Each phrase's longest word: a phrase cannot be present unless that word is.
@@ -253,9 +261,7 @@ class Lexicon:
         stream = " ".join(t.text for t in toks)
         consumed: set[int] = set()
         hits: list[Term] = []
-        for pattern, is_phrase in ((self.allow, False), (self.phrase_re, True)):
-            if pattern is None:
-                continue
+        for pattern, is_phrase in self._passes:
             for m in pattern.finditer(stream):
                 first = bisect.bisect_left(offsets, m.start())
                 last = bisect.bisect_left(offsets, m.end())
