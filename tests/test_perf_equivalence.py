@@ -7,6 +7,7 @@ the corpus): the findings must be identical, not merely as good.
 
 from __future__ import annotations
 
+import copy
 import random
 import re
 from email.message import EmailMessage
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 import regex
 
+from aupmilter.checks import chain_features
 from aupmilter.checks.chain_letter import ChainLetterCheck, Hit, _segments
 from aupmilter.checks.offensive.lexicon import _SPACED_FAST, _SPACED_FAST_MIDDLE, _identifiers
 from aupmilter.config import load_config
@@ -23,7 +25,7 @@ from aupmilter.evidence import excerpt
 from aupmilter.message import MessageView
 from aupmilter.normalise import _SPACED, _SPACED_MIDDLE, prepare, spaced_somewhere, tokens
 from aupmilter.ruleset import build_ruleset
-from aupmilter.triggers import FOLDS_TO_ASCII, AnchoredPattern, lower_aligned, start_literals
+from aupmilter.triggers import FOLDS_TO_ASCII, AnchoredPattern, TriggeredPatterns, lower_aligned, start_literals
 
 FIXTURES = Path(__file__).parent / "fixtures"
 RULESET = build_ruleset(load_config(None))
@@ -114,7 +116,7 @@ def test_every_match_on_the_fixtures_starts_with_a_proven_literal() -> None:
 )
 def test_start_literals_reads_literals_and_alternations(pattern: str, expected: set[str]) -> None:
     starts = start_literals(pattern)
-    assert starts == expected
+    assert starts == frozenset(expected)
 
 
 @pytest.mark.parametrize(
@@ -221,3 +223,22 @@ def test_anchored_phrase_patterns_find_what_finditer_finds() -> None:
             synthetic.append(glue.join(picked) + rng.choice(["", "s", " ok"]))
         for stream in _lexicon_streams() + synthetic:
             assert [m.span() for m in fast.finditer(stream)] == [m.span() for m in pattern.finditer(stream)], stream
+
+
+class _FullSearch:
+    """What ``TriggeredPatterns`` did with an untriggered pattern before: ``finditer`` over all."""
+
+    def __init__(self, pattern: regex.Pattern[str]) -> None:
+        self.finditer = pattern.finditer
+
+
+@pytest.mark.parametrize("name", ["_GATE_SET", "_REST_SET"])
+def test_chain_features_patterns_match_as_a_full_search_on_every_fixture(name: str) -> None:
+    fast: TriggeredPatterns = getattr(chain_features, name)
+    reference = copy.copy(fast)
+    reference._untriggered = {n: _FullSearch(fast.patterns[n]) for n in fast._untriggered}  # type: ignore[misc]
+    assert any(p.starts for p in fast._untriggered.values()) or not fast._untriggered
+    for label, view in fixture_messages():
+        text = chain_features.message_text(view)
+        flat = " ".join(chain_features._QUOTE_MARKS.sub("", text).split())
+        assert fast.matches(flat) == reference.matches(flat), label

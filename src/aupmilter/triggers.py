@@ -42,6 +42,10 @@ class TriggeredPatterns:
             self._automaton.add_word(word, word)
         if self._owners:
             self._automaton.make_automaton()
+        # A pattern with no triggers is searched whole, but only where a literal it must start with occurs.
+        self._untriggered = {
+            name: AnchoredPattern(pattern) for name, pattern in self.patterns.items() if name not in self.triggers
+        }
 
     def matches(self, text: str, limit: int = 3) -> dict[str, list[str]]:
         """``name -> up to limit matched strings`` for every pattern that matches ``text``."""
@@ -57,7 +61,7 @@ class TriggeredPatterns:
         out: dict[str, list[str]] = {}
         for name, pattern in self.patterns.items():
             if name not in self.triggers:
-                found = _first(pattern, text, limit)
+                found = [m.group() for _, m in zip(range(limit), self._untriggered[name].finditer(text), strict=False)]
             else:
                 found = []
                 for start, stop in _windows(spots.get(name, []), text):
