@@ -25,7 +25,14 @@ from aupmilter.evidence import excerpt
 from aupmilter.message import MessageView
 from aupmilter.normalise import _SPACED, _SPACED_MIDDLE, prepare, spaced_somewhere, tokens
 from aupmilter.ruleset import build_ruleset
-from aupmilter.triggers import FOLDS_TO_ASCII, AnchoredPattern, TriggeredPatterns, lower_aligned, start_literals
+from aupmilter.triggers import (
+    FOLDS_TO_ASCII,
+    AnchoredPattern,
+    TriggeredPatterns,
+    anchor_starts,
+    lower_aligned,
+    start_literals,
+)
 
 FIXTURES = Path(__file__).parent / "fixtures"
 RULESET = build_ruleset(load_config(None))
@@ -121,10 +128,29 @@ def test_start_literals_reads_literals_and_alternations(pattern: str, expected: 
 
 @pytest.mark.parametrize(
     "pattern",
-    [r"\w+send", r"(?:it\s+)?\w", r"a|send", r"x*send", r"[ab]cd", r"(send)?", r"\p{L}send", r"(a)\1"],
+    [
+        r"\w+send",
+        r"(?:it\s+)?\w",
+        r"a|send",
+        r"x*send",
+        r"[ab]cd",
+        r"(send)?",
+        r"\p{L}send",
+        r"(a)\1",
+        r"(?:send){e<=1}",
+        r"(?:x|(?:send){e<=1})",
+    ],
 )
 def test_start_literals_refuses_what_it_cannot_prove(pattern: str) -> None:
     assert start_literals(pattern) is None
+
+
+def test_full_case_folding_is_not_anchored() -> None:
+    """Under FULLCASE (the default of V1) "strasse" matches "STRAẞE", whose lower case has no "strasse"."""
+    assert regex.compile("strasse", regex.IGNORECASE | regex.FULLCASE).search("STRAẞE")
+    assert anchor_starts(regex.compile("strasse", regex.IGNORECASE | regex.FULLCASE)) is None
+    assert anchor_starts(regex.compile("strasse", regex.IGNORECASE | regex.VERSION1)) is None
+    assert anchor_starts(regex.compile("strasse", regex.IGNORECASE)) == frozenset({"strasse"})
 
 
 def test_folds_to_ascii_is_every_character_regex_equates_with_ascii() -> None:

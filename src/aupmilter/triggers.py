@@ -12,6 +12,7 @@ checks each pattern's examples contain one of its triggers.
 from __future__ import annotations
 
 import importlib
+import warnings
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
@@ -130,13 +131,24 @@ def start_literals(source: str) -> frozenset[str] | None:
     each such position, in order, returns what ``pattern.search`` returns.  A pattern the
     standard parser cannot read (``regex``-only syntax) is not anchored."""
     try:
-        parsed = _sre_parser.parse(source)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "possible nested set": regex syntax, refused below
+            parsed = _sre_parser.parse(source)
     except (_sre_parser.error, OverflowError, RecursionError, ValueError):
         return None
     starts, _ = _sequence(list(parsed))
     if not starts or min(len(s) for s in starts) < MIN_START:
         return None
     return frozenset(starts)
+
+
+def anchor_starts(pattern: regex.Pattern[str]) -> frozenset[str] | None:
+    """:func:`start_literals` of a compiled pattern, unless its flags make case-insensitive
+    matching fold whole strings ("ss" matches "ß" under ``FULLCASE``, the default of ``V1``),
+    which a character-for-character lower case cannot follow."""
+    if pattern.flags & (regex.FULLCASE | regex.VERSION1):
+        return None
+    return start_literals(pattern.pattern)
 
 
 def _sequence(items: list[tuple[Any, Any]]) -> tuple[set[str], bool]:
@@ -149,6 +161,10 @@ def _sequence(items: list[tuple[Any, Any]]) -> tuple[set[str], bool]:
             continue  # zero width: the next literal still starts where this position is
         if name == "LITERAL":
             char = chr(av)
+            if char in "{}":
+                # The standard parser reads a brace it cannot use as a repeat as a literal;
+                # ``regex`` may not (fuzzy matching, ``(?:send){e<=1}``): prove nothing.
+                return {""}, False
             if not char.isascii():
                 return out, False
             out = {p + char.lower() for p in out}
@@ -189,7 +205,7 @@ class AnchoredPattern:
 
     def __init__(self, pattern: regex.Pattern[str]) -> None:
         self.pattern = pattern
-        self.starts = start_literals(pattern.pattern)
+        self.starts = anchor_starts(pattern)
         self._automaton: Any = None
         if self.starts:
             self._automaton = ahocorasick.Automaton()

@@ -40,7 +40,7 @@ from aupmilter.message import MessageView
 from aupmilter.model import Envelope, Finding
 from aupmilter.quoting import OWN, split_quoted
 from aupmilter.schema import Invalid, WeightedPattern, setting
-from aupmilter.triggers import lower_aligned, start_literals
+from aupmilter.triggers import anchor_starts, lower_aligned
 
 MAX_TEXT = 200_000
 GENERIC = "chain_letter.*"
@@ -64,7 +64,7 @@ class Cue:
     weight: float
     pattern: regex.Pattern[str]
     needs: tuple[str, ...] = ()
-    #: Lower-case literals every match starts with (:func:`aupmilter.triggers.start_literals`), if proven.
+    #: Lower-case literals every match starts with (:func:`aupmilter.triggers.anchor_starts`), if proven.
     starts: frozenset[str] | None = None
 
 
@@ -161,15 +161,9 @@ class ChainLetterCheck:
         self.families = {name: Family(spec.threshold, spec.min_cues) for name, spec in rules.families.items()}
         self.structure = {key: Structure(spec.weight, spec.min_) for key, spec in rules.structure.items()}
         self.cues = [
-            Cue(
-                raw.id,
-                raw.family,
-                raw.weight,
-                raw.compiled(),
-                tuple(n.lower() for n in raw.needs),
-                start_literals(raw.pattern),
-            )
+            Cue(raw.id, raw.family, raw.weight, pattern, tuple(n.lower() for n in raw.needs), anchor_starts(pattern))
             for raw in rules.cue
+            for pattern in [raw.compiled()]
         ]
         self.chain_families = [f for f in self.families if f.startswith("chain_letter.")]
         # Every cue's prefilter words and the literals its matches start with in one automaton:
