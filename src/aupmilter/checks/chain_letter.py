@@ -40,6 +40,7 @@ from aupmilter.message import MessageView
 from aupmilter.model import Envelope, Finding
 from aupmilter.quoting import OWN, split_quoted
 from aupmilter.schema import Invalid, WeightedPattern, setting
+from aupmilter.triggers import anchor_starts, lower_aligned
 
 MAX_TEXT = 200_000
 GENERIC = "chain_letter.*"
@@ -63,6 +64,8 @@ class Cue:
     weight: float
     pattern: regex.Pattern[str]
     needs: tuple[str, ...] = ()
+    #: Lower-case literals every match starts with (:func:`aupmilter.triggers.anchor_starts`), if proven.
+    starts: frozenset[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -158,14 +161,23 @@ class ChainLetterCheck:
         self.families = {name: Family(spec.threshold, spec.min_cues) for name, spec in rules.families.items()}
         self.structure = {key: Structure(spec.weight, spec.min_) for key, spec in rules.structure.items()}
         self.cues = [
-            Cue(raw.id, raw.family, raw.weight, raw.compiled(), tuple(n.lower() for n in raw.needs))
+            Cue(raw.id, raw.family, raw.weight, pattern, tuple(n.lower() for n in raw.needs), anchor_starts(pattern))
             for raw in rules.cue
+            for pattern in [raw.compiled()]
         ]
         self.chain_families = [f for f in self.families if f.startswith("chain_letter.")]
-        # Every cue's prefilter words in one automaton: which of them a message contains is
-        # then one pass over its text in C, instead of a substring search per cue per word.
+        # Every cue's prefilter words and the literals its matches start with in one automaton:
+        # which of them a message contains, and where, is then one pass over its text in C.
+        # A school letter says "send", "post" and "within" often enough to pass most cues'
+        # prefilter; the pattern is then tried only where its literal starts, not at every
+        # position of every segment (the same first match: see ``start_literals``).
+        self._need_words = frozenset(n for cue in self.cues for n in cue.needs)
+        self._starters: dict[str, list[int]] = defaultdict(list)
+        for i, cue in enumerate(self.cues):
+            for word in cue.starts or ():
+                self._starters[word].append(i)
         self._needs = ahocorasick.Automaton()
-        for word in {n for cue in self.cues for n in cue.needs}:
+        for word in self._need_words | set(self._starters):
             self._needs.add_word(word, word)
         if len(self._needs):
             self._needs.make_automaton()
@@ -175,17 +187,32 @@ class ChainLetterCheck:
     def cue_hits(self, message: MessageView) -> list[Hit]:
         """Every cue that matched, with a short excerpt and where (for explanations and unit tests)."""
         segments = _segments(message)
-        low = " ".join(s.text for s in segments).lower()
-        present = {word for _, word in self._needs.iter(low)} if len(self._needs) else set()
+        joined = " ".join(s.text for s in segments)
+        low = joined.lower()
+        present: set[str] = set()
+        spots: dict[int, set[int]] = defaultdict(set)  # cue index -> start offsets in ``low``
+        for end, word in self._needs.iter(low) if len(self._needs) else ():
+            if word in self._need_words:
+                present.add(word)
+            for i in self._starters.get(word, ()):
+                spots[i].add(end - len(word) + 1)
+        anchored = lower_aligned(joined, low)
+        offsets: list[int] = []
+        at = 0
+        for seg in segments:
+            offsets.append(at)
+            at += len(seg.text) + 1
         hits: list[Hit] = []
-        for cue in self.cues:
+        for i, cue in enumerate(self.cues):
             if cue.needs and present.isdisjoint(cue.needs):
                 continue  # cheap prefilter: most school mail costs no regular expression work
-            for seg in segments:
-                m = cue.pattern.search(seg.text)
-                if m:
-                    hits.append(Hit(cue, excerpt(m.group()), seg.location))
-                    break
+            if anchored and cue.starts is not None:
+                m_at = _first_anchored(cue.pattern, segments, offsets, sorted(spots.get(i, ())))
+            else:
+                m_at = next(((m, seg) for seg in segments if (m := cue.pattern.search(seg.text))), None)
+            if m_at is not None:
+                m, seg = m_at
+                hits.append(Hit(cue, excerpt(m.group()), seg.location))
         return hits
 
     def structural(self, message: MessageView) -> list[tuple[str, float, str]]:
@@ -302,6 +329,26 @@ class ChainLetterCheck:
         located = [c for c in ordered if c[0] > 0 and c[2] != "structure"]
         location = located[0][2] if located else "body"
         return Finding(family, category, round(total, 1), "; ".join(c[1] for c in ordered)[:400], location)
+
+
+def _first_anchored(
+    pattern: regex.Pattern[str], segments: list[Segment], offsets: list[int], starts: list[int]
+) -> tuple[regex.Match[str], Segment] | None:
+    """``pattern.search`` over each segment in turn, tried only at ``starts`` (ascending offsets
+    in the joined text where one of the pattern's start literals occurs): a match can begin
+    nowhere else, so the first position that matches is where ``search`` would have matched."""
+    k = 0
+    for start in starts:
+        while k + 1 < len(offsets) and offsets[k + 1] <= start:
+            k += 1
+        seg = segments[k]
+        pos = start - offsets[k]
+        if pos >= len(seg.text):
+            continue  # the space joining two segments
+        m = pattern.match(seg.text, pos)
+        if m:
+            return m, seg
+    return None
 
 
 def _segments(message: MessageView) -> list[Segment]:

@@ -20,9 +20,10 @@ import regex
 
 from aupmilter import schema
 from aupmilter.errors import ConfigError
-from aupmilter.normalise import Token, normalise_text, prepare, tokens, variants
+from aupmilter.normalise import Token, normalise_text, prepare, spaced_somewhere, tokens, variants
 from aupmilter.quoting import FORWARDED, QUOTED
 from aupmilter.schema import setting
+from aupmilter.triggers import AnchoredPattern
 
 SUFFIXES = (
     "s",
@@ -72,6 +73,7 @@ _OBFUSCATED = re.compile(
     r"[0-9@$!*|+](?<=[a-z][0-9@$!*|+])(?=[a-z])|[@$](?<![a-z0-9][@$])(?=[a-z])|\*(?<=[a-z]\*)|\*(?=[a-z])"
 )
 _SPACED_FAST = re.compile(r"(?<![a-z0-9])(?:[a-z0-9][ .\-_~/]{1,2}){2,}[a-z0-9](?![a-z0-9])")
+_SPACED_FAST_MIDDLE = regex.compile(r"[ .\-_~/][a-z0-9][ .\-_~/]")
 _ASCII_WORD = re.compile(r"[a-z]+")
 _DOUBLE = re.compile(r"([a-z])\1")
 _DOUBLE_RUN = re.compile(r"([a-z])\1+")
@@ -201,6 +203,13 @@ class Lexicon:
         self.allow = _alternation([a for a in allow if a])
         self.phrases = phrases
         self.phrase_re = _alternation(list(phrases))
+        # The allow list and the phrases are alternations of literal phrases: tried only where
+        # one of them occurs (one Aho-Corasick pass), not at each of a letter's 6,000 positions.
+        self._passes = [
+            (AnchoredPattern(pattern), is_phrase)
+            for pattern, is_phrase in ((self.allow, False), (self.phrase_re, True))
+            if pattern is not None
+        ]
         self.stem_prefixes = frozenset(stem[:4] for stem in self.stems)
         self.homonyms = _homonyms(directory / "homonyms.toml")
         # Each phrase's longest word: a phrase cannot be present unless that word is.
@@ -221,7 +230,7 @@ class Lexicon:
             if not text.isascii():
                 return False
         low = text.lower()
-        if _OBFUSCATED.search(low) or _SPACED_FAST.search(low):
+        if _OBFUSCATED.search(low) or spaced_somewhere(_SPACED_FAST, _SPACED_FAST_MIDDLE, low):
             return False
         words = _ASCII_WORD.findall(low.replace("'", ""))
         for w in set(words):
@@ -252,9 +261,7 @@ class Lexicon:
         stream = " ".join(t.text for t in toks)
         consumed: set[int] = set()
         hits: list[Term] = []
-        for pattern, is_phrase in ((self.allow, False), (self.phrase_re, True)):
-            if pattern is None:
-                continue
+        for pattern, is_phrase in self._passes:
             for m in pattern.finditer(stream):
                 first = bisect.bisect_left(offsets, m.start())
                 last = bisect.bisect_left(offsets, m.end())

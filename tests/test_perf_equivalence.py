@@ -1,0 +1,270 @@
+"""Speed-ups that must not change an answer: each fast path against the slow path it replaced.
+
+The slow paths are kept here, as they were, and both run over every fixture message and text
+block in ``tests/fixtures`` (chain letters, school mail, offensive functional sets, phishing,
+the corpus): the findings must be identical, not merely as good.
+"""
+
+from __future__ import annotations
+
+import copy
+import random
+import re
+from email.message import EmailMessage
+from functools import cache
+from pathlib import Path
+
+import pytest
+import regex
+
+from aupmilter.checks import chain_features
+from aupmilter.checks.chain_letter import ChainLetterCheck, Hit, _segments
+from aupmilter.checks.offensive.lexicon import _SPACED_FAST, _SPACED_FAST_MIDDLE, _identifiers
+from aupmilter.config import load_config
+from aupmilter.evidence import excerpt
+from aupmilter.message import MessageView
+from aupmilter.normalise import _SPACED, _SPACED_MIDDLE, prepare, spaced_somewhere, tokens
+from aupmilter.ruleset import build_ruleset
+from aupmilter.triggers import (
+    FOLDS_TO_ASCII,
+    AnchoredPattern,
+    TriggeredPatterns,
+    anchor_starts,
+    lower_aligned,
+    start_literals,
+)
+
+FIXTURES = Path(__file__).parent / "fixtures"
+RULESET = build_ruleset(load_config(None))
+CHAIN = next(c for c in RULESET.checks if c.name == "chain_letter")
+assert isinstance(CHAIN, ChainLetterCheck)
+
+
+def _message(text: str, subject: str = "hello") -> MessageView:
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = "a@home.test", "t@oakfield.example", subject
+    msg.set_content(text)
+    return MessageView(msg.as_bytes())
+
+
+@cache
+def fixture_messages() -> list[tuple[str, MessageView]]:
+    """Every .eml under tests/fixtures, and every block of every .txt fixture as a message body."""
+    out = [(str(p.relative_to(FIXTURES)), MessageView(p.read_bytes())) for p in sorted(FIXTURES.rglob("*.eml"))]
+    for path in sorted(FIXTURES.rglob("*.txt")):
+        text = path.read_text(encoding="utf-8", errors="replace")
+        blocks = [b for b in re.split(r"\n(?:===[^\n]*|\s*)\n", text) if b.strip()]
+        out += [(f"{path.relative_to(FIXTURES)}#{i}", _message(b)) for i, b in enumerate(blocks)]
+    return out
+
+
+def reference_cue_hits(check: ChainLetterCheck, message: MessageView) -> list[Hit]:
+    """``ChainLetterCheck.cue_hits`` before it anchored patterns: a full search per segment."""
+    segments = _segments(message)
+    low = " ".join(s.text for s in segments).lower()
+    present = {w for w in check._need_words if w in low}
+    hits: list[Hit] = []
+    for cue in check.cues:
+        if cue.needs and present.isdisjoint(cue.needs):
+            continue
+        for seg in segments:
+            m = cue.pattern.search(seg.text)
+            if m:
+                hits.append(Hit(cue, excerpt(m.group()), seg.location))
+                break
+    return hits
+
+
+def test_the_fixtures_are_there() -> None:
+    assert len(fixture_messages()) > 1000
+
+
+def test_chain_cue_hits_equal_the_full_search_on_every_fixture() -> None:
+    assert isinstance(CHAIN, ChainLetterCheck)
+    differ = [name for name, view in fixture_messages() if CHAIN.cue_hits(view) != reference_cue_hits(CHAIN, view)]
+    assert not differ, differ[:10]
+
+
+def test_most_chain_cues_are_anchored() -> None:
+    """The speed-up is real: the common cues ("send ... 10 people", "within 24 hours") are anchored."""
+    assert isinstance(CHAIN, ChainLetterCheck)
+    anchored = {c.id for c in CHAIN.cues if c.starts is not None}
+    assert {"forward_count", "deadline", "mass_forward", "send_money_each", "forward_to_everyone"} <= anchored
+    assert len(anchored) * 3 >= len(CHAIN.cues) * 2
+
+
+def test_every_match_on_the_fixtures_starts_with_a_proven_literal() -> None:
+    """Soundness of ``start_literals`` on real text: every match of every anchored cue, anywhere."""
+    assert isinstance(CHAIN, ChainLetterCheck)
+    for _, view in fixture_messages():
+        for seg in _segments(view):
+            low = seg.text.lower()
+            if not lower_aligned(seg.text, low):
+                continue
+            for cue in CHAIN.cues:
+                if cue.starts is None:
+                    continue
+                for m in cue.pattern.finditer(seg.text, overlapped=True):
+                    assert any(low.startswith(s, m.start()) for s in cue.starts), (cue.id, m.group())
+
+
+@pytest.mark.parametrize(
+    ("pattern", "expected"),
+    [
+        (r"\b(?:send|forward)\s+x", {"send", "forward"}),
+        (r"\be-?mail\b", {"email", "e-mail"}),
+        (r"\bwithin\s+\d|\bbefore\s+", {"within", "before"}),
+        (r"(?<=a)bc|(?=d)de", {"bc", "de"}),
+        (r"\b(?:stops?|ends?)\s+with", {"stop", "stops", "end", "ends"}),
+        (r"SEND", {"send"}),
+        (r"\b(?:it\s+)?only\s", {"it", "only"}),
+        (r"(?:it'?s\s+)?(?:not|legal)", {"it's", "its", "not", "legal"}),
+    ],
+)
+def test_start_literals_reads_literals_and_alternations(pattern: str, expected: set[str]) -> None:
+    starts = start_literals(pattern)
+    assert starts == frozenset(expected)
+
+
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        r"\w+send",
+        r"(?:it\s+)?\w",
+        r"a|send",
+        r"x*send",
+        r"[ab]cd",
+        r"(send)?",
+        r"\p{L}send",
+        r"(a)\1",
+        r"(?:send){e<=1}",
+        r"(?:x|(?:send){e<=1})",
+    ],
+)
+def test_start_literals_refuses_what_it_cannot_prove(pattern: str) -> None:
+    assert start_literals(pattern) is None
+
+
+def test_full_case_folding_is_not_anchored() -> None:
+    """Under FULLCASE (the default of V1) "strasse" matches "STRAẞE", whose lower case has no "strasse"."""
+    assert regex.compile("strasse", regex.IGNORECASE | regex.FULLCASE).search("STRAẞE")
+    assert anchor_starts(regex.compile("strasse", regex.IGNORECASE | regex.FULLCASE)) is None
+    assert anchor_starts(regex.compile("strasse", regex.IGNORECASE | regex.VERSION1)) is None
+    assert anchor_starts(regex.compile("strasse", regex.IGNORECASE)) == frozenset({"strasse"})
+
+
+def test_folds_to_ascii_is_every_character_regex_equates_with_ascii() -> None:
+    """The characters that make lower-case positions unreliable, recomputed from the installed regex."""
+    ascii_ci = regex.compile(r"[\x00-\x7f]", regex.IGNORECASE)
+    found = {chr(c) for c in range(0x80, 0x110000) if ascii_ci.fullmatch(chr(c))}
+    assert found == FOLDS_TO_ASCII
+
+
+def test_texts_regex_and_lower_disagree_on_are_searched_the_plain_way() -> None:
+    """ "ſend this to 10 people" matches the case-insensitive pattern; its lower case has no "send"."""
+    assert isinstance(CHAIN, ChainLetterCheck)
+    for text in (
+        "ſend this to 10 people within 24 hours and do not break the chain",
+        "Send this to 10 people \u212aeep it moving within 24 hours, İstanbul",
+        "SEND THIS TO 10 PEOPLE WITHIN 24 HOURS. DO NOT BREAK THE CHAIN.",
+    ):
+        view = _message(text, subject="Fwd: luck")
+        assert CHAIN.cue_hits(view) == reference_cue_hits(CHAIN, view)
+        assert CHAIN.cue_hits(view)
+
+
+def test_chain_cue_hits_equal_the_full_search_on_shuffled_cue_text() -> None:
+    """Cue examples cut up, re-cased and spliced into school mail: first match and segment agree."""
+    assert isinstance(CHAIN, ChainLetterCheck)
+    from tests.test_chain_letter import CUE_EXAMPLES
+
+    rng = random.Random(24)
+    phrases = [p for pair in CUE_EXAMPLES.values() for p in pair]
+    school = [b for name, b in fixture_messages() if name.startswith("chain/school_mail")][:40]
+    for _ in range(300):
+        words = " ".join(rng.sample(phrases, 6)).split()
+        cut = rng.randrange(len(words))
+        text = " ".join(w.upper() if rng.random() < 0.2 else w for w in [*words[cut:], "\n> ", *words[:cut]])
+        body = school[rng.randrange(len(school))].body_text[:400] if school else ""
+        view = _message(body + "\n\n" + text, subject=" ".join(rng.sample(phrases, 2)))
+        assert CHAIN.cue_hits(view) == reference_cue_hits(CHAIN, view)
+
+
+SPACED_PAIRS = [(_SPACED, _SPACED_MIDDLE), (_SPACED_FAST, _SPACED_FAST_MIDDLE)]
+#: Letters, digits, separators and symbols each pattern knows, and a few it does not.
+ALPHABETS = {_SPACED: "ab1 .-_~·•/\\@$!*éΩ,x  ", _SPACED_FAST: "ab1 .-_~/ b1 A,é@"}
+
+
+@pytest.mark.parametrize(("spaced", "middle"), SPACED_PAIRS)
+def test_spaced_somewhere_equals_a_full_search_on_every_fixture(
+    spaced: re.Pattern[str] | regex.Pattern[str], middle: regex.Pattern[str]
+) -> None:
+    for name, view in fixture_messages():
+        for text in (view.subject, view.body_text, view.body_text.lower()):
+            assert spaced_somewhere(spaced, middle, text) == (spaced.search(text) is not None), name
+
+
+@pytest.mark.parametrize(("spaced", "middle"), SPACED_PAIRS)
+def test_spaced_somewhere_equals_a_full_search_on_random_text(
+    spaced: re.Pattern[str] | regex.Pattern[str], middle: regex.Pattern[str]
+) -> None:
+    """Short strings of letters, digits, separators and symbols: every way a match can begin."""
+    rng = random.Random(2024)
+    alphabet = ALPHABETS[spaced]
+    seen = {True: 0, False: 0}
+    for _ in range(30_000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randrange(1, 14)))
+        expected = spaced.search(text) is not None
+        assert spaced_somewhere(spaced, middle, text) == expected, repr(text)
+        seen[expected] += 1
+    assert min(seen.values()) > 200  # both answers were exercised
+
+
+OFFENSIVE = next(c for c in RULESET.checks if c.name == "offensive")
+
+
+def _lexicon_streams() -> list[str]:
+    """The token streams ``Lexicon.scan`` runs its phrase patterns over, for every fixture."""
+    streams = []
+    for _, view in fixture_messages():
+        for text in (view.subject, view.body_text):
+            prepared = prepare(_identifiers(text).sub(" ", text))
+            streams.append(" ".join(t.text for t in tokens(prepared)))
+    return streams
+
+
+def test_anchored_phrase_patterns_find_what_finditer_finds() -> None:
+    """The allow list and the offensive phrases: every fixture, and the phrases run together."""
+    lexicon = OFFENSIVE.lexicon  # type: ignore[attr-defined]
+    rng = random.Random(7)
+    for pattern in (lexicon.allow, lexicon.phrase_re):
+        fast = AnchoredPattern(pattern)
+        assert fast.starts is not None  # anchored, or this test proves nothing
+        items = [m.group() for s in [pattern.pattern] for m in regex.finditer(r"(?<=[(|])[^|()]+(?=[|)])", s)]
+        items = [regex.sub(r"\\(.)", r"\1", i) for i in items]
+        synthetic = []
+        for _ in range(300):
+            picked = rng.sample(items, 4)
+            glue = rng.choice([" ", "", "x", " the ", "1"])
+            synthetic.append(glue.join(picked) + rng.choice(["", "s", " ok"]))
+        for stream in _lexicon_streams() + synthetic:
+            assert [m.span() for m in fast.finditer(stream)] == [m.span() for m in pattern.finditer(stream)], stream
+
+
+class _FullSearch:
+    """What ``TriggeredPatterns`` did with an untriggered pattern before: ``finditer`` over all."""
+
+    def __init__(self, pattern: regex.Pattern[str]) -> None:
+        self.finditer = pattern.finditer
+
+
+@pytest.mark.parametrize("name", ["_GATE_SET", "_REST_SET"])
+def test_chain_features_patterns_match_as_a_full_search_on_every_fixture(name: str) -> None:
+    fast: TriggeredPatterns = getattr(chain_features, name)
+    reference = copy.copy(fast)
+    reference._untriggered = {n: _FullSearch(fast.patterns[n]) for n in fast._untriggered}  # type: ignore[misc]
+    assert any(p.starts for p in fast._untriggered.values()) or not fast._untriggered
+    for label, view in fixture_messages():
+        text = chain_features.message_text(view)
+        flat = " ".join(chain_features._QUOTE_MARKS.sub("", text).split())
+        assert fast.matches(flat) == reference.matches(flat), label
