@@ -43,15 +43,6 @@ class CheckSettings:
     #: The ``[checks.<name>]`` table read by the check's ``SPEC.options`` schema (None without one).
     parsed: Any = None
 
-    def option(self, key: str, default: Any) -> Any:
-        return self.options.get(key, default)
-
-    def reject_unknown(self, allowed: Iterable[str]) -> None:
-        """Raise ``ConfigError`` for any option not in ``allowed`` (unknown keys are errors)."""
-        unknown = sorted(set(self.options) - set(allowed) - {"enabled"})
-        if unknown:
-            raise ConfigError(self.source, unknown[0], "unknown key")
-
 
 @runtime_checkable
 class Check(Protocol):
