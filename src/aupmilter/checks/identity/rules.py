@@ -161,7 +161,8 @@ class _Builder:
         self.realms: dict[str, str] = {}
         self.logins: dict[str, str] = {}
         self.delegations: list[DelegationRule] = []
-        self.staff: list[tuple[ConfigError, StaffRule]] = []
+        #: each staff row with where it was written (file, key of the row), for errors at build time
+        self.staff: list[tuple[str, str, StaffRule]] = []
         self.report_unauthenticated = False
         self.recipient_delimiter = "+"
         self.freemail: list[str] = []
@@ -173,9 +174,7 @@ class _Builder:
         self.realms.update({k.strip().lower(): v.strip().lower() for k, v in options.realms.items()})
         self.logins.update({k.strip().lower(): v.strip().lower() for k, v in options.logins.items()})
         self.delegations += options.delegations
-        for i, staff in enumerate(options.staff):
-            where = f"{path}staff[{i}]"
-            self.staff.append((ConfigError(source, f"{where}.roles", ""), staff))
+        self.staff += [(source, f"{path}staff[{i}]", staff) for i, staff in enumerate(options.staff)]
         if options.report_unauthenticated is not None:
             self.report_unauthenticated = options.report_unauthenticated
         if options.recipient_delimiter is not None:
@@ -196,17 +195,14 @@ class _Builder:
         )
         role_names = {r.name for r in roles}
         staff = []
-        for where, rule in self.staff:
+        for source, row, rule in self.staff:
             unknown = sorted(set(rule.roles) - role_names)
             if unknown:
-                raise ConfigError(
-                    where.source, where.key, f"unknown role {unknown[0]!r} (known: {', '.join(sorted(role_names))})"
-                )
+                known = ", ".join(sorted(role_names))
+                raise ConfigError(source, f"{row}.roles", f"unknown role {unknown[0]!r} (known: {known})")
             folded = tuple(t for t in (name_tokens(n, honorifics) for n in (*rule.name, *rule.names)) if t)
             if not folded:
-                raise ConfigError(
-                    where.source, where.key.replace(".roles", ".name"), "has no letters once titles are removed"
-                )
+                raise ConfigError(source, f"{row}.name", "has no letters once titles are removed")
             addresses = (a.strip() for a in (*rule.address, *rule.addresses))
             staff.append(StaffMember(folded, frozenset(canonical(a) for a in addresses), frozenset(rule.roles)))
         delegations = tuple(
