@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import functools
 import ipaddress
 import os
 import zoneinfo
@@ -127,7 +128,8 @@ def _hhmm(value: str, key: str) -> str:
 class WorkingHours:
     """``[schools.working_hours]``: when a school's staff are working (personal mail inside these
     hours is a finding).  Written as the admin writes it; :attr:`weekdays`, :attr:`opens`,
-    :attr:`closes` and :attr:`break_spans` are the same facts in the form the check compares."""
+    :attr:`closes` and :attr:`break_spans` are the same facts in the form the check compares,
+    parsed once per configuration load (the check asks for each message)."""
 
     days: tuple[str, ...] = setting(("mon", "tue", "wed", "thu", "fri"), doc="Working days, mon..sun.")
     start: str = setting("08:00", doc="Start of the working day, HH:MM.")
@@ -139,20 +141,20 @@ class WorkingHours:
         doc='Break times, "HH:MM-HH:MM" (personal use is allowed in them; "usual break time", 000 7.3).',
     )
 
-    @property
+    @functools.cached_property
     def weekdays(self) -> frozenset[int]:
         """Monday = 0."""
         return frozenset(_DAYS[d.lower()[:3]] for d in self.days)
 
-    @property
+    @functools.cached_property
     def opens(self) -> str:
         return _hhmm(self.start, "start")
 
-    @property
+    @functools.cached_property
     def closes(self) -> str:
         return _hhmm(self.end, "end")
 
-    @property
+    @functools.cached_property
     def break_spans(self) -> tuple[tuple[str, str], ...]:
         spans = []
         for item in self.breaks:
