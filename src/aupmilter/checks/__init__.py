@@ -18,7 +18,7 @@ import functools
 import importlib
 import importlib.metadata
 import pkgutil
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
@@ -50,6 +50,8 @@ class Check(Protocol):
 
     name: ClassVar[str]
 
+    def __init__(self, settings: CheckSettings) -> None: ...
+
     def run(self, envelope: Envelope, message: MessageView) -> Iterable[Finding]: ...
 
 
@@ -65,9 +67,9 @@ class CheckSpec:
     rule id the check can raise (``x.*`` for a family whose last part is data, like a virus
     name), so ``rules lint`` can refuse a policy row that can never match."""
 
-    name: str
     summary: str
-    factory: Callable[[CheckSettings], Check]
+    #: The check class; its ``name`` is the check's name (``[checks.<name>]``, metrics, logs).
+    factory: type[Check]
     emits: Mapping[str, str]
     #: Reads bodies and subjects (documentation for privacy reviews).
     reads_content: bool = True
@@ -102,6 +104,10 @@ class CheckSpec:
             raise ConfigError(source, unknown, "unknown key (this check has no options)")
         settings = CheckSettings(rules_dir or config.rules_dir, raw, config, f"{source}: checks.{self.name}", parsed)
         return self.factory(settings)
+
+    @property
+    def name(self) -> str:
+        return self.factory.name
 
     def covers(self, match: str) -> bool:
         """Can a finding of this check match a policy row's ``match`` (rule id, category or prefix)?"""

@@ -111,7 +111,6 @@ def _text_bodies(msg: Message, max_parts: int, max_depth: int) -> Iterator[Messa
 
 
 SPEC = CheckSpec(
-    name="antivirus",
     summary="Every decoded part sent to clamd (configured in [antivirus], off by default).",
     factory=AntivirusCheck,
     reads_content=False,

@@ -371,7 +371,6 @@ def _structural(test: str, data: bytes) -> bool:
 
 
 SPEC = CheckSpec(
-    name="attachments",
     summary="Dangerous attachments by content, name and declared type, through archives and documents.",
     factory=AttachmentCheck,
     reads_content=False,

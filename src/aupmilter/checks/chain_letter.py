@@ -375,7 +375,6 @@ def _segments(message: MessageView) -> list[Segment]:
 
 
 SPEC = CheckSpec(
-    name="chain_letter",
     summary="Chain letters and junk: named, weighted cues and a learned second opinion.",
     factory=ChainLetterCheck,
     reads_content=True,

@@ -165,7 +165,6 @@ class DisclaimerCheck:
 
 
 SPEC = CheckSpec(
-    name="disclaimer",
     summary="Why a school's disclaimer could not be added (the disclaimer itself is a transform).",
     factory=DisclaimerCheck,
     reads_content=False,

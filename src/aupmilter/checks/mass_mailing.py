@@ -237,7 +237,6 @@ def _header_addresses(message: MessageView) -> set[str]:
 
 
 SPEC = CheckSpec(
-    name="mass_mailing",
     summary="Mass mailing: many recipients, exposed outside addresses, repeats, restricted lists.",
     factory=MassMailingCheck,
     reads_content=False,

@@ -175,7 +175,6 @@ class PersonalCheck:
 
 
 SPEC = CheckSpec(
-    name="personal",
     summary="The Personal/Private label, personal use by school, working hours, unlabelled personal mail.",
     factory=PersonalCheck,
     reads_content=False,

@@ -31,7 +31,6 @@ __all__ = [
 ]
 
 SPEC = CheckSpec(
-    name="confidential",
     summary="Confidential pupil and staff data leaving: UPNs, NI and NHS numbers, card and bank details.",
     factory=ConfidentialCheck,
     reads_content=True,

@@ -9,7 +9,6 @@ from aupmilter.checks.identity.rules import Canonicaliser, IdentityOptions, Iden
 __all__ = ["Canonicaliser", "IdentityCheck", "IdentityRules", "load_rules", "name_tokens"]
 
 SPEC = CheckSpec(
-    name="identity",
     summary="Sender identity: SMTP login against envelope and From, assumed names, impersonation of staff.",
     factory=IdentityCheck,
     reads_content=False,

@@ -207,7 +207,6 @@ _OFFENSIVE_FAMILIES = {
     "model": "The learned model's opinion (tag only).",
 }
 SPEC = CheckSpec(
-    name="offensive",
     summary="Offensive language: abusive, obscene, discriminatory, harassing, threatening text.",
     factory=OffensiveCheck,
     reads_content=True,

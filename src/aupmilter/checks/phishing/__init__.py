@@ -35,7 +35,6 @@ __all__ = [
 ]
 
 SPEC = CheckSpec(
-    name="phishing",
     summary="Phishing: link mismatches, look-alike domains, credential harvesting, learned suspicion.",
     factory=PhishingCheck,
     reads_content=True,
