@@ -15,8 +15,11 @@ from collections.abc import Iterator
 from typing import Any, get_args, get_origin
 
 from aupmilter.checks import discover
-from aupmilter.config import ActionRow, DkimKey, DkimSettings, SiteFile
+from aupmilter.config import ActionRow, DkimKey, DkimSettings, School, SiteFile
 from aupmilter.schema import default_of, doc, fields_of, toml_key, type_name
+
+#: ``(section, key, type, default, meaning)``: one line of the reference.
+Row = tuple[str, str, str, str, str]
 
 #: Sections of the site file rendered elsewhere on the page (or not tables of keys).
 _SPECIAL = {"dkim", "checks", "action", "schools"}
@@ -26,7 +29,7 @@ def _is_schema(tp: Any) -> bool:
     return dataclasses.is_dataclass(tp) and isinstance(tp, type)
 
 
-def _rows(cls: type[Any], section: str) -> Iterator[tuple[str, str, str, str, str]]:
+def _rows(cls: type[Any], section: str) -> Iterator[Row]:
     """``(section, key, type, default, doc)`` for every key of ``cls``; nested tables and arrays
     of tables become their own sections."""
     nested: list[tuple[str, type[Any]]] = []
@@ -61,25 +64,21 @@ def _shown_default(f: dataclasses.Field[Any]) -> str:
     return repr(value).replace("'", '"')
 
 
-def rows() -> list[tuple[str, str, str, str, str]]:
-    out: list[tuple[str, str, str, str, str]] = []
+def rows() -> list[Row]:
+    """Every key of the site file and of every check's options, in the page's order."""
+    out: list[Row] = []
     for f, tp in fields_of(SiteFile):
         if toml_key(f) not in _SPECIAL and _is_schema(tp):
-            out += [r for r in _rows(tp, toml_key(f)) if r[0] == toml_key(f)]
-    out += _rows_of_site_arrays()
-    out += [r for r in _rows(DkimSettings, "dkim")]
-    out += [r for r in _rows(DkimKey, 'dkim."<domain>"')]
+            out += _rows(tp, toml_key(f))
+    out += _rows(School, "schools[]")
+    out += _rows(ActionRow, "action[]")
+    out += _rows(DkimSettings, "dkim")
+    out += _rows(DkimKey, 'dkim."<domain>"')
     out.append(("checks.<name>", "enabled", "true/false", "true", "Turn a check off."))
     for spec in discover().values():
         if spec.options is not None:
-            out += list(_rows(spec.options, f"checks.{spec.name}"))
+            out += _rows(spec.options, f"checks.{spec.name}")
     return out
-
-
-def _rows_of_site_arrays() -> list[tuple[str, str, str, str, str]]:
-    from aupmilter.config import School
-
-    return [*_rows(School, "schools[]"), *_rows(ActionRow, "action[]")]
 
 
 def render() -> str:

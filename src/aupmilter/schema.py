@@ -26,7 +26,7 @@ import types
 import typing
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin
+from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
 
 import regex
 
@@ -136,30 +136,29 @@ def _join(path: str, key: str) -> str:
     return f"{path}{key}" if key.startswith("[") else f"{path}.{key}"
 
 
-def type_name(tp: Any) -> str:
+_NAMES: dict[Any, tuple[str, str]] = {
+    Any: ("any value", "any values"),
+    str: ("string", "strings"),
+    bool: ("true/false", "true/false values"),
+    int: ("integer", "integers"),
+    float: ("number", "numbers"),
+}
+
+
+def type_name(tp: Any, plural: bool = False) -> str:
     """How a type reads in an error or the reference: ``string``, ``list of strings``..."""
     tp = _strip(tp)
     origin = get_origin(tp)
-    if tp is Any:
-        return "any value"
-    if tp is str:
-        return "string"
-    if tp is bool:
-        return "true/false"
-    if tp is int:
-        return "integer"
-    if tp is float:
-        return "number"
-    if origin is Literal:
-        return " | ".join(repr(a) for a in get_args(tp))
+    if tp in _NAMES:
+        return _NAMES[tp][plural]
     if origin is tuple:
-        return f"list of {type_name(get_args(tp)[0])}s".replace("ys", "ies").replace("ss", "s")
+        return f"list of {type_name(get_args(tp)[0], plural=True)}"
     if origin is dict:
-        return f"table of {type_name(get_args(tp)[1])}"
+        return f"table of {type_name(get_args(tp)[1], plural=True)}"
     if origin in (Union, types.UnionType):
         return " or ".join(type_name(a) for a in get_args(tp) if a is not type(None))
     if dataclasses.is_dataclass(tp):
-        return "table"
+        return "tables" if plural else "table"
     return getattr(tp, "__name__", str(tp))
 
 
@@ -214,10 +213,6 @@ class _Reader:
                 except ConfigError:
                     continue
             raise self.error(key, f"expected {type_name(tp)}, got {_shown(value)}")
-        if origin is Literal:
-            if value not in get_args(tp):
-                raise self.error(key, f"must be one of {', '.join(map(repr, get_args(tp)))}, got {_shown(value)}")
-            return value
         if origin is tuple:
             if not isinstance(value, list):
                 raise self.error(key, f"expected {type_name(tp)}, got {_shown(value)}")
