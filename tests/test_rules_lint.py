@@ -55,6 +55,13 @@ def _lint(site: Path) -> subprocess.CompletedProcess[str]:
         ("mass_mailing.toml", "report_at = 51", "report_at = 1", "recipients.report_at", "must be at least 2"),
         ("personal.toml", "business_cues", "business_cuse", "business_cuse", "unknown key"),
         ("webmail.toml", "\ndomains", "\ndomain", "domain", "unknown key"),
+        (
+            "notifications.toml",
+            'directions = ["outbound", "internal", "inbound"]',
+            'directions = ["outbound", "sideways"]',
+            "notify[0].directions[1]",
+            "must be one of inbound, outbound, internal",
+        ),
     ],
 )
 def test_broken_rules_file_exits_2_naming_file_and_key(

@@ -43,7 +43,8 @@ def _rows(cls: type[Any], section: str) -> Iterator[Row]:
         elif origin is dict and _is_schema(get_args(tp)[1]):
             nested.append((f'{section}.{key}."<name>"', get_args(tp)[1]))
         choices = f.metadata.get("choices") or ()
-        kind = "one of " + ", ".join(map(str, choices)) if choices else type_name(tp)
+        listed = ", ".join(map(str, choices))
+        kind = type_name(tp) if not choices else f"list of: {listed}" if get_origin(tp) is tuple else f"one of {listed}"
         yield section, key, kind, _shown_default(f), doc(f)
     for name, sub in nested:
         yield from _rows(sub, name)

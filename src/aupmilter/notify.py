@@ -49,15 +49,14 @@ class NotifyRow:
 
     match: str = setting(doc="Rule id or category (prefix on dots) that triggers the notice.", nonblank=True)
     directions: tuple[str, ...] = setting(
-        ("outbound", "internal"), doc="Directions the notice applies to (inbound, outbound, internal)."
+        ("outbound", "internal"),
+        choices=tuple(d.value for d in Direction),
+        doc="Directions the notice applies to (inbound, outbound, internal).",
     )
     roles: tuple[str, ...] = setting((), doc="School contacts told ([schools.contacts] roles: it, dsl, headteacher).")
     min_action: str = setting("tag", doc="Only when the decision is at least this action.")
 
     def validate(self) -> None:
-        for d in self.directions:
-            if d not in {x.value for x in Direction}:
-                raise Invalid("directions", f"unknown direction {d!r} (inbound, outbound, internal)")
         try:
             Action.parse(self.min_action)
         except ValueError as exc:

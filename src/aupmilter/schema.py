@@ -60,7 +60,8 @@ def setting(
 ) -> Any:
     """A documented field.  ``default`` may be a list or dict (copied per instance); no default
     means the key is required.  ``key`` names the TOML key when it is not a Python identifier
-    (``all``, ``min``) — the field gets a trailing underscore.  ``nonblank``: a string, or every
+    (``all``, ``min``) — the field gets a trailing underscore.  ``choices`` and the range apply to
+    each item of a list.  ``nonblank``: a string, or every
     string of a list, must have more than white space."""
     metadata = {
         "doc": doc,
@@ -217,7 +218,7 @@ class _Reader:
             if not isinstance(value, list):
                 raise self.error(key, f"expected {type_name(tp)}, got {_shown(value)}")
             item = get_args(tp)[0]
-            return tuple(self.value(item, v, f"{key}[{i}]") for i, v in enumerate(value))
+            return tuple(self.value(item, v, f"{key}[{i}]", f) for i, v in enumerate(value))
         if origin is dict:
             if not isinstance(value, dict):
                 raise self.error(key, f"expected {type_name(tp)}, got {_shown(value)}")

@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
+from aupmilter import notify
 from aupmilter.commands.common import add_config_arg, load_or_exit, ruleset_or_exit
+from aupmilter.errors import ConfigError
 from aupmilter.ruleset import unmatched_policy_rows
 
 
@@ -20,6 +22,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def lint_cmd(args: argparse.Namespace) -> int:
     config = load_or_exit(args.config, touches_state=False)
     ruleset = ruleset_or_exit(config)
+    try:
+        notify.load_rules(config)  # read by the milter's notifier, not by the ruleset
+    except ConfigError as exc:
+        print(f"aupmilter: config error: {exc}", file=sys.stderr)
+        return 2
     # A policy row no check can ever match is a typo that silently weakens the policy.
     unmatched = unmatched_policy_rows(config)
     for entry in unmatched:
