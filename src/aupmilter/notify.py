@@ -30,9 +30,13 @@ from typing import Any
 from aupmilter import metrics, schema
 from aupmilter.config import Config, School
 from aupmilter.model import Action, Decision, Direction, Envelope, Finding
+from aupmilter.quarantine.store import Event
 from aupmilter.schema import Invalid, setting
 
 log = logging.getLogger("aupmilter.notify")
+
+#: Events written to the report log in one transaction at most (one synchronous commit each).
+EVENT_BATCH = 256
 
 
 @dataclass(frozen=True)
@@ -111,26 +115,40 @@ class Notifier:
 
     def _loop(self) -> None:
         while True:
-            envelope, decision, item_id, when = self.queue.get()
+            batch = [self.queue.get()]
+            # Whatever queued up meanwhile goes into the same event-log transaction.
+            while len(batch) < EVENT_BATCH:
+                try:
+                    batch.append(self.queue.get_nowait())
+                except queue.Empty:
+                    break
             try:
-                self._record(decision, when)
-                self._notify(envelope, decision, item_id, when)
+                self._record(batch)
             except Exception:
-                log.exception("notification failed")
+                log.exception("event log write failed")
                 metrics.NOTIFICATIONS.labels(outcome="error").inc()
-            finally:
-                self.queue.task_done()
+            for envelope, decision, item_id, when in batch:
+                try:
+                    self._notify(envelope, decision, item_id, when)
+                except Exception:
+                    log.exception("notification failed")
+                    metrics.NOTIFICATIONS.labels(outcome="error").inc()
+                finally:
+                    self.queue.task_done()
 
-    def _record(self, decision: Decision, when: dt.datetime) -> None:
+    def _record(self, batch: list[tuple[Envelope, Decision, str | None, dt.datetime]]) -> None:
         if self.store is None:
             return
-        self.store.record_event(
-            when,
-            str(decision.direction),
-            str(decision.action),
-            decision.schools[0] if decision.schools else "",
-            (f.category for f in decision.findings),
-            (f.rule for f in decision.findings),
+        self.store.record_events(
+            Event(
+                when,
+                str(decision.direction),
+                str(decision.action),
+                decision.schools[0] if decision.schools else "",
+                tuple(f.category for f in decision.findings),
+                tuple(f.rule for f in decision.findings),
+            )
+            for _envelope, decision, _item, when in batch
         )
 
     def _recipients(self, school: School | None, roles: set[str]) -> list[str]:
