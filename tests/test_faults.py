@@ -75,6 +75,17 @@ def test_crashing_check_tempfails(make_gateway: Callable[..., Gateway]) -> None:
     assert "injected check failure" in gw.milter_log.read_text()
 
 
+def test_worker_dying_mid_message_tempfails_and_the_next_is_decided(make_gateway: Callable[..., Gateway]) -> None:
+    gw = make_gateway(PLUGIN_CONFIG, quarantine_mode="hold")
+    code, _ = gw.send(mail("DIE-CHECK", "p@home.test", "o@oakfield.example"), "p@home.test", ["o@oakfield.example"])
+    assert code == 451
+    assert "worker process ended" in gw.milter_log.read_text()
+    code, _ = gw.send(mail("normal", "p@home.test", "o@oakfield.example"), "p@home.test", ["o@oakfield.example"])
+    assert code == 250
+    [delivered] = gw.wait_delivered(1)
+    assert b"normal" in delivered
+
+
 def _send_until_final(gw: Gateway, raw: bytes, sender: str, rcpt: str, stop: float) -> int:
     """Behave like a sending MTA: retry 4xx and connection failures until a final answer."""
     while time.monotonic() < stop:

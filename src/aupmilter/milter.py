@@ -192,13 +192,13 @@ class AupMilter(Milter.Base):  # type: ignore[misc]
         evaluator = state.evaluator
         try:
             if evaluator is not None:
-                decision, timings, scans = evaluator.submit(envelope, raw).result(timeout=budget)
+                decision, timings, scans = evaluator.evaluate(envelope, raw, budget)
                 for name, seconds in timings:
                     _observe_check(name, seconds)
                 metrics.observe_scans(scans)
             else:
                 message, decision = state.pool.submit(_evaluate, envelope, raw, ruleset).result(timeout=budget)
-        except concurrent.futures.TimeoutError:
+        except TimeoutError:  # the in-process future's and the worker pool's alike
             log.error("queue_id=%s stage=evaluate over time budget %.1fs", queue_id, budget)
             metrics.ERRORS.labels(stage="budget").inc()
             return self._failure()

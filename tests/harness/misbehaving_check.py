@@ -1,12 +1,14 @@
 """A site-local check (loaded via ``organisation.plugins``) that hangs or crashes on demand.
 
 Used by the fault-injection tests: a subject containing ``HANG-CHECK`` sleeps far past the
-milter's per-message budget; ``CRASH-CHECK`` raises.  Both must end in the failure action
-(tempfail), never in silently accepted mail.
+milter's per-message budget; ``CRASH-CHECK`` raises; ``DIE-CHECK`` ends the process deciding
+it (a worker killed mid-message).  All must end in the failure action (tempfail), never in
+silently accepted mail.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterable
 from typing import ClassVar
@@ -26,6 +28,8 @@ class MisbehavingCheck:
     def run(self, envelope: Envelope, message: MessageView) -> Iterable[Finding]:
         if "HANG-CHECK" in message.subject:
             time.sleep(120)
+        if "DIE-CHECK" in message.subject:
+            os._exit(3)
         if "CRASH-CHECK" in message.subject:
             raise RuntimeError("injected check failure")
         return []
