@@ -728,7 +728,7 @@ def _md_latency(results: dict[str, Any]) -> list[str]:
         hist = r.get("milter_histogram_s", {})
         fmt = lambda d: "/".join(str(d[k]) for k in ("p50", "p95", "p99")) if d else "-"  # noqa: E731
         lines.append(f"| {name} | {r['delivered']}/{r['messages']} | {fmt(a)} | {fmt(added)} | {fmt(hist)} |")
-    return lines
+    return [*lines, ""]
 
 
 def _md_nodes(results: dict[str, Any]) -> list[str]:
