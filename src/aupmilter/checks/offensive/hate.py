@@ -53,6 +53,7 @@ from aupmilter import schema
 from aupmilter.checks.offensive.spelling import Speller, load_real_words
 from aupmilter.errors import ConfigError
 from aupmilter.normalise import fold, prepare, variants
+from aupmilter.triggers import AnchoredPattern
 
 # --- word classes -------------------------------------------------------------------------------
 # One character per class; frames are regular expressions over the class string of a sentence.
@@ -218,7 +219,23 @@ _FRAMES: list[tuple[str, str, str]] = [
     ("profane abuse", "hate", r"(?P<p>U)d*(?P<t>[GT])"),
     ("profane abuse", "hate", r"(?P<t>[GT])d*(?:[FS]d*)?(?P<p>U)"),
 ]
-_COMPILED = [(name, kind, re.compile(pattern.replace(" ", ""))) for name, kind, pattern in _FRAMES]
+
+
+def _group_classes(pattern: str, group: str) -> frozenset[str]:
+    """The classes the named group of a frame matches: one class letter or a set of them."""
+    m = re.search(rf"\(\?P<{group}>(\[[A-Z.|]+\]|[A-Z.|])\)", pattern)
+    if m is None:
+        raise ValueError(f"frame {pattern!r}: group {group} is not one class")
+    return frozenset(m.group(1).strip("[]"))
+
+
+#: Frames compiled, with the classes their target and predicate can be: a sentence without one
+#: of each cannot match.
+_COMPILED = [
+    (name, kind, re.compile(pattern.replace(" ", "")), _group_classes(pattern, "t"), _group_classes(pattern, "p"))
+    for name, kind, pattern in _FRAMES
+]
+_PREDICATES = frozenset().union(*(predicates for *_, predicates in _COMPILED))
 _DEHUMANISING = "dehumanisation"
 
 
@@ -390,6 +407,12 @@ class HateDetector:
         self.personal_abuse = _phrase_pattern(
             [" ".join(self._fold_phrase(p)) for p in _strings(classes, "personal_abuse", directory / "hate.toml")]
         )
+        #: the personal phrases, each looked for only where one of their first words occurs
+        self._personal = [
+            (kind, pattern, AnchoredPattern(pattern))
+            for kind, pattern in (("threat", self.personal_threat), ("abuse", self.personal_abuse))
+            if pattern is not None
+        ]
         vocabulary = {w for key in table for w in key if len(w) >= 3} - _JOINABLE
         self.speller = Speller(vocabulary, _JOINABLE, load_real_words(directory / "realwords.txt"))
         self._memo: dict[str, tuple[str, ...]] = {}
@@ -700,18 +723,25 @@ class HateDetector:
     def scan(self, text: str) -> list[Hit]:
         """Every targeted-abuse frame in ``text`` (one location), context applied."""
         hits: list[Hit] = []
-        for words, syms in self.analyse(text):
-            flat = " ".join(w.text for w in words if w.text != "|")
-            for kind, pattern in (("threat", self.personal_threat), ("abuse", self.personal_abuse)):
-                if pattern is None:
-                    continue
+        analysed = self.analyse(text)
+        # The personal phrases, first over all sentences at once (one per line: no phrase
+        # spans a line), then sentence by sentence only if one of them occurs at all.
+        flats = [" ".join(filter(BOUNDARY.__ne__, map(_FIRST, words))) for words, _ in analysed]
+        joined = "\n".join(flats)
+        personal = [(kind, pattern) for kind, pattern, anchored in self._personal if _found(anchored, joined)]
+        for flat, (_, syms) in zip(flats, analysed, strict=True):
+            for kind, pattern in personal:
                 for m in pattern.finditer(flat):
                     if not self._reported_text(flat, m.start()):
                         hits.append(Hit("personal " + kind, kind, "individual", tuple(m.group().split())))
-            if not any(s.cls == GROUP or s.cls in {YOU, THIRD} for s in syms):
-                continue
-            classes = "".join(s.cls for s in syms)
-            for frame, kind, pattern in _COMPILED:
+            classes = "".join(map(_FIRST, syms))
+            if (GROUP not in classes and YOU not in classes and THIRD not in classes) or _PREDICATES.isdisjoint(
+                classes
+            ):
+                continue  # no target, or nothing said of one
+            for frame, kind, pattern, targets, predicates in _COMPILED:
+                if targets.isdisjoint(classes) or predicates.isdisjoint(classes):
+                    continue  # a frame's target and predicate are one class each
                 for m in pattern.finditer(classes):
                     target = syms[m.start("t")]
                     predicate = syms[m.start("p")]
@@ -922,6 +952,11 @@ def _number_forms(noun: str) -> list[str]:
     if noun.endswith("s") and not noun.endswith("ss"):
         return [noun, noun[:-1]]
     return [noun, noun + "s"]
+
+
+def _found(pattern: AnchoredPattern, text: str) -> bool:
+    """Does ``pattern`` match anywhere in ``text``?"""
+    return next(iter(pattern.finditer(text)), None) is not None
 
 
 def _dedupe(hits: Iterable[Hit]) -> list[Hit]:
