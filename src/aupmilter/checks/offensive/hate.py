@@ -192,6 +192,8 @@ _SINGLE_QUOTES = frozenset("‘’'")
 _LEADING = "!*|"
 _ANY_QUOTE = re.compile("[" + _ALL_QUOTES + "]")
 _FIRST = operator.itemgetter(0)  # a Word's text, a Symbol's class: read in C
+_WORDS = operator.itemgetter(1)  # a Symbol's words
+_QUOTED = operator.itemgetter(2)  # a Word's or a Symbol's ``quoted``
 
 #: Frames: (name, kind, pattern).  ``t`` names the target; ``p`` the predicate.
 _FRAMES: list[tuple[str, str, str]] = [
@@ -401,6 +403,8 @@ class HateDetector:
             tuple(self._fold_phrase(p)) for p in _strings(classes, "condemn", directory / "hate.toml")
         )
         self.cue_starts = frozenset(g[0] for g in self.report | self.condemn)
+        self._cue_words = frozenset(g[0] for g in self.report | self.condemn if len(g) == 1)
+        self._cue_pairs = frozenset(g[:2] for g in self.report | self.condemn if len(g) > 1)
         self.personal_threat = _phrase_pattern(
             [" ".join(self._fold_phrase(p)) for p in _strings(classes, "personal_threat", directory / "hate.toml")]
         )
@@ -803,15 +807,17 @@ class HateDetector:
 
     def is_counter_speech(self, words: Sequence[Word], syms: Sequence[Symbol]) -> bool:
         """Does this sentence quote, report (by someone else) or condemn?"""
-        return any(w.quoted for w in words) or self._counter_speech(syms, 0, 0)
+        return any(map(_QUOTED, words)) or self._counter_speech(syms, 0, 0)
 
     def _counter_speech(self, syms: Sequence[Symbol], start: int, end: int) -> bool:
         """Quoted, reported by someone else, or condemned in the same sentence."""
         span = syms[start:end]
-        if any(s.quoted for s in span):
+        if any(map(_QUOTED, span)):
             return True
-        words = [s.words for s in syms]
-        flat: list[str] = [w for group in words for w in group]
+        words = list(map(_WORDS, syms))
+        flat: list[str] = list(chain.from_iterable(words))
+        if not self._may_cue(flat):
+            return False  # no report or condemnation anywhere (most sentences)
         # index of the first word of the span in ``flat``
         first = sum(len(g) for g in words[:start])
         last = first + sum(len(g) for g in words[start:end])
@@ -824,6 +830,8 @@ class HateDetector:
         the statement, words from ``last`` after it."""
         report_at: int | None = None
         condemned = False
+        if not self._may_cue(flat):
+            return report_at, condemned
         for k, word in enumerate(flat):
             if word not in self.cue_starts or first <= k < last:
                 continue
@@ -836,6 +844,12 @@ class HateDetector:
             if condemned and report_at is not None:
                 break
         return report_at, condemned
+
+    def _may_cue(self, flat: Sequence[str]) -> bool:
+        """Could a report or condemnation be in ``flat``: one of the one-word cues, or the
+        first two words of a longer one?  (Most sentences have neither: "the", "a", "not" only
+        start longer cues.)"""
+        return not self._cue_words.isdisjoint(flat) or not self._cue_pairs.isdisjoint(zip(flat, flat[1:]))
 
     def unmentioned(self, text: str) -> str:
         """``text`` with words that are *mentioned*, not used, blanked out (for the word lists).
