@@ -19,6 +19,7 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
+from itertools import chain
 from typing import NamedTuple
 
 import regex
@@ -189,6 +190,38 @@ def tokens(text: str) -> list[Token]:
         if raw.isdigit():
             continue
         append(Token(fold(raw), raw, m.start()))
+    return out
+
+
+#: :data:`_TOKEN` on ASCII text (the same tokens there), in the stdlib engine: twice as fast.
+_ASCII_TOKEN = re.compile(r"[A-Za-z0-9@$!*|+]+")
+_TEXT_MEMO: dict[str, tuple[str, ...]] = {}
+
+
+def token_texts(text: str) -> list[str]:
+    """``[t.text for t in tokens(text)]``, each distinct token folded once per process (a
+    check that only looks words up needs neither their spelling nor their place)."""
+    memo = _TEXT_MEMO
+    raws = (_ASCII_TOKEN if text.isascii() else _TOKEN).findall(text)
+    found = list(map(memo.get, raws))
+    if None not in found:
+        return list(chain.from_iterable(found))  # type: ignore[arg-type]  # (no None: checked)
+    if len(memo) > 100_000:
+        memo.clear()
+    return list(chain.from_iterable(_token_text(raw) if f is None else f for raw, f in zip(raws, found, strict=True)))
+
+
+def _token_text(raw: str) -> tuple[str, ...]:
+    """What :func:`tokens` makes of one token, memoised: its folded text, or nothing (a
+    number, or only leet signs)."""
+    out: tuple[str, ...] = ()
+    if raw.isalpha() and raw.isascii():
+        out = (raw.lower(),)
+    else:
+        core = raw.strip("!*|") if raw[-1] in "!*|" or raw[0] in "!*|" else raw
+        if core and not core.isdigit():
+            out = (fold(core),)
+    _TEXT_MEMO[raw] = out
     return out
 
 
