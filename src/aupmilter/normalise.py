@@ -24,7 +24,8 @@ from typing import NamedTuple
 
 import regex
 
-_INVISIBLE = regex.compile(r"[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\u00ad\u180e\u034f]")
+# (code points listed, no Unicode property: the stdlib engine reads it alike, and faster)
+_INVISIBLE = re.compile(r"[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\u00ad\u180e\u034f]")
 _CONFUSABLES = str.maketrans(
     {
         # Cyrillic
@@ -112,6 +113,10 @@ _SPACED = regex.compile(r"(?<![\p{L}\p{N}])(?:[\p{L}\p{N}@$!*][ .\-_~·•/\\]{1
 _SPACED_SEPARATORS = regex.compile(r"[ .\-_~·•/\\]")
 #: One character between two separators: the second letter of every spaced-out word.
 _SPACED_MIDDLE = regex.compile(r"[ .\-_~·•/\\][\p{L}\p{N}@$!*][ .\-_~·•/\\]")
+#: :data:`_SPACED` and :data:`_SPACED_MIDDLE` for ASCII text (the same matches there), in the
+#: stdlib engine; the middle as a look-ahead, which finds every position as ``overlapped`` does.
+_SPACED_ASCII = re.compile(r"(?<![A-Za-z0-9])(?:[A-Za-z0-9@$!*][ .\-_~/\\]{1,2}){2,}[A-Za-z0-9@$!*](?![A-Za-z0-9])")
+_SPACED_MIDDLE_ASCII = re.compile(r"(?=[ .\-_~/\\][A-Za-z0-9@$!*][ .\-_~/\\])")
 _APOSTROPHE = regex.compile(r"(?<=\p{L})['’](?=\p{L})")
 _REPEATS = regex.compile(r"(\p{L})\1+")
 
@@ -139,12 +144,18 @@ def prepare(text: str) -> str:
         text = _INVISIBLE.sub("", unicodedata.normalize("NFKC", text))
     if "'" in text or "’" in text:
         text = _APOSTROPHE.sub("", text)  # you're / youre / you’re all read alike
-    if spaced_somewhere(_SPACED, _SPACED_MIDDLE, text):
+    if (
+        spaced_somewhere(_SPACED_ASCII, _SPACED_MIDDLE_ASCII, text)
+        if text.isascii()
+        else spaced_somewhere(_SPACED, _SPACED_MIDDLE, text)
+    ):
         text = _SPACED.sub(lambda m: _SPACED_SEPARATORS.sub("", m.group()), text)
     return text
 
 
-def spaced_somewhere(spaced: regex.Pattern[str] | re.Pattern[str], middle: regex.Pattern[str], text: str) -> bool:
+def spaced_somewhere(
+    spaced: regex.Pattern[str] | re.Pattern[str], middle: regex.Pattern[str] | re.Pattern[str], text: str
+) -> bool:
     """``spaced.search(text) is not None``, without trying the pattern at every position.
 
     ``spaced`` is a spaced-out-word pattern, ``(?:C S{1,2}){2,} C`` with look-arounds; every
@@ -152,7 +163,9 @@ def spaced_somewhere(spaced: regex.Pattern[str] | re.Pattern[str], middle: regex
     (``S C S``) finds; the match starts one or two characters before that ``S C S``.  Trying
     ``spaced.match`` just there (a few dozen places in a letter, where ``search`` tries six
     thousand) gives the same yes or no: the look-behind still sees the text before."""
-    for m in middle.finditer(text, overlapped=True):
+    # A stdlib ``middle`` is a look-ahead: its empty matches are at every position already.
+    found = middle.finditer(text) if isinstance(middle, re.Pattern) else middle.finditer(text, overlapped=True)
+    for m in found:
         q = m.start()
         if q >= 1 and spaced.match(text, q - 1):
             return True

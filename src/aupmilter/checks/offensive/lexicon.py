@@ -75,33 +75,42 @@ _OBFUSCATED = re.compile(
 #: Every match of :data:`_OBFUSCATED` has one of these: when none occurs, it is not searched.
 _SIGNS = "0123456789@$!*|+"
 _SPACED_FAST = re.compile(r"(?<![a-z0-9])(?:[a-z0-9][ .\-_~/]{1,2}){2,}[a-z0-9](?![a-z0-9])")
-_SPACED_FAST_MIDDLE = regex.compile(r"[ .\-_~/][a-z0-9][ .\-_~/]")
+_SPACED_FAST_MIDDLE = re.compile(r"(?=[ .\-_~/][a-z0-9][ .\-_~/])")  # every position, as overlapped
 _ASCII_WORD = re.compile(r"[a-z]+")
 _DOUBLE = re.compile(r"([a-z])\1")
 _DOUBLE_RUN = re.compile(r"([a-z])\1+")
 #: Not words a person says: URLs, addresses, identifiers (SpamAssassin's PORN_GALLERIES, a
 #: variable dumb_terminal, a rule XXX.SEX, camelCase names).
 _IDENTIFIER_KINDS = (
-    ("://", r"\b(?:https?://|www\.)\S+"),  # (the "://" test also admits "www.": see _identifiers)
-    ("@", r"\S+@\S+\.\w+"),
-    ("_", r"\b\w{2,}(?:_\w{2,})+\b"),
-    ("", r"\b[a-z]+[A-Z]\w*\b"),
-    (".", r"\b\w{2,}(?:\.\w{2,}){2,}\b"),
+    # (what every match contains, searched cheaply from its first literal; the kind's pattern)
+    (re.compile(r"://|www\."), r"\b(?:https?://|www\.)\S+"),
+    (re.compile("@"), r"\S+@\S+\.\w+"),
+    (re.compile(r"_(?<=\w\w_)\w\w"), r"\b\w{2,}(?:_\w{2,})+\b"),
+    (re.compile(r"[a-z][A-Z]"), r"\b[a-z]+[A-Z]\w*\b"),
+    (re.compile(r"\.(?<=\w\w\.)\w{2,}\.\w\w"), r"\b\w{2,}(?:\.\w{2,}){2,}\b"),
 )
 _IDENTIFIERS = re.compile("|".join(pattern for _, pattern in _IDENTIFIER_KINDS))
 _IDENTIFIER_VARIANTS: dict[tuple[bool, ...], re.Pattern[str]] = {}
+_NO_IDENTIFIER = re.compile(r"(?!)")
 
 
 def _identifiers(text: str) -> re.Pattern[str]:
     """:data:`_IDENTIFIERS` without the alternatives that cannot match ``text`` (no "@": no
-    address), which finds exactly the same spans: the address alternative alone tried a
-    backtracking ``\\S+@`` at every position of every letter."""
-    present = tuple(not need or need in text or (need == "://" and "www." in text) for need, _ in _IDENTIFIER_KINDS)
+    address; no "x_y" or "aB": no snake or camel case), which finds exactly the same spans:
+    the address alternative alone tried a backtracking ``\\S+@`` at every position of every
+    letter, and each kind left costs a try at every word."""
+    present = tuple(need.search(text) is not None for need, _ in _IDENTIFIER_KINDS)
     pattern = _IDENTIFIER_VARIANTS.get(present)
     if pattern is None:
         kept = [p for (_, p), keep in zip(_IDENTIFIER_KINDS, present, strict=True) if keep]
-        pattern = _IDENTIFIER_VARIANTS[present] = re.compile("|".join(kept))
+        pattern = _IDENTIFIER_VARIANTS[present] = re.compile("|".join(kept)) if kept else _NO_IDENTIFIER
     return pattern
+
+
+def _without_identifiers(text: str) -> str:
+    """``text`` with URLs, addresses and identifiers blanked out."""
+    pattern = _identifiers(text)
+    return text if pattern is _NO_IDENTIFIER else pattern.sub(" ", text)
 
 
 #: Typography that school mail is full of, as the full path reads it: NFKC ("…" → "...", no-break
@@ -271,7 +280,7 @@ class Lexicon:
         """Every listed term in ``text`` (already one location), in order of kind."""
         if self._clearly_clean(text):
             return []
-        prepared = prepare(_identifiers(text).sub(" ", text))
+        prepared = prepare(_without_identifiers(text))
         words = token_texts(prepared)
         if not self._listed_word_in(words) and (
             self._phrase_pass is None or next(iter(self._phrase_pass.finditer(" ".join(words))), None) is None
