@@ -20,10 +20,10 @@ import regex
 
 from aupmilter import schema
 from aupmilter.errors import ConfigError
-from tests.offensive_reference.normalise import Token, normalise_text, prepare, spaced_somewhere, tokens, variants
 from aupmilter.quoting import FORWARDED, QUOTED
 from aupmilter.schema import setting
 from aupmilter.triggers import AnchoredPattern
+from tests.offensive_reference.normalise import Token, normalise_text, prepare, spaced_somewhere, tokens, variants
 
 SUFFIXES = (
     "s",
