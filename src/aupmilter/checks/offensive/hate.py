@@ -42,8 +42,8 @@ from __future__ import annotations
 import operator
 import re
 from collections.abc import Iterable, Sequence
-from itertools import chain
 from dataclasses import dataclass, field
+from itertools import chain, pairwise
 from pathlib import Path
 from typing import NamedTuple
 
@@ -513,7 +513,8 @@ class HateDetector:
                     word = sentence[k]
                     subject = _WILL_CONTRACTIONS.get(word.text)
                     if subject is not None and sentence[k + 1].text in _ILL_BEFORE and "'" not in word.raw:
-                        sentence[k : k + 1] = [Word(subject, word.raw, word.quoted), Word("will", word.raw, word.quoted)]
+                        will = Word("will", word.raw, word.quoted)
+                        sentence[k : k + 1] = [Word(subject, word.raw, word.quoted), will]
         return [s for s in out if any(map(BOUNDARY.__ne__, map(_FIRST, s)))]
 
     def _plain_lines(self, text: str, out: list[list[Word]]) -> None:
@@ -521,10 +522,12 @@ class HateDetector:
         words looked up, split after each sentence end and line break (empty sentences are
         dropped by the caller)."""
         tokens = (_ASCII_TOKEN_LINES if text.isascii() else _TOKEN_LINES).findall(text)
-        get = self._token_memo.get
-        entries = list(map(get, tokens))
-        if None in entries:
-            entries = [self._token_words(raw, False) if e is None else e for raw, e in zip(tokens, entries, strict=True)]
+        found = list(map(self._token_memo.get, tokens))
+        entries: list[tuple[Word, ...]] = (
+            [self._token_words(raw, False) if e is None else e for raw, e in zip(tokens, found, strict=True)]
+            if None in found
+            else found  # type: ignore[assignment]  # (no None: checked)
+        )
         ends = list(map(_ENDS.__contains__, tokens))
         current: list[Word] = []
         out.append(current)
@@ -849,7 +852,7 @@ class HateDetector:
         """Could a report or condemnation be in ``flat``: one of the one-word cues, or the
         first two words of a longer one?  (Most sentences have neither: "the", "a", "not" only
         start longer cues.)"""
-        return not self._cue_words.isdisjoint(flat) or not self._cue_pairs.isdisjoint(zip(flat, flat[1:]))
+        return not self._cue_words.isdisjoint(flat) or not self._cue_pairs.isdisjoint(pairwise(flat))
 
     def unmentioned(self, text: str) -> str:
         """``text`` with words that are *mentioned*, not used, blanked out (for the word lists).
