@@ -215,13 +215,31 @@ def token_texts(text: str) -> list[str]:
     """``[t.text for t in tokens(text)]``, each distinct token folded once per process (a
     check that only looks words up needs neither their spelling nor their place)."""
     memo = _TEXT_MEMO
-    raws = (_ASCII_TOKEN if text.isascii() else _TOKEN).findall(text)
+    raws = _ASCII_TOKEN.findall(text) if text.isascii() else _tokens_by_lines(text)
     found = list(map(memo.get, raws))
     if None not in found:
         return list(chain.from_iterable(found))  # type: ignore[arg-type]  # (no None: checked)
     if len(memo) > 100_000:
         memo.clear()
     return list(chain.from_iterable(_token_text(raw) if f is None else f for raw, f in zip(raws, found, strict=True)))
+
+
+def _tokens_by_lines(text: str) -> list[str]:
+    """The raw tokens of text that is not all ASCII: its ASCII lines (most, in English mail)
+    found by the stdlib engine, the others by ``regex``.  No token spans a line break."""
+    out: list[str] = []
+    group: list[str] = []
+    group_ascii = True
+    for line in text.splitlines():
+        ascii_line = line.isascii()
+        if group and ascii_line != group_ascii:
+            out += (_ASCII_TOKEN if group_ascii else _TOKEN).findall("\n".join(group))
+            group = []
+        group.append(line)
+        group_ascii = ascii_line
+    if group:
+        out += (_ASCII_TOKEN if group_ascii else _TOKEN).findall("\n".join(group))
+    return out
 
 
 def _token_text(raw: str) -> tuple[str, ...]:

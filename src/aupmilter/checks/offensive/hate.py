@@ -491,13 +491,21 @@ class HateDetector:
         if len(memo) > 100_000 or len(self._quoted_memo) > 100_000:
             memo.clear()
             self._quoted_memo.clear()
-        if _ANY_QUOTE.search(text) is None:
+        if text.isascii() and _ANY_QUOTE.search(text) is None:
             self._plain_lines(text, out)
         else:
-            plain: list[str] = []  # lines without quotation marks, read together
+            # Lines without quotation marks are read together, ASCII ones apart from the rest
+            # (the stdlib engine reads those); a line with quotation marks on its own.
+            plain: list[str] = []
+            plain_ascii = True
             for line in text.splitlines():
                 if _ANY_QUOTE.search(line) is None:
+                    ascii_line = line.isascii()
+                    if plain and ascii_line != plain_ascii:
+                        self._plain_lines("\n".join(plain), out)
+                        plain = []
                     plain.append(line)
+                    plain_ascii = ascii_line
                     continue
                 if plain:
                     self._plain_lines("\n".join(plain), out)
