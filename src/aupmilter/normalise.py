@@ -114,9 +114,10 @@ _SPACED_SEPARATORS = regex.compile(r"[ .\-_~·•/\\]")
 #: One character between two separators: the second letter of every spaced-out word.
 _SPACED_MIDDLE = regex.compile(r"[ .\-_~·•/\\][\p{L}\p{N}@$!*][ .\-_~·•/\\]")
 #: :data:`_SPACED` and :data:`_SPACED_MIDDLE` for ASCII text (the same matches there), in the
-#: stdlib engine; the middle as a look-ahead, which finds every position as ``overlapped`` does.
+#: stdlib engine; the middle matches its first separator only (the rest a look-ahead), so
+#: successive matches start at every place ``overlapped`` finds.
 _SPACED_ASCII = re.compile(r"(?<![A-Za-z0-9])(?:[A-Za-z0-9@$!*][ .\-_~/\\]{1,2}){2,}[A-Za-z0-9@$!*](?![A-Za-z0-9])")
-_SPACED_MIDDLE_ASCII = re.compile(r"(?=[ .\-_~/\\][A-Za-z0-9@$!*][ .\-_~/\\])")
+_SPACED_MIDDLE_ASCII = re.compile(r"[ .\-_~/\\](?=[A-Za-z0-9@$!*][ .\-_~/\\])")
 _APOSTROPHE = regex.compile(r"(?<=\p{L})['’](?=\p{L})")
 _REPEATS = regex.compile(r"(\p{L})\1+")
 
@@ -163,7 +164,7 @@ def spaced_somewhere(
     (``S C S``) finds; the match starts one or two characters before that ``S C S``.  Trying
     ``spaced.match`` just there (a few dozen places in a letter, where ``search`` tries six
     thousand) gives the same yes or no: the look-behind still sees the text before."""
-    # A stdlib ``middle`` is a look-ahead: its empty matches are at every position already.
+    # A stdlib ``middle`` matches one character (the rest is a look-ahead): matches overlap already.
     found = middle.finditer(text) if isinstance(middle, re.Pattern) else middle.finditer(text, overlapped=True)
     for m in found:
         q = m.start()

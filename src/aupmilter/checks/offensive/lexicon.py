@@ -75,7 +75,7 @@ _OBFUSCATED = re.compile(
 #: Every match of :data:`_OBFUSCATED` has one of these: when none occurs, it is not searched.
 _SIGNS = "0123456789@$!*|+"
 _SPACED_FAST = re.compile(r"(?<![a-z0-9])(?:[a-z0-9][ .\-_~/]{1,2}){2,}[a-z0-9](?![a-z0-9])")
-_SPACED_FAST_MIDDLE = re.compile(r"(?=[ .\-_~/][a-z0-9][ .\-_~/])")  # every position, as overlapped
+_SPACED_FAST_MIDDLE = re.compile(r"[ .\-_~/](?=[a-z0-9][ .\-_~/])")  # one character: matches overlap
 _ASCII_WORD = re.compile(r"[a-z]+")
 _DOUBLE = re.compile(r"([a-z])\1")
 _DOUBLE_RUN = re.compile(r"([a-z])\1+")
