@@ -271,6 +271,7 @@ def test_identifier_prefilters_keep_the_same_spans() -> None:
 def test_the_fast_paths_are_taken() -> None:
     """The speed-ups are real: anchored personal phrases, frame prefilters, shared readings."""
     assert all(anchored.starts for _, _, anchored in NEW.hate._personal)
+    assert NEW.hate._any_personal is not None and NEW.hate._any_personal.starts
     assert NEW.lexicon._phrase_pass is not None and NEW.lexicon._phrase_pass.starts
     assert all(targets and predicates for *_, targets, predicates in hate._COMPILED)
     words = NEW.hate.sentences("The trip is on Friday. The trip is on Friday.")

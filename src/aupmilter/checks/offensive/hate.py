@@ -417,6 +417,10 @@ class HateDetector:
             for kind, pattern in (("threat", self.personal_threat), ("abuse", self.personal_abuse))
             if pattern is not None
         ]
+        #: either of them (one pass over a text that has neither, as most have)
+        self._any_personal = (
+            AnchoredPattern(re.compile("|".join(p.pattern for _, p, _ in self._personal))) if self._personal else None
+        )
         vocabulary = {w for key in table for w in key if len(w) >= 3} - _JOINABLE
         self.speller = Speller(vocabulary, _JOINABLE, load_real_words(directory / "realwords.txt"))
         self._memo: dict[str, tuple[str, ...]] = {}
@@ -743,7 +747,11 @@ class HateDetector:
         # spans a line), then sentence by sentence only if one of them occurs at all.
         flats = [" ".join(filter(BOUNDARY.__ne__, map(_FIRST, words))) for words, _ in analysed]
         joined = "\n".join(flats)
-        personal = [(kind, pattern) for kind, pattern, anchored in self._personal if _found(anchored, joined)]
+        personal = (
+            [(kind, pattern) for kind, pattern, anchored in self._personal if _found(anchored, joined)]
+            if self._any_personal is not None and _found(self._any_personal, joined)
+            else []
+        )
         for flat, (_, syms) in zip(flats, analysed, strict=True):
             for kind, pattern in personal:
                 for m in pattern.finditer(flat):
