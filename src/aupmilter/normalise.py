@@ -217,12 +217,12 @@ def token_texts(text: str) -> list[str]:
     check that only looks words up needs neither their spelling nor their place)."""
     memo = _TEXT_MEMO
     raws = _ASCII_TOKEN.findall(text) if text.isascii() else _tokens_by_lines(text)
-    found = list(map(memo.get, raws))
-    if None not in found:
-        return list(chain.from_iterable(found))  # type: ignore[arg-type]  # (no None: checked)
-    if len(memo) > 100_000:
-        memo.clear()
-    return list(chain.from_iterable(_token_text(raw) if f is None else f for raw, f in zip(raws, found, strict=True)))
+    try:
+        return list(chain.from_iterable(map(memo.__getitem__, raws)))
+    except KeyError:
+        if len(memo) > 100_000:
+            memo.clear()
+        return list(chain.from_iterable(memo[raw] if raw in memo else _token_text(raw) for raw in raws))
 
 
 def _tokens_by_lines(text: str) -> list[str]:

@@ -534,12 +534,11 @@ class HateDetector:
         words looked up, split after each sentence end and line break (empty sentences are
         dropped by the caller)."""
         tokens = (_ASCII_TOKEN_LINES if text.isascii() else _TOKEN_LINES).findall(text)
-        found = list(map(self._token_memo.get, tokens))
-        entries: list[tuple[Word, ...]] = (
-            [self._token_words(raw, False) if e is None else e for raw, e in zip(tokens, found, strict=True)]
-            if None in found
-            else found  # type: ignore[assignment]  # (no None: checked)
-        )
+        memo = self._token_memo
+        try:
+            entries = list(map(memo.__getitem__, tokens))
+        except KeyError:
+            entries = [memo[raw] if raw in memo else self._token_words(raw, False) for raw in tokens]
         ends = list(map(_ENDS.__contains__, tokens))
         current: list[Word] = []
         out.append(current)
