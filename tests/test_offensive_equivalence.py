@@ -19,6 +19,8 @@ from email.message import EmailMessage
 from functools import cache
 from pathlib import Path
 
+import pytest
+
 from aupmilter.checks import CheckSettings
 from aupmilter.checks.offensive import hate, lexicon, model
 from aupmilter.checks.offensive.check import OffensiveCheck, _ModelSettings
@@ -266,6 +268,21 @@ def test_identifier_prefilters_keep_the_same_spans() -> None:
     samples = ["".join(rng.choice(pieces) for _ in range(rng.randint(0, 10))) for _ in range(30_000)]
     for text in samples + texts():
         assert lexicon._without_identifiers(text) == lexicon._IDENTIFIERS.sub(" ", text), text
+
+
+def test_memos_that_start_again_change_no_answer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every memo cleared all the time (a few entries at most): the same answers, even for a
+    text with more distinct words than a memo holds."""
+    from aupmilter import normalise
+
+    for module in (hate, lexicon, model, normalise):
+        monkeypatch.setattr(module, "MEMO_SIZE", 5)
+    assert NEW.model is not None and REF.model is not None
+    for text in texts()[::5]:
+        assert _symbols(NEW.hate.analyse(text)) == _symbols(REF.hate.analyse(text)), text
+        assert _fields(NEW.hate.scan(text)) == _fields(REF.hate.scan(text)), text
+        assert NEW.model.model.max_sentence_probability(text) == REF.model.model.max_sentence_probability(text)
+        assert _fields(NEW.lexicon.scan(text)) == _fields(REF.lexicon.scan(text)), text
 
 
 def test_the_fast_paths_are_taken() -> None:

@@ -210,6 +210,7 @@ def tokens(text: str) -> list[Token]:
 #: :data:`_TOKEN` on ASCII text (the same tokens there), in the stdlib engine: twice as fast.
 _ASCII_TOKEN = re.compile(r"[A-Za-z0-9@$!*|+]+")
 _TEXT_MEMO: dict[str, tuple[str, ...]] = {}
+MEMO_SIZE = 100_000  # most tokens :data:`_TEXT_MEMO` keeps before it starts again
 
 
 def token_texts(text: str) -> list[str]:
@@ -220,7 +221,7 @@ def token_texts(text: str) -> list[str]:
     try:
         return list(chain.from_iterable(map(memo.__getitem__, raws)))
     except KeyError:
-        if len(memo) > 100_000:
+        if len(memo) > MEMO_SIZE:
             memo.clear()
         return list(chain.from_iterable(memo[raw] if raw in memo else _token_text(raw) for raw in raws))
 

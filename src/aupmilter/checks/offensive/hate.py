@@ -138,6 +138,8 @@ def _write_out(m: re.Match[str]) -> str:
 #: "ill", "well", "hell", "shell" are "I'll", "we'll", "he'll", "she'll" before these words.
 _WILL_CONTRACTIONS = {"ill": "i", "well": "we", "hell": "he", "shell": "she"}
 _WILL_KEYS = frozenset(_WILL_CONTRACTIONS)
+#: Most entries a per-token or per-word memo keeps before it starts again.
+MEMO_SIZE = 50_000
 _ILL_BEFORE = frozenset(
     {"kill", "shoot", "murder", "stab", "hurt", "find", "get", "end", "make", "smash", "burn", "come", "be",
      "never", "not", "break", "beat", "kick", "punch", "see", "slap", "show", "teach", "ruin", "do", "have"}
@@ -492,7 +494,7 @@ class HateDetector:
         text = prepare(text)
         out: list[list[Word]] = []
         memo = self._token_memo
-        if len(memo) > 100_000 or len(self._quoted_memo) > 100_000:
+        if len(memo) > MEMO_SIZE or len(self._quoted_memo) > MEMO_SIZE:
             memo.clear()
             self._quoted_memo.clear()
         if text.isascii() and _ANY_QUOTE.search(text) is None:
@@ -616,7 +618,7 @@ class HateDetector:
         n = len(words)
         texts = list(map(_FIRST, words))
         memo = self._symbol_memo
-        if len(memo) > 200_000:
+        if len(memo) > MEMO_SIZE:
             memo.clear()
         get = memo.get
         pairs = self._phrase_pairs

@@ -65,6 +65,8 @@ SUFFIXES = (
     "storm",
 )
 SUFFIX_SET = frozenset(SUFFIXES)
+#: Most words a memo keeps before it starts again.
+MEMO_SIZE = 200_000
 #: Signs of obfuscation that only the full normalisation path handles.
 # (stdlib re: two to three times faster than the regex module on these simple ASCII patterns)
 # Every alternative starts at the sign itself (context in look-arounds), so the engine skips
@@ -253,7 +255,7 @@ class Lexicon:
         unique = set(words)
         new = unique.difference(self._screened)
         if new:
-            if len(self._screened) > 200_000:
+            if len(self._screened) > MEMO_SIZE:
                 self._screened.clear()
                 self._doubtful.clear()
                 new = unique
@@ -331,7 +333,7 @@ class Lexicon:
             return self._memo[word]
         except KeyError:
             pass
-        if len(self._memo) > 200_000:
+        if len(self._memo) > MEMO_SIZE:
             self._memo.clear()
             self._listed.clear()
         term = self._lookup(word)
@@ -344,14 +346,10 @@ class Lexicon:
         """Does any of ``words`` stand for a listed word?  Each distinct word is looked up once
         per process (:meth:`_word`); the question is then one set intersection."""
         distinct = set(words)
-        new = distinct.difference(self._memo)
-        if len(self._memo) + len(new) > 200_000:
-            self._memo.clear()
-            self._listed.clear()
-            new = distinct
-        for word in new:
-            self._word(word)
-        return not self._listed.isdisjoint(distinct)
+        if not self._listed.isdisjoint(distinct):
+            return True
+        # (each answer read as it comes: the memo may be cleared on the way)
+        return any(self._word(word) is not None for word in distinct.difference(self._memo))
 
     def _lookup(self, word: str) -> Term | None:
         term = self.words.get(word)

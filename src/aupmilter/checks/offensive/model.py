@@ -29,6 +29,8 @@ from aupmilter.checks.offensive.hate import BOUNDARY, GROUP, OTHER, THEY, YOU, H
 DIM = 1 << 20
 #: Sentences scored per text part: the rest of a very long part is not read by the model.
 MAX_SENTENCES = 200
+#: Most entries a memo of buckets or tokens keeps before it starts again.
+MEMO_SIZE = 200_000
 _CLASS = operator.itemgetter(0)  # a Symbol's class, a Word's text
 _RAW = operator.itemgetter(1)  # a Word as written
 
@@ -174,7 +176,7 @@ class OffensiveModel:
 
     def _learn(self, abstract: list[str], classes: str) -> None:
         """Memoise the buckets :meth:`_buckets` needs (mail repeats its words and pairs)."""
-        if len(self._unigrams) + len(self._bigrams) + len(self._trigrams) > 400_000:
+        if len(self._unigrams) + len(self._bigrams) + len(self._trigrams) > MEMO_SIZE:
             self._unigrams.clear()
             self._bigrams.clear()
             self._trigrams.clear()
@@ -195,7 +197,7 @@ class OffensiveModel:
         try:
             mixed = sum(map(memo.__getitem__, map(_RAW, words)))
         except KeyError:
-            if len(memo) > 200_000:
+            if len(memo) > MEMO_SIZE:
                 memo.clear()
             for w in words:
                 memo[w.raw] = _data_token(w.raw)
