@@ -831,13 +831,12 @@ class HateDetector:
 
     def _counter_speech(self, syms: Sequence[Symbol], start: int, end: int) -> bool:
         """Quoted, reported by someone else, or condemned in the same sentence."""
-        span = syms[start:end]
-        if any(map(_QUOTED, span)):
+        if start < end and any(map(_QUOTED, syms[start:end])):
             return True
-        words = list(map(_WORDS, syms))
-        flat: list[str] = list(chain.from_iterable(words))
+        flat: list[str] = list(chain.from_iterable(map(_WORDS, syms)))
         if not self._may_cue(flat):
             return False  # no report or condemnation anywhere (most sentences)
+        words = list(map(_WORDS, syms))
         # index of the first word of the span in ``flat``
         first = sum(len(g) for g in words[:start])
         last = first + sum(len(g) for g in words[start:end])
