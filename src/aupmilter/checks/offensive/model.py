@@ -151,10 +151,10 @@ class OffensiveModel:
                 plain += s.words
         classes = "".join(map(_CLASS, symbols)).replace(BOUNDARY, "").replace(OTHER, "")
         try:
-            buckets = self._buckets(abstract, classes)
+            hashed = self._buckets(abstract, classes)
         except KeyError:
             self._learn(abstract, classes)
-            buckets = self._buckets(abstract, classes)
+            hashed = self._buckets(abstract, classes)
         get = self.weights.get
         words = set(plain)
         scores = self._char_memo
@@ -162,16 +162,17 @@ class OffensiveModel:
             chars = sum(map(scores.__getitem__, words))
         except KeyError:
             chars = sum(self._word_score(w) for w in words)
-        z = self.bias + sum(map(get, set(buckets), itertools.repeat(0.0))) + chars
+        z = self.bias + sum(map(get, hashed, itertools.repeat(0.0))) + chars
         return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
-    def _buckets(self, abstract: list[str], classes: str) -> list[int]:
-        """The buckets of the word unigrams, bigrams and class trigrams, in that order
-        (``KeyError`` when one is not memoised yet)."""
-        out = list(map(self._unigrams.__getitem__, abstract))
-        out += map(self._bigrams.__getitem__, itertools.pairwise(abstract))
+    def _buckets(self, abstract: list[str], classes: str) -> set[int]:
+        """The buckets of the word unigrams, bigrams and class trigrams, added in that order
+        as :meth:`sentence_features` adds them (so the set iterates, and sums, alike);
+        ``KeyError`` when one is not memoised yet."""
+        out = set(map(self._unigrams.__getitem__, abstract))
+        out.update(map(self._bigrams.__getitem__, itertools.pairwise(abstract)))
         if len(classes) > 2:
-            out += map(self._trigrams.__getitem__, zip(classes, classes[1:], classes[2:], strict=False))
+            out.update(map(self._trigrams.__getitem__, zip(classes, classes[1:], classes[2:], strict=False)))
         return out
 
     def _learn(self, abstract: list[str], classes: str) -> None:
