@@ -120,6 +120,9 @@ _SPACED_ASCII = re.compile(r"(?<![A-Za-z0-9])(?:[A-Za-z0-9@$!*][ .\-_~/\\]{1,2})
 _SPACED_MIDDLE_ASCII = re.compile(r"[ .\-_~/\\](?=[A-Za-z0-9@$!*][ .\-_~/\\])")
 _APOSTROPHE = regex.compile(r"(?<=\p{L})['’](?=\p{L})")
 _REPEATS = regex.compile(r"(\p{L})\1+")
+#: token as written -> its folded text (none for a number or only leet signs), see :func:`tokens`
+_TEXT_MEMO: dict[str, tuple[str, ...]] = {}
+MEMO_SIZE = 100_000  # most tokens :data:`_TEXT_MEMO` keeps before it starts again
 
 
 class Token(NamedTuple):
@@ -189,28 +192,25 @@ def fold(raw: str) -> str:
 
 
 def tokens(text: str) -> list[Token]:
-    """Tokens of already-prepared text."""
+    """Tokens of already-prepared text (each distinct token folded once per process)."""
     out: list[Token] = []
     append = out.append
+    memo = _TEXT_MEMO
+    if len(memo) > MEMO_SIZE:
+        memo.clear()
     for m in _TOKEN.finditer(text):
         raw = m.group()
-        if raw.isalpha() and raw.isascii():  # the common case, kept cheap
-            append(Token(raw.lower(), raw, m.start()))
-            continue
-        if raw[-1] in "!*|" or raw[0] in "!*|":
-            raw = raw.strip("!*|")
-            if not raw:
-                continue
-        if raw.isdigit():
-            continue
-        append(Token(fold(raw), raw, m.start()))
+        folded = memo.get(raw)
+        if folded is None:
+            folded = _token_text(raw)
+        if folded:  # (not a number, not only leet signs)
+            core = raw.strip("!*|") if raw[-1] in "!*|" or raw[0] in "!*|" else raw
+            append(Token(folded[0], core, m.start()))
     return out
 
 
 #: :data:`_TOKEN` on ASCII text (the same tokens there), in the stdlib engine: twice as fast.
 _ASCII_TOKEN = re.compile(r"[A-Za-z0-9@$!*|+]+")
-_TEXT_MEMO: dict[str, tuple[str, ...]] = {}
-MEMO_SIZE = 100_000  # most tokens :data:`_TEXT_MEMO` keeps before it starts again
 
 
 def token_texts(text: str) -> list[str]:
