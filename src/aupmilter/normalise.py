@@ -19,11 +19,13 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
+from itertools import chain
 from typing import NamedTuple
 
 import regex
 
-_INVISIBLE = regex.compile(r"[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\u00ad\u180e\u034f]")
+# (code points listed, no Unicode property: the stdlib engine reads it alike, and faster)
+_INVISIBLE = re.compile(r"[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\u00ad\u180e\u034f]")
 _CONFUSABLES = str.maketrans(
     {
         # Cyrillic
@@ -111,8 +113,16 @@ _SPACED = regex.compile(r"(?<![\p{L}\p{N}])(?:[\p{L}\p{N}@$!*][ .\-_~·•/\\]{1
 _SPACED_SEPARATORS = regex.compile(r"[ .\-_~·•/\\]")
 #: One character between two separators: the second letter of every spaced-out word.
 _SPACED_MIDDLE = regex.compile(r"[ .\-_~·•/\\][\p{L}\p{N}@$!*][ .\-_~·•/\\]")
+#: :data:`_SPACED` and :data:`_SPACED_MIDDLE` for ASCII text (the same matches there), in the
+#: stdlib engine; the middle matches its first separator only (the rest a look-ahead), so
+#: successive matches start at every place ``overlapped`` finds.
+_SPACED_ASCII = re.compile(r"(?<![A-Za-z0-9])(?:[A-Za-z0-9@$!*][ .\-_~/\\]{1,2}){2,}[A-Za-z0-9@$!*](?![A-Za-z0-9])")
+_SPACED_MIDDLE_ASCII = re.compile(r"[ .\-_~/\\](?=[A-Za-z0-9@$!*][ .\-_~/\\])")
 _APOSTROPHE = regex.compile(r"(?<=\p{L})['’](?=\p{L})")
 _REPEATS = regex.compile(r"(\p{L})\1+")
+#: token as written -> its folded text (none for a number or only leet signs), see :func:`tokens`
+_TEXT_MEMO: dict[str, tuple[str, ...]] = {}
+MEMO_SIZE = 100_000  # most tokens :data:`_TEXT_MEMO` keeps before it starts again
 
 
 class Token(NamedTuple):
@@ -138,12 +148,18 @@ def prepare(text: str) -> str:
         text = _INVISIBLE.sub("", unicodedata.normalize("NFKC", text))
     if "'" in text or "’" in text:
         text = _APOSTROPHE.sub("", text)  # you're / youre / you’re all read alike
-    if spaced_somewhere(_SPACED, _SPACED_MIDDLE, text):
+    if (
+        spaced_somewhere(_SPACED_ASCII, _SPACED_MIDDLE_ASCII, text)
+        if text.isascii()
+        else spaced_somewhere(_SPACED, _SPACED_MIDDLE, text)
+    ):
         text = _SPACED.sub(lambda m: _SPACED_SEPARATORS.sub("", m.group()), text)
     return text
 
 
-def spaced_somewhere(spaced: regex.Pattern[str] | re.Pattern[str], middle: regex.Pattern[str], text: str) -> bool:
+def spaced_somewhere(
+    spaced: regex.Pattern[str] | re.Pattern[str], middle: regex.Pattern[str] | re.Pattern[str], text: str
+) -> bool:
     """``spaced.search(text) is not None``, without trying the pattern at every position.
 
     ``spaced`` is a spaced-out-word pattern, ``(?:C S{1,2}){2,} C`` with look-arounds; every
@@ -151,7 +167,9 @@ def spaced_somewhere(spaced: regex.Pattern[str] | re.Pattern[str], middle: regex
     (``S C S``) finds; the match starts one or two characters before that ``S C S``.  Trying
     ``spaced.match`` just there (a few dozen places in a letter, where ``search`` tries six
     thousand) gives the same yes or no: the look-behind still sees the text before."""
-    for m in middle.finditer(text, overlapped=True):
+    # A stdlib ``middle`` matches one character (the rest is a look-ahead): matches overlap already.
+    found = middle.finditer(text) if isinstance(middle, re.Pattern) else middle.finditer(text, overlapped=True)
+    for m in found:
         q = m.start()
         if q >= 1 and spaced.match(text, q - 1):
             return True
@@ -174,21 +192,69 @@ def fold(raw: str) -> str:
 
 
 def tokens(text: str) -> list[Token]:
-    """Tokens of already-prepared text."""
+    """Tokens of already-prepared text (each distinct token folded once per process)."""
     out: list[Token] = []
     append = out.append
+    memo = _TEXT_MEMO
+    if len(memo) > MEMO_SIZE:
+        memo.clear()
     for m in _TOKEN.finditer(text):
         raw = m.group()
-        if raw.isalpha() and raw.isascii():  # the common case, kept cheap
-            append(Token(raw.lower(), raw, m.start()))
-            continue
-        if raw[-1] in "!*|" or raw[0] in "!*|":
-            raw = raw.strip("!*|")
-            if not raw:
-                continue
-        if raw.isdigit():
-            continue
-        append(Token(fold(raw), raw, m.start()))
+        folded = memo.get(raw)
+        if folded is None:
+            folded = _token_text(raw)
+        if folded:  # (not a number, not only leet signs)
+            core = raw.strip("!*|") if raw[-1] in "!*|" or raw[0] in "!*|" else raw
+            append(Token(folded[0], core, m.start()))
+    return out
+
+
+#: :data:`_TOKEN` on ASCII text (the same tokens there), in the stdlib engine: twice as fast.
+_ASCII_TOKEN = re.compile(r"[A-Za-z0-9@$!*|+]+")
+
+
+def token_texts(text: str) -> list[str]:
+    """``[t.text for t in tokens(text)]``, each distinct token folded once per process (a
+    check that only looks words up needs neither their spelling nor their place)."""
+    memo = _TEXT_MEMO
+    raws = _ASCII_TOKEN.findall(text) if text.isascii() else _tokens_by_lines(text)
+    try:
+        return list(chain.from_iterable(map(memo.__getitem__, raws)))
+    except KeyError:
+        if len(memo) > MEMO_SIZE:
+            memo.clear()
+        return list(chain.from_iterable(memo[raw] if raw in memo else _token_text(raw) for raw in raws))
+
+
+def _tokens_by_lines(text: str) -> list[str]:
+    """The raw tokens of text that is not all ASCII: its ASCII lines (most, in English mail)
+    found by the stdlib engine, the others by ``regex``.  No token spans a line break."""
+    out: list[str] = []
+    group: list[str] = []
+    group_ascii = True
+    for line in text.splitlines():
+        ascii_line = line.isascii()
+        if group and ascii_line != group_ascii:
+            out += (_ASCII_TOKEN if group_ascii else _TOKEN).findall("\n".join(group))
+            group = []
+        group.append(line)
+        group_ascii = ascii_line
+    if group:
+        out += (_ASCII_TOKEN if group_ascii else _TOKEN).findall("\n".join(group))
+    return out
+
+
+def _token_text(raw: str) -> tuple[str, ...]:
+    """What :func:`tokens` makes of one token, memoised: its folded text, or nothing (a
+    number, or only leet signs)."""
+    out: tuple[str, ...] = ()
+    if raw.isalpha() and raw.isascii():
+        out = (raw.lower(),)
+    else:
+        core = raw.strip("!*|") if raw[-1] in "!*|" or raw[0] in "!*|" else raw
+        if core and not core.isdigit():
+            out = (fold(core),)
+    _TEXT_MEMO[raw] = out
     return out
 
 

@@ -39,9 +39,11 @@ repeats) and :mod:`.spelling` (one swapped or missing letter, words run together
 
 from __future__ import annotations
 
+import operator
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import chain, pairwise
 from pathlib import Path
 from typing import NamedTuple
 
@@ -51,6 +53,7 @@ from aupmilter import schema
 from aupmilter.checks.offensive.spelling import Speller, load_real_words
 from aupmilter.errors import ConfigError
 from aupmilter.normalise import fold, prepare, variants
+from aupmilter.triggers import AnchoredPattern
 
 # --- word classes -------------------------------------------------------------------------------
 # One character per class; frames are regular expressions over the class string of a sentence.
@@ -124,6 +127,8 @@ _CONTRACTED: dict[str, tuple[str, ...]] = {
     "weve": ("we", "have"), "id": ("i", "would"), "hed": ("he", "would"), "shed": ("she", "would"),
 }  # fmt: skip
 _WILL_WOULD = re.compile(r"(?i)\b(i|we|he|she|they|you|it|u)['’](ll|d)\b")
+#: Every match of :data:`_WILL_WOULD` has this in it; searched from the apostrophe, it is cheap.
+_WILL_WOULD_HINT = re.compile(r"['’](?i:ll|d)\b")
 
 
 def _write_out(m: re.Match[str]) -> str:
@@ -132,6 +137,9 @@ def _write_out(m: re.Match[str]) -> str:
 
 #: "ill", "well", "hell", "shell" are "I'll", "we'll", "he'll", "she'll" before these words.
 _WILL_CONTRACTIONS = {"ill": "i", "well": "we", "hell": "he", "shell": "she"}
+_WILL_KEYS = frozenset(_WILL_CONTRACTIONS)
+#: Most entries a per-token or per-word memo keeps before it starts again.
+MEMO_SIZE = 50_000
 _ILL_BEFORE = frozenset(
     {"kill", "shoot", "murder", "stab", "hurt", "find", "get", "end", "make", "smash", "burn", "come", "be",
      "never", "not", "break", "beat", "kick", "punch", "see", "slap", "show", "teach", "ruin", "do", "have"}
@@ -169,11 +177,25 @@ _BOUNDARY_WORDS = {
 _JOINABLE = _NEGATIONS | _FILLERS | _COPULAS | _BE | _SELF | _YOU | _THIRD | {"they", "them", "should", "will", "must"}
 _RESPELL_Z = re.compile(r"z(?=$)|(?<=[aeiou])z(?=[aeiou])")
 _TOKEN = regex.compile(r"[\p{L}\p{N}@$*|+€£]+(?:!+[\p{L}\p{N}]+)*|[\"“”«»„]|[‘’']|[,;:()\[\]?!.…—–]|-(?=\s)")
+#: :data:`_TOKEN` on ASCII text (where both read the same), in the stdlib engine: twice as fast.
+_ASCII_TOKEN = re.compile(r"[A-Za-z0-9@$*|+]+(?:!+[A-Za-z0-9]+)*|[\"]|[']|[,;:()\[\]?!.]|-(?=[\t\n\x0b\x0c\r ])")
 _SENTENCE_END = frozenset(".?!…")
+#: Where :meth:`str.splitlines` breaks a line: tokens of their own when lines are read together
+#: (a "-" before one is not a token: within its line it was last).
+_LINE_BREAKS = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
+_TOKEN_LINES = regex.compile(_TOKEN.pattern.replace(r"-(?=\s)", rf"-(?=[^\S{_LINE_BREAKS}])") + rf"|[{_LINE_BREAKS}]")
+_ASCII_TOKEN_LINES = re.compile(
+    _ASCII_TOKEN.pattern.replace(r"-(?=[\t\n\x0b\x0c\r ])", r"-(?=[\t ])") + r"|[\n\r\x0b\x0c\x1c\x1d\x1e]"
+)
+_ENDS = _SENTENCE_END | frozenset(_LINE_BREAKS)
 _ALL_QUOTES = "\"“”«»„‘’'"
 _QUOTE_MARKS = frozenset('"“”«»„')
 _SINGLE_QUOTES = frozenset("‘’'")
 _LEADING = "!*|"
+_ANY_QUOTE = re.compile("[" + _ALL_QUOTES + "]")
+_FIRST = operator.itemgetter(0)  # a Word's text, a Symbol's class: read in C
+_WORDS = operator.itemgetter(1)  # a Symbol's words
+_QUOTED = operator.itemgetter(2)  # a Word's or a Symbol's ``quoted``
 
 #: Frames: (name, kind, pattern).  ``t`` names the target; ``p`` the predicate.
 _FRAMES: list[tuple[str, str, str]] = [
@@ -201,7 +223,23 @@ _FRAMES: list[tuple[str, str, str]] = [
     ("profane abuse", "hate", r"(?P<p>U)d*(?P<t>[GT])"),
     ("profane abuse", "hate", r"(?P<t>[GT])d*(?:[FS]d*)?(?P<p>U)"),
 ]
-_COMPILED = [(name, kind, re.compile(pattern.replace(" ", ""))) for name, kind, pattern in _FRAMES]
+
+
+def _group_classes(pattern: str, group: str) -> frozenset[str]:
+    """The classes the named group of a frame matches: one class letter or a set of them."""
+    m = re.search(rf"\(\?P<{group}>(\[[A-Z.|]+\]|[A-Z.|])\)", pattern)
+    if m is None:
+        raise ValueError(f"frame {pattern!r}: group {group} is not one class")
+    return frozenset(m.group(1).strip("[]"))
+
+
+#: Frames compiled, with the classes their target and predicate can be: a sentence without one
+#: of each cannot match.
+_COMPILED = [
+    (name, kind, re.compile(pattern.replace(" ", "")), _group_classes(pattern, "t"), _group_classes(pattern, "p"))
+    for name, kind, pattern in _FRAMES
+]
+_PREDICATES = frozenset().union(*(predicates for *_, predicates in _COMPILED))
 _DEHUMANISING = "dehumanisation"
 
 
@@ -214,8 +252,11 @@ class Word(NamedTuple):
     quoted: bool
 
 
-@dataclass(slots=True)
-class Symbol:
+class Symbol(NamedTuple):
+    """A word or listed phrase of a sentence as its word class.  (A named tuple: the reading
+    of a word alone is shared by every sentence it occurs in; a different reading in context
+    is a new symbol, see :meth:`HateDetector.symbols` and :meth:`HateDetector.analyse`.)"""
+
     cls: str
     words: tuple[str, ...]
     quoted: bool
@@ -239,6 +280,21 @@ class _Entry:
     cls: str
     category: str = ""
     dehumanising: bool = False
+
+
+#: What a word reads as on its own: see :meth:`HateDetector._symbol_entry`.
+_SymbolEntry = tuple[Symbol | None, bool, Symbol, Symbol, bool, bool, bool]
+
+
+def _contextual(sym: Symbol) -> bool:
+    """Can the neighbours change this symbol's reading (see :meth:`HateDetector.symbols`)?"""
+    cls = sym.cls
+    return (
+        (cls == THEY and sym.words[0] in {"those", "these"})
+        or (cls == BOUNDARY and sym.words == ("that",))
+        or cls == PROFANE
+        or (cls == REGARD and sym.words == ("like",))
+    )
 
 
 class HateDetector:
@@ -349,15 +405,31 @@ class HateDetector:
             tuple(self._fold_phrase(p)) for p in _strings(classes, "condemn", directory / "hate.toml")
         )
         self.cue_starts = frozenset(g[0] for g in self.report | self.condemn)
+        self._cue_words = frozenset(g[0] for g in self.report | self.condemn if len(g) == 1)
+        self._cue_pairs = frozenset(g[:2] for g in self.report | self.condemn if len(g) > 1)
         self.personal_threat = _phrase_pattern(
             [" ".join(self._fold_phrase(p)) for p in _strings(classes, "personal_threat", directory / "hate.toml")]
         )
         self.personal_abuse = _phrase_pattern(
             [" ".join(self._fold_phrase(p)) for p in _strings(classes, "personal_abuse", directory / "hate.toml")]
         )
+        #: the personal phrases, each looked for only where one of their first words occurs
+        self._personal = [
+            (kind, pattern, AnchoredPattern(pattern))
+            for kind, pattern in (("threat", self.personal_threat), ("abuse", self.personal_abuse))
+            if pattern is not None
+        ]
+        #: either of them (one pass over a text that has neither, as most have)
+        self._any_personal = (
+            AnchoredPattern(re.compile("|".join(p.pattern for _, p, _ in self._personal))) if self._personal else None
+        )
         vocabulary = {w for key in table for w in key if len(w) >= 3} - _JOINABLE
         self.speller = Speller(vocabulary, _JOINABLE, load_real_words(directory / "realwords.txt"))
         self._memo: dict[str, tuple[str, ...]] = {}
+        #: token as written -> its words (unquoted, quoted): each distinct token is read once
+        self._token_memo: dict[str, tuple[Word, ...]] = {}
+        self._quoted_memo: dict[str, tuple[Word, ...]] = {}
+        self._symbol_memo: dict[Word, _SymbolEntry] = {}  # word -> what it reads as alone
         self._last: tuple[str, list[tuple[list[Word], list[Symbol]]]] | None = None
         self._negated_sentences: set[int] = set()  # sentences of the last text whose frame was negated
         lengths: dict[str, set[int]] = {}
@@ -365,6 +437,8 @@ class HateDetector:
             lengths.setdefault(entry_key[0], set()).add(len(entry_key))
         #: first word -> the phrase lengths that start with it, longest first
         self.lengths_from = {w: tuple(sorted(n, reverse=True)) for w, n in lengths.items()}
+        #: the first two words of every phrase of two or more: a phrase can only start there
+        self._phrase_pairs = frozenset(k[:2] for k in table if len(k) > 1)
 
     @staticmethod
     def _fold_phrase(phrase: str) -> list[str]:
@@ -410,109 +484,176 @@ class HateDetector:
 
     def sentences(self, text: str) -> list[list[Word]]:
         """Sentences of normalised words; punctuation kept as boundary words, quotes tracked.
-        A line break ends a sentence (lists, signatures, headings)."""
-        if "'" in text or "’" in text:
+        A line break ends a sentence (lists, signatures, headings).
+
+        Each distinct token is read once per process (:meth:`_token_words`: its pieces as
+        words); a line without quotation marks needs no quote tracking, so its tokens are only
+        looked up."""
+        if ("'" in text or "’" in text) and _WILL_WOULD_HINT.search(text):
             text = _WILL_WOULD.sub(_write_out, text)
         text = prepare(text)
         out: list[list[Word]] = []
-        resolve = self._memo.get
-        for line in text.splitlines():
-            if not line or line.isspace():
-                continue
-            current: list[Word] = []
-            out.append(current)
-            quotes = any(q in line for q in _ALL_QUOTES)
-            in_double = in_single = False
-            for m in _TOKEN.finditer(line):
-                raw = m.group()
-                first = raw[0]
-                if first.isalnum() or first in "@$*|+€£":
-                    core = raw.strip(_LEADING) if first in _LEADING or raw[-1] in _LEADING else raw
-                    if not core or core.isdigit():
-                        continue
-                    folded = core.lower() if core.isascii() and core.isalpha() else fold(core)
-                    pieces = resolve(folded) or self._resolve(folded)
-                    quoted = in_double or in_single
-                    for piece in pieces:
-                        current.append(Word(piece, core, quoted))
+        memo = self._token_memo
+        if len(memo) > MEMO_SIZE or len(self._quoted_memo) > MEMO_SIZE:
+            memo.clear()
+            self._quoted_memo.clear()
+        if text.isascii() and _ANY_QUOTE.search(text) is None:
+            self._plain_lines(text, out)
+        else:
+            # Lines without quotation marks are read together, ASCII ones apart from the rest
+            # (the stdlib engine reads those); a line with quotation marks on its own.
+            plain: list[str] = []
+            plain_ascii = True
+            for line in text.splitlines():
+                if _ANY_QUOTE.search(line) is None:
+                    ascii_line = line.isascii()
+                    if plain and ascii_line != plain_ascii:
+                        self._plain_lines("\n".join(plain), out)
+                        plain = []
+                    plain.append(line)
+                    plain_ascii = ascii_line
                     continue
-                if quotes and raw in _QUOTE_MARKS:
-                    in_double = not in_double if raw in '"„' else raw in "“«„"
-                    continue
-                if raw in _SINGLE_QUOTES:
-                    if not quotes:
-                        continue
-                    before = line[m.start() - 1] if m.start() else " "
-                    after = line[m.end()] if m.end() < len(line) else " "
-                    if before.isalnum() and not after.isalnum() and not in_single:
-                        continue  # possessive "girls' team": not a quote
-                    if not before.isalnum() and after.isalnum():
-                        in_single = True
-                    elif before.isalnum() or before in ".?!,":
-                        in_single = False
-                    continue
-                current.append(Word("|", raw, in_double or in_single))
-                if raw in _SENTENCE_END:
-                    current = []
-                    out.append(current)
+                if plain:
+                    self._plain_lines("\n".join(plain), out)
+                    plain = []
+                current: list[Word] = []
+                out.append(current)
+                self._quoted_line(line, current, out)
+            if plain:
+                self._plain_lines("\n".join(plain), out)
         for sentence in out:
-            for k in range(len(sentence) - 1):
-                word = sentence[k]
-                subject = _WILL_CONTRACTIONS.get(word.text)
-                if subject is not None and sentence[k + 1].text in _ILL_BEFORE and "'" not in word.raw:
-                    sentence[k : k + 1] = [Word(subject, word.raw, word.quoted), Word("will", word.raw, word.quoted)]
-        return [s for s in out if any(w.text != "|" for w in s)]
+            if len(sentence) > 1 and not _WILL_KEYS.isdisjoint(map(_FIRST, sentence)):
+                for k in range(len(sentence) - 1):
+                    word = sentence[k]
+                    subject = _WILL_CONTRACTIONS.get(word.text)
+                    if subject is not None and sentence[k + 1].text in _ILL_BEFORE and "'" not in word.raw:
+                        will = Word("will", word.raw, word.quoted)
+                        sentence[k : k + 1] = [Word(subject, word.raw, word.quoted), will]
+        return [s for s in out if any(map(BOUNDARY.__ne__, map(_FIRST, s)))]
+
+    def _plain_lines(self, text: str, out: list[list[Word]]) -> None:
+        """The sentences of lines without quotation marks, appended to ``out``: each token's
+        words looked up, split after each sentence end and line break (empty sentences are
+        dropped by the caller)."""
+        tokens = (_ASCII_TOKEN_LINES if text.isascii() else _TOKEN_LINES).findall(text)
+        memo = self._token_memo
+        try:
+            entries = list(map(memo.__getitem__, tokens))
+        except KeyError:
+            entries = [memo[raw] if raw in memo else self._token_words(raw, False) for raw in tokens]
+        ends = list(map(_ENDS.__contains__, tokens))
+        current: list[Word] = []
+        out.append(current)
+        start = 0
+        while True:
+            try:
+                end = ends.index(True, start) + 1
+            except ValueError:
+                current.extend(chain.from_iterable(entries[start:]))
+                return
+            current.extend(chain.from_iterable(entries[start:end]))
+            current = []
+            out.append(current)
+            start = end
+
+    def _quoted_line(self, line: str, current: list[Word], out: list[list[Word]]) -> None:
+        """The tokens of a line with quotation marks: words inside quotes are ``quoted``.
+        A single quote is a quote unless it is an apostrophe ("girls' team")."""
+        in_double = in_single = False
+        for m in (_ASCII_TOKEN if line.isascii() else _TOKEN).finditer(line):
+            raw = m.group()
+            if raw in _QUOTE_MARKS:
+                in_double = not in_double if raw in '"„' else raw in "“«„"
+                continue
+            if raw in _SINGLE_QUOTES:
+                before = line[m.start() - 1] if m.start() else " "
+                after = line[m.end()] if m.end() < len(line) else " "
+                if before.isalnum() and not after.isalnum() and not in_single:
+                    continue  # possessive "girls' team": not a quote
+                if not before.isalnum() and after.isalnum():
+                    in_single = True
+                elif before.isalnum() or before in ".?!,":
+                    in_single = False
+                continue
+            if in_double or in_single:
+                words = self._quoted_memo.get(raw)
+                if words is None:
+                    words = self._token_words(raw, True)
+            else:
+                words = self._token_memo.get(raw)
+                if words is None:
+                    words = self._token_words(raw, False)
+            current.extend(words)
+            if raw in _SENTENCE_END:
+                current = []
+                out.append(current)
+
+    def _token_words(self, raw: str, quoted: bool) -> tuple[Word, ...]:
+        """One token of :data:`_TOKEN` as the words it stands for (memoised per token): a
+        word-like token as its resolved pieces (none for a number), punctuation as a boundary."""
+        first = raw[0]
+        if first in _LINE_BREAKS:
+            words: tuple[Word, ...] = ()
+        elif first.isalnum() or first in "@$*|+€£":
+            core = raw.strip(_LEADING) if first in _LEADING or raw[-1] in _LEADING else raw
+            if not core or core.isdigit():
+                words = ()
+            else:
+                folded = core.lower() if core.isascii() and core.isalpha() else fold(core)
+                pieces = self._memo.get(folded) or self._resolve(folded)
+                words = tuple(Word(piece, core, quoted) for piece in pieces)
+        else:
+            words = (Word(BOUNDARY, raw, quoted),)
+        (self._quoted_memo if quoted else self._token_memo)[raw] = words
+        return words
 
     # --- words → symbols ------------------------------------------------------------------------
 
     def symbols(self, words: Sequence[Word]) -> list[Symbol]:
+        """Words as symbols: the longest listed phrase at each word, or the word alone (a
+        person when it is a name or a described person).  What a word alone reads as is worked
+        out once per distinct word (:meth:`_symbol_entry`); phrases are looked for only where
+        a listed phrase starts with the word and the next one."""
         out: list[Symbol] = []
-        i = 0
         n = len(words)
-        texts = [w.text for w in words]
-        table = self.table
+        texts = list(map(_FIRST, words))
+        memo = self._symbol_memo
+        if len(memo) > MEMO_SIZE:
+            memo.clear()
+        get = memo.get
+        pairs = self._phrase_pairs
+        context: list[int] = []  # symbols whose reading depends on their neighbours
+        i = 0
         while i < n:
-            if texts[i] == "|":
-                out.append(Symbol(BOUNDARY, (words[i].raw,), words[i].quoted))
-                i += 1
-                continue
-            match: _Entry | None = None
-            length = 0
-            sizes = self.lengths_from.get(texts[i])
-            if sizes is not None:
-                for size in sizes:
-                    if size > n - i:
-                        continue
-                    entry = table.get(tuple(texts[i : i + size]))
-                    if entry is not None:
-                        match, length = entry, size
-                        break
-            if match is None:
-                word = words[i]
-                described = word.text in _PEOPLE_NOUNS and i and words[i - 1].text in _PERSON_DETERMINERS
-                capital = word.raw[:1].isupper() and not word.raw.isupper()
-                if described or _is_name(word, words[i - 1] if i else None):
-                    out.append(Symbol(PERSON, (word.text,), word.quoted, "individual", capitalised=capital))
-                else:
-                    out.append(Symbol(OTHER, (word.text,), word.quoted, capitalised=capital))
-                i += 1
-                continue
-            span = words[i : i + length]
-            out.append(
-                Symbol(
-                    match.cls,
-                    tuple(texts[i : i + length]),
-                    any(w.quoted for w in span),
-                    match.category,
-                    match.dehumanising,
-                )
-            )
-            i += length
+            word = words[i]
+            entry = get(word)
+            if entry is None:
+                entry = self._symbol_entry(word)
+            fixed, contextual, other, person, name, noun, multi = entry
+            if multi and i + 1 < n and (texts[i], texts[i + 1]) in pairs:
+                phrase = self._phrase_at(words, texts, i)
+                if phrase is not None:
+                    if _contextual(phrase):
+                        context.append(len(out))
+                    out.append(phrase)
+                    i += len(phrase.words)
+                    continue
+            if fixed is not None:
+                if contextual:
+                    context.append(len(out))
+                out.append(fixed)
+            elif i and ((noun and texts[i - 1] in _PERSON_DETERMINERS) or (name and texts[i - 1] != BOUNDARY)):
+                out.append(person)
+            else:
+                out.append(other)
+            i += 1
         # Context-dependent readings.
-        for k, sym in enumerate(out):
-            nxt = out[k + 1].cls if k + 1 < len(out) else ""
+        last = len(out) - 1
+        for k in context:
+            sym = out[k]
+            nxt = out[k + 1].cls if k < last else ""
             if sym.cls == THEY and sym.words[0] in {"those", "these"} and nxt in {GROUP, OTHER}:
-                sym.cls = FILLER  # "those immigrants": a determiner
+                out[k] = sym._replace(cls=FILLER)  # "those immigrants": a determiner
             elif (
                 sym.cls == BOUNDARY
                 and sym.words == ("that",)
@@ -520,12 +661,57 @@ class HateDetector:
                 and k > 0
                 and out[k - 1].cls in {EMOTION, VIOLENCE, REGARD, PROFANE, FILLER, INTENT, NORM}
             ):
-                sym.cls = FILLER  # "I hate that woman" (not "it is obvious that women ...")
+                out[k] = sym._replace(cls=FILLER)  # "I hate that woman" (not "it is obvious that women ...")
             elif sym.cls == PROFANE and nxt in {ATTRIBUTE, STRONG, EMOTION, VIOLENCE, REGARD}:
-                sym.cls = FILLER  # "a fucking idiot", "I fucking hate": an intensifier
+                out[k] = sym._replace(cls=FILLER)  # "a fucking idiot", "I fucking hate": an intensifier
             elif sym.cls == REGARD and sym.words == ("like",) and (k == 0 or out[k - 1].cls not in {NEG, FILLER}):
-                sym.cls = FILLER  # "people like you", not "I don't like ..."
+                out[k] = sym._replace(cls=FILLER)  # "people like you", not "I don't like ..."
         return out
+
+    def _symbol_entry(self, word: Word) -> _SymbolEntry:
+        """What one word reads as on its own (memoised per word): its listed reading (or the
+        boundary), whether that depends on the neighbours, its readings as an unlisted word
+        and as a person, whether it looks like a name or a described person's noun, and
+        whether a listed phrase of several words starts with it."""
+        text, raw, quoted = word
+        fixed: Symbol | None = None
+        multi = False
+        if text == BOUNDARY:
+            fixed = Symbol(BOUNDARY, (raw,), quoted)
+        else:
+            sizes = self.lengths_from.get(text)
+            if sizes is not None:
+                multi = sizes[0] > 1
+                single = self.table.get((text,))
+                if single is not None:
+                    fixed = Symbol(single.cls, (text,), quoted, single.category, single.dehumanising)
+        capital = raw[:1].isupper() and not raw.isupper()
+        entry = (
+            fixed,
+            fixed is not None and _contextual(fixed),
+            Symbol(OTHER, (text,), quoted, capitalised=capital),
+            Symbol(PERSON, (text,), quoted, "individual", capitalised=capital),
+            capital and raw.isalpha(),
+            text in _PEOPLE_NOUNS,
+            multi,
+        )
+        self._symbol_memo[word] = entry
+        return entry
+
+    def _phrase_at(self, words: Sequence[Word], texts: list[str], i: int) -> Symbol | None:
+        """The longest listed phrase of two or more words at ``i``, if any."""
+        n = len(texts)
+        for size in self.lengths_from[texts[i]]:
+            if size == 1:
+                break
+            if size > n - i:
+                continue
+            key = tuple(texts[i : i + size])
+            match = self.table.get(key)
+            if match is not None:
+                quoted = any(w.quoted for w in words[i : i + size])
+                return Symbol(match.cls, key, quoted, match.category, match.dehumanising)
+        return None
 
     # --- frames -------------------------------------------------------------------------------------
 
@@ -538,13 +724,16 @@ class HateDetector:
         recent: list[str] = []  # group categories named in the last sentences
         for words in self.sentences(text):
             syms = self.symbols(words)
-            named = [s.category for s in syms if s.cls == GROUP]
-            context = named[-1] if named else (recent[-1] if recent else "")
-            for s in syms:
-                if s.cls == THEY and context:
-                    s.cls, s.category = GROUP, context
-                elif s.cls == GROUP and s.category == "unspecified" and context:
-                    s.category = context
+            classes = "".join(map(_FIRST, syms))
+            named = [s.category for s in syms if s.cls == GROUP] if GROUP in classes else []
+            if THEY in classes or named:
+                context = named[-1] if named else (recent[-1] if recent else "")
+                if context:
+                    for k, s in enumerate(syms):
+                        if s.cls == THEY:
+                            syms[k] = s._replace(cls=GROUP, category=context)
+                        elif s.cls == GROUP and s.category == "unspecified":
+                            syms[k] = s._replace(category=context)
             recent = (recent + named)[-3:] if named else recent[-2:]
             out.append((words, syms))
         self._last = (text, out)
@@ -554,18 +743,29 @@ class HateDetector:
     def scan(self, text: str) -> list[Hit]:
         """Every targeted-abuse frame in ``text`` (one location), context applied."""
         hits: list[Hit] = []
-        for words, syms in self.analyse(text):
-            flat = " ".join(w.text for w in words if w.text != "|")
-            for kind, pattern in (("threat", self.personal_threat), ("abuse", self.personal_abuse)):
-                if pattern is None:
-                    continue
+        analysed = self.analyse(text)
+        # The personal phrases, first over all sentences at once (one per line: no phrase
+        # spans a line), then sentence by sentence only if one of them occurs at all.
+        flats = [" ".join(filter(BOUNDARY.__ne__, map(_FIRST, words))) for words, _ in analysed]
+        joined = "\n".join(flats)
+        personal = (
+            [(kind, pattern) for kind, pattern, anchored in self._personal if _found(anchored, joined)]
+            if self._any_personal is not None and _found(self._any_personal, joined)
+            else []
+        )
+        for flat, (_, syms) in zip(flats, analysed, strict=True):
+            for kind, pattern in personal:
                 for m in pattern.finditer(flat):
                     if not self._reported_text(flat, m.start()):
                         hits.append(Hit("personal " + kind, kind, "individual", tuple(m.group().split())))
-            if not any(s.cls == GROUP or s.cls in {YOU, THIRD} for s in syms):
-                continue
-            classes = "".join(s.cls for s in syms)
-            for frame, kind, pattern in _COMPILED:
+            classes = "".join(map(_FIRST, syms))
+            if (GROUP not in classes and YOU not in classes and THIRD not in classes) or _PREDICATES.isdisjoint(
+                classes
+            ):
+                continue  # no target, or nothing said of one
+            for frame, kind, pattern, targets, predicates in _COMPILED:
+                if targets.isdisjoint(classes) or predicates.isdisjoint(classes):
+                    continue  # a frame's target and predicate are one class each
                 for m in pattern.finditer(classes):
                     target = syms[m.start("t")]
                     predicate = syms[m.start("p")]
@@ -627,15 +827,16 @@ class HateDetector:
 
     def is_counter_speech(self, words: Sequence[Word], syms: Sequence[Symbol]) -> bool:
         """Does this sentence quote, report (by someone else) or condemn?"""
-        return any(w.quoted for w in words) or self._counter_speech(syms, 0, 0)
+        return any(map(_QUOTED, words)) or self._counter_speech(syms, 0, 0)
 
     def _counter_speech(self, syms: Sequence[Symbol], start: int, end: int) -> bool:
         """Quoted, reported by someone else, or condemned in the same sentence."""
-        span = syms[start:end]
-        if any(s.quoted for s in span):
+        if start < end and any(map(_QUOTED, syms[start:end])):
             return True
-        words = [s.words for s in syms]
-        flat: list[str] = [w for group in words for w in group]
+        flat: list[str] = list(chain.from_iterable(map(_WORDS, syms)))
+        if not self._may_cue(flat):
+            return False  # no report or condemnation anywhere (most sentences)
+        words = list(map(_WORDS, syms))
         # index of the first word of the span in ``flat``
         first = sum(len(g) for g in words[:start])
         last = first + sum(len(g) for g in words[start:end])
@@ -648,6 +849,8 @@ class HateDetector:
         the statement, words from ``last`` after it."""
         report_at: int | None = None
         condemned = False
+        if not self._may_cue(flat):
+            return report_at, condemned
         for k, word in enumerate(flat):
             if word not in self.cue_starts or first <= k < last:
                 continue
@@ -660,6 +863,12 @@ class HateDetector:
             if condemned and report_at is not None:
                 break
         return report_at, condemned
+
+    def _may_cue(self, flat: Sequence[str]) -> bool:
+        """Could a report or condemnation be in ``flat``: one of the one-word cues, or the
+        first two words of a longer one?  (Most sentences have neither: "the", "a", "not" only
+        start longer cues.)"""
+        return not self._cue_words.isdisjoint(flat) or not self._cue_pairs.isdisjoint(pairwise(flat))
 
     def unmentioned(self, text: str) -> str:
         """``text`` with words that are *mentioned*, not used, blanked out (for the word lists).
@@ -765,14 +974,6 @@ def _errand_follows(syms: Sequence[Symbol], end: int) -> bool:
     return any(w in _ERRANDS for s in syms[end : end + 3] for w in s.words)
 
 
-def _is_name(word: Word, previous: Word | None) -> bool:
-    """A capitalised word inside a sentence, or after a title: a person's name ("Priya", "Mr Okafor")."""
-    raw = word.raw
-    if not raw[:1].isupper() or raw.isupper() or not raw.isalpha():
-        return False
-    return previous is not None and previous.text != "|"
-
-
 def _number_forms(noun: str) -> list[str]:
     """A group noun in singular and plural ("muslims" ↔ "muslim", "gypsies" ↔ "gypsy")."""
     if " " in noun or len(noun) < 4:
@@ -784,6 +985,11 @@ def _number_forms(noun: str) -> list[str]:
     if noun.endswith("s") and not noun.endswith("ss"):
         return [noun, noun[:-1]]
     return [noun, noun + "s"]
+
+
+def _found(pattern: AnchoredPattern, text: str) -> bool:
+    """Does ``pattern`` match anywhere in ``text``?"""
+    return next(iter(pattern.finditer(text)), None) is not None
 
 
 def _dedupe(hits: Iterable[Hit]) -> list[Hit]:

@@ -20,7 +20,7 @@ import regex
 
 from aupmilter import schema
 from aupmilter.errors import ConfigError
-from aupmilter.normalise import Token, normalise_text, prepare, spaced_somewhere, tokens, variants
+from aupmilter.normalise import Token, normalise_text, prepare, spaced_somewhere, token_texts, tokens, variants
 from aupmilter.quoting import FORWARDED, QUOTED
 from aupmilter.schema import setting
 from aupmilter.triggers import AnchoredPattern
@@ -65,6 +65,8 @@ SUFFIXES = (
     "storm",
 )
 SUFFIX_SET = frozenset(SUFFIXES)
+#: Most words a memo keeps before it starts again.
+MEMO_SIZE = 200_000
 #: Signs of obfuscation that only the full normalisation path handles.
 # (stdlib re: two to three times faster than the regex module on these simple ASCII patterns)
 # Every alternative starts at the sign itself (context in look-arounds), so the engine skips
@@ -72,34 +74,45 @@ SUFFIX_SET = frozenset(SUFFIXES)
 _OBFUSCATED = re.compile(
     r"[0-9@$!*|+](?<=[a-z][0-9@$!*|+])(?=[a-z])|[@$](?<![a-z0-9][@$])(?=[a-z])|\*(?<=[a-z]\*)|\*(?=[a-z])"
 )
+#: Every match of :data:`_OBFUSCATED` has one of these: when none occurs, it is not searched.
+_SIGNS = "0123456789@$!*|+"
 _SPACED_FAST = re.compile(r"(?<![a-z0-9])(?:[a-z0-9][ .\-_~/]{1,2}){2,}[a-z0-9](?![a-z0-9])")
-_SPACED_FAST_MIDDLE = regex.compile(r"[ .\-_~/][a-z0-9][ .\-_~/]")
+_SPACED_FAST_MIDDLE = re.compile(r"[ .\-_~/](?=[a-z0-9][ .\-_~/])")  # one character: matches overlap
 _ASCII_WORD = re.compile(r"[a-z]+")
 _DOUBLE = re.compile(r"([a-z])\1")
 _DOUBLE_RUN = re.compile(r"([a-z])\1+")
 #: Not words a person says: URLs, addresses, identifiers (SpamAssassin's PORN_GALLERIES, a
 #: variable dumb_terminal, a rule XXX.SEX, camelCase names).
 _IDENTIFIER_KINDS = (
-    ("://", r"\b(?:https?://|www\.)\S+"),  # (the "://" test also admits "www.": see _identifiers)
-    ("@", r"\S+@\S+\.\w+"),
-    ("_", r"\b\w{2,}(?:_\w{2,})+\b"),
-    ("", r"\b[a-z]+[A-Z]\w*\b"),
-    (".", r"\b\w{2,}(?:\.\w{2,}){2,}\b"),
+    # (what every match contains, searched cheaply from its first literal; the kind's pattern)
+    (re.compile(r"://|www\."), r"\b(?:https?://|www\.)\S+"),
+    (re.compile("@"), r"\S+@\S+\.\w+"),
+    (re.compile(r"_(?<=\w\w_)\w\w"), r"\b\w{2,}(?:_\w{2,})+\b"),
+    (re.compile(r"[a-z][A-Z]"), r"\b[a-z]+[A-Z]\w*\b"),
+    (re.compile(r"\.(?<=\w\w\.)\w{2,}\.\w\w"), r"\b\w{2,}(?:\.\w{2,}){2,}\b"),
 )
 _IDENTIFIERS = re.compile("|".join(pattern for _, pattern in _IDENTIFIER_KINDS))
 _IDENTIFIER_VARIANTS: dict[tuple[bool, ...], re.Pattern[str]] = {}
+_NO_IDENTIFIER = re.compile(r"(?!)")
 
 
 def _identifiers(text: str) -> re.Pattern[str]:
     """:data:`_IDENTIFIERS` without the alternatives that cannot match ``text`` (no "@": no
-    address), which finds exactly the same spans: the address alternative alone tried a
-    backtracking ``\\S+@`` at every position of every letter."""
-    present = tuple(not need or need in text or (need == "://" and "www." in text) for need, _ in _IDENTIFIER_KINDS)
+    address; no "x_y" or "aB": no snake or camel case), which finds exactly the same spans:
+    the address alternative alone tried a backtracking ``\\S+@`` at every position of every
+    letter, and each kind left costs a try at every word."""
+    present = tuple(need.search(text) is not None for need, _ in _IDENTIFIER_KINDS)
     pattern = _IDENTIFIER_VARIANTS.get(present)
     if pattern is None:
         kept = [p for (_, p), keep in zip(_IDENTIFIER_KINDS, present, strict=True) if keep]
-        pattern = _IDENTIFIER_VARIANTS[present] = re.compile("|".join(kept))
+        pattern = _IDENTIFIER_VARIANTS[present] = re.compile("|".join(kept)) if kept else _NO_IDENTIFIER
     return pattern
+
+
+def _without_identifiers(text: str) -> str:
+    """``text`` with URLs, addresses and identifiers blanked out."""
+    pattern = _identifiers(text)
+    return text if pattern is _NO_IDENTIFIER else pattern.sub(" ", text)
 
 
 #: Typography that school mail is full of, as the full path reads it: NFKC ("…" → "...", no-break
@@ -215,6 +228,10 @@ class Lexicon:
         # Each phrase's longest word: a phrase cannot be present unless that word is.
         self.phrase_keys = frozenset(max(p.split(), key=len) for p in phrases)
         self._memo: dict[str, Term | None] = {}
+        self._listed: set[str] = set()  # the words of ``_memo`` that stand for a listed term
+        self._screened: set[str] = set()  # words the fast path has asked :meth:`_doubtful_word` about
+        self._doubtful: set[str] = set()  # ... and those it answered yes for
+        self._phrase_pass = next((p for p, is_phrase in self._passes if is_phrase), None)
 
     # --- matching -------------------------------------------------------------------------------
 
@@ -230,26 +247,47 @@ class Lexicon:
             if not text.isascii():
                 return False
         low = text.lower()
-        if _OBFUSCATED.search(low) or spaced_somewhere(_SPACED_FAST, _SPACED_FAST_MIDDLE, low):
+        if (any(sign in low for sign in _SIGNS) and _OBFUSCATED.search(low)) or spaced_somewhere(
+            _SPACED_FAST, _SPACED_FAST_MIDDLE, low
+        ):
             return False
         words = _ASCII_WORD.findall(low.replace("'", ""))
-        for w in set(words):
-            if w in self.words or (len(w) > 5 and w[:4] in self.stem_prefixes) or w.startswith("mother"):
-                return False
-            if _DOUBLE.search(w):
-                one = _DOUBLE_RUN.sub(r"\1", w)  # "fuuck", "shiiit": compare the collapsed word
-                if one in self.words or one[:4] in self.stem_prefixes:
-                    return False
         unique = set(words)
-        if not any(key in unique for key in self.phrase_keys):
+        new = unique.difference(self._screened)
+        if new:
+            if len(self._screened) > MEMO_SIZE:
+                self._screened.clear()
+                self._doubtful.clear()
+                new = unique
+            self._screened |= new
+            self._doubtful |= {w for w in new if self._doubtful_word(w)}
+        if not self._doubtful.isdisjoint(unique):
+            return False
+        if self.phrase_keys.isdisjoint(unique):
             return True
-        return self.phrase_re is None or self.phrase_re.search(" ".join(words)) is None
+        return self._phrase_pass is None or next(iter(self._phrase_pass.finditer(" ".join(words))), None) is None
+
+    def _doubtful_word(self, w: str) -> bool:
+        """Could this plain lower-case word be a listed one (as written, with a suffix, or with
+        its doubled letters collapsed: "fuuck", "shiiit")?  Asked once per word per process."""
+        if w in self.words or (len(w) > 5 and w[:4] in self.stem_prefixes) or w.startswith("mother"):
+            return True
+        if _DOUBLE.search(w):
+            one = _DOUBLE_RUN.sub(r"\1", w)
+            if one in self.words or one[:4] in self.stem_prefixes:
+                return True
+        return False
 
     def scan(self, text: str) -> list[Term]:
         """Every listed term in ``text`` (already one location), in order of kind."""
         if self._clearly_clean(text):
             return []
-        prepared = prepare(_identifiers(text).sub(" ", text))
+        prepared = prepare(_without_identifiers(text))
+        words = token_texts(prepared)
+        if not self._listed_word_in(words) and (
+            self._phrase_pass is None or next(iter(self._phrase_pass.finditer(" ".join(words))), None) is None
+        ):
+            return []  # no listed word or phrase: the tokens' places and spellings are not needed
         toks = tokens(prepared)
         if not toks:
             return []
@@ -295,11 +333,23 @@ class Lexicon:
             return self._memo[word]
         except KeyError:
             pass
-        if len(self._memo) > 200_000:
+        if len(self._memo) > MEMO_SIZE:
             self._memo.clear()
+            self._listed.clear()
         term = self._lookup(word)
         self._memo[word] = term
+        if term is not None:
+            self._listed.add(word)
         return term
+
+    def _listed_word_in(self, words: list[str]) -> bool:
+        """Does any of ``words`` stand for a listed word?  Each distinct word is looked up once
+        per process (:meth:`_word`); the question is then one set intersection."""
+        distinct = set(words)
+        if not self._listed.isdisjoint(distinct):
+            return True
+        # (each answer read as it comes: the memo may be cleared on the way)
+        return any(self._word(word) is not None for word in distinct.difference(self._memo))
 
     def _lookup(self, word: str) -> Term | None:
         term = self.words.get(word)

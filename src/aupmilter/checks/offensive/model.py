@@ -20,14 +20,19 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import operator
 import zlib
 from pathlib import Path
 
-from aupmilter.checks.offensive.hate import GROUP, OTHER, THEY, YOU, HateDetector, Symbol, Word
+from aupmilter.checks.offensive.hate import BOUNDARY, GROUP, OTHER, THEY, YOU, HateDetector, Symbol, Word
 
 DIM = 1 << 20
 #: Sentences scored per text part: the rest of a very long part is not read by the model.
 MAX_SENTENCES = 200
+#: Most entries a memo of buckets or tokens keeps before it starts again.
+MEMO_SIZE = 200_000
+_CLASS = operator.itemgetter(0)  # a Symbol's class, a Word's text
+_RAW = operator.itemgetter(1)  # a Word as written
 
 
 def _looks_like_data(words: list[Word]) -> bool:
@@ -60,6 +65,10 @@ class OffensiveModel:
         self.detector = detector
         self._char_memo: dict[str, float] = {}
         self._gram_memo: dict[str, int] = {}  # feature string -> bucket (mail repeats its words)
+        self._unigrams: dict[str, int] = {}  # word -> bucket of its unigram feature
+        self._bigrams: dict[tuple[str, str], int] = {}  # word pair -> bucket of its bigram feature
+        self._trigrams: dict[tuple[str, str, str], int] = {}  # class triple -> bucket
+        self._data_memo: dict[str, bool] = {}  # token -> is it a data token
 
     @classmethod
     def load(cls, path: Path, detector: HateDetector) -> OffensiveModel:
@@ -122,22 +131,99 @@ class OffensiveModel:
         return score
 
     def sentence_probability(self, symbols: list[Symbol]) -> float:
-        hashed, words = self.sentence_features(symbols)
+        """The probability that one sentence is offensive: the weights of the features
+        :meth:`sentence_features` names, each feature's bucket looked up in memos of words,
+        word pairs and class triples (the same buckets, summed in the same order)."""
+        abstract: list[str] = []
+        plain: list[str] = []  # the words whose character n-grams count
+        for s in symbols:
+            cls = s.cls
+            if cls == BOUNDARY:
+                continue
+            if cls == GROUP or (cls == THEY and s.category):
+                abstract.append("<group>")
+            elif cls == YOU:
+                abstract.append("<you>")
+            elif s.capitalised:
+                abstract.append("<name>")
+            else:
+                abstract += s.words
+                plain += s.words
+        classes = "".join(map(_CLASS, symbols)).replace(BOUNDARY, "").replace(OTHER, "")
+        try:
+            hashed = self._buckets(abstract, classes)
+        except KeyError:
+            self._learn(abstract, classes)
+            hashed = self._buckets(abstract, classes)
         get = self.weights.get
-        z = self.bias + sum(get(f, 0.0) for f in hashed) + sum(self._word_score(w) for w in words)
+        words = set(plain)
+        scores = self._char_memo
+        try:
+            chars = sum(map(scores.__getitem__, words))
+        except KeyError:
+            chars = sum(self._word_score(w) for w in words)
+        z = self.bias + sum(map(get, hashed, itertools.repeat(0.0))) + chars
         return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+
+    def _buckets(self, abstract: list[str], classes: str) -> set[int]:
+        """The buckets of the word unigrams, bigrams and class trigrams, added in that order
+        as :meth:`sentence_features` adds them (so the set iterates, and sums, alike);
+        ``KeyError`` when one is not memoised yet."""
+        out = set(map(self._unigrams.__getitem__, abstract))
+        out.update(map(self._bigrams.__getitem__, itertools.pairwise(abstract)))
+        if len(classes) > 2:
+            out.update(map(self._trigrams.__getitem__, zip(classes, classes[1:], classes[2:], strict=False)))
+        return out
+
+    def _learn(self, abstract: list[str], classes: str) -> None:
+        """Memoise the buckets :meth:`_buckets` needs (mail repeats its words and pairs)."""
+        if len(self._unigrams) + len(self._bigrams) + len(self._trigrams) > MEMO_SIZE:
+            self._unigrams.clear()
+            self._bigrams.clear()
+            self._trigrams.clear()
+        for t in abstract:
+            if t not in self._unigrams:
+                self._unigrams[t] = _bucket(f"u:{t}")
+        for a, b in itertools.pairwise(abstract):
+            if (a, b) not in self._bigrams:
+                self._bigrams[a, b] = _bucket(f"b:{a}_{b}")
+        for triple in zip(classes, classes[1:], classes[2:], strict=False):
+            if triple not in self._trigrams:
+                self._trigrams[triple] = _bucket(f"k:{''.join(triple)}")
+
+    def _is_data(self, words: list[Word]) -> bool:
+        """:func:`_looks_like_data`, with each token's answer memoised.  (Boundary words are
+        punctuation, one character: never a data token, so they may be counted.)"""
+        memo = self._data_memo
+        try:
+            mixed = sum(map(memo.__getitem__, map(_RAW, words)))
+        except KeyError:
+            if len(memo) > MEMO_SIZE:
+                memo.clear()
+            for w in words:
+                memo[w.raw] = _data_token(w.raw)
+            mixed = sum(map(memo.__getitem__, map(_RAW, words)))
+        if not mixed:
+            return False
+        tokens = len(words) - list(map(_CLASS, words)).count(BOUNDARY)
+        return mixed >= 2 or (tokens > 0 and mixed * 4 >= tokens)
 
     def max_sentence_probability(self, text: str) -> float:
         """The most offensive sentence's probability.  Sentences that quote, report or condemn
         (counter-speech, as :class:`HateDetector` judges it) are not the sender's words and are
         not scored: measured, the model alone flagged 30% of counter-speech, 6% with this gate."""
         best = 0.0
-        for words, symbols in self.detector.analyse(text)[:MAX_SENTENCES]:
+        detector = self.detector
+        for words, symbols in detector.analyse(text)[:MAX_SENTENCES]:
             if (
-                _looks_like_data(words)
-                or self.detector.negated_frame(symbols)
-                or self.detector.is_counter_speech(words, symbols)
+                self._is_data(words)
+                or detector.negated_frame(symbols)
+                or detector.is_counter_speech(words, symbols)
             ):
                 continue
             best = max(best, self.sentence_probability(symbols))
         return best
+
+
+def _bucket(feature: str) -> int:
+    return zlib.crc32(feature.encode()) % DIM

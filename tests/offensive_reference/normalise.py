@@ -1,0 +1,206 @@
+"""Text normalisation for word matching: see through obfuscation, never invent words.
+
+1. HTML entities decoded (``&#102;uck``); Unicode NFKC (fullwidth and styled letters);
+   zero-width and bidi controls removed (``f\\u200buck``);
+2. letter-by-letter spellings (``f u c k``, ``f.u.c.k``, ``f-u-c-k``) joined into one word;
+3. tokens: runs of letters, digits and the symbols people use as letters (``@ $ ! * 1 3 0``);
+   each is case-folded, look-alike letters mapped to Latin (Cyrillic ``а`` → ``a``), accents
+   stripped, and leetspeak mapped (``sh1t`` → ``shit``, ``b!tch`` → ``bitch``, ``@ss`` → ``ass``);
+4. repeated letters are offered collapsed on demand (``fuuuck`` → ``fuck``).
+
+Tokens keep their original spelling and position, so a check can tell the name ``Dick`` in
+"Dick and his cat" from the word.  Matching happens on whole tokens (checks/offensive.py),
+which is what keeps Scunthorpe, Penistone, Cockermouth, cocktail and assess from matching.
+Plain ASCII text takes a fast path through every step.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from typing import NamedTuple
+
+import regex
+
+_INVISIBLE = regex.compile(r"[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\u00ad\u180e\u034f]")
+_CONFUSABLES = str.maketrans(
+    {
+        # Cyrillic
+        "а": "a",
+        "в": "b",
+        "е": "e",
+        "ё": "e",
+        "к": "k",
+        "м": "m",
+        "н": "h",
+        "о": "o",
+        "р": "p",
+        "с": "c",
+        "т": "t",
+        "у": "y",
+        "х": "x",
+        "і": "i",
+        "ї": "i",
+        "ј": "j",
+        "ѕ": "s",
+        "ԁ": "d",
+        "ԛ": "q",
+        "ԝ": "w",
+        "ɡ": "g",
+        "ɑ": "a",
+        "օ": "o",
+        "Ɩ": "l",
+        "ʏ": "y",
+        "ᴄ": "c",
+        "һ": "h",
+        "ո": "n",
+        "ս": "u",
+        "г": "r",
+        "п": "n",
+        "ь": "b",
+        # Greek
+        "α": "a",
+        "β": "b",
+        "ε": "e",
+        "η": "n",
+        "ι": "i",
+        "κ": "k",
+        "ν": "v",
+        "ο": "o",
+        "ρ": "p",
+        "τ": "t",
+        "υ": "u",
+        "χ": "x",
+        "γ": "y",
+        "μ": "u",
+        "ω": "w",
+        "ς": "s",
+        "σ": "o",
+        # Latin look-alikes
+        "ƒ": "f",
+        "ß": "ss",
+        "ł": "l",
+        "ø": "o",
+        "đ": "d",
+        "ı": "i",
+        "ſ": "s",
+    }
+)
+_LEET = str.maketrans(
+    {
+        "0": "o",
+        "1": "i",
+        "3": "e",
+        "4": "a",
+        "5": "s",
+        "7": "t",
+        "8": "b",
+        "9": "g",
+        "$": "s",
+        "@": "a",
+        "!": "i",
+        "|": "l",
+        "+": "t",
+        "€": "e",
+        "£": "l",
+    }
+)
+_TOKEN = regex.compile(r"[\p{L}\p{N}@$!*|+€£]+")
+_SPACED = regex.compile(r"(?<![\p{L}\p{N}])(?:[\p{L}\p{N}@$!*][ .\-_~·•/\\]{1,2}){2,}[\p{L}\p{N}@$!*](?![\p{L}\p{N}])")
+_SPACED_SEPARATORS = regex.compile(r"[ .\-_~·•/\\]")
+#: One character between two separators: the second letter of every spaced-out word.
+_SPACED_MIDDLE = regex.compile(r"[ .\-_~·•/\\][\p{L}\p{N}@$!*][ .\-_~·•/\\]")
+_APOSTROPHE = regex.compile(r"(?<=\p{L})['’](?=\p{L})")
+_REPEATS = regex.compile(r"(\p{L})\1+")
+
+
+class Token(NamedTuple):
+    """One token of prepared text.  (A named tuple, as :class:`~.checks.offensive.hate.Word`:
+    a letter has a thousand tokens, and a frozen dataclass's ``__init__`` costs a microsecond.)"""
+
+    text: str  # folded, Latin, leet-mapped: what is looked up
+    raw: str  # as written, case kept
+    start: int  # offset in the prepared text
+
+
+def to_latin(text: str) -> str:
+    """Look-alike letters (Cyrillic, Greek, Latin extensions) mapped to the Latin ones they
+    render as; the one table every check that compares what people *see* uses."""
+    return text.translate(_CONFUSABLES)
+
+
+def prepare(text: str) -> str:
+    """Step 1-2: entities, NFKC, invisible characters, spaced-out words joined."""
+    if "&" in text:
+        text = html.unescape(text)
+    if not text.isascii():
+        text = _INVISIBLE.sub("", unicodedata.normalize("NFKC", text))
+    if "'" in text or "’" in text:
+        text = _APOSTROPHE.sub("", text)  # you're / youre / you’re all read alike
+    if spaced_somewhere(_SPACED, _SPACED_MIDDLE, text):
+        text = _SPACED.sub(lambda m: _SPACED_SEPARATORS.sub("", m.group()), text)
+    return text
+
+
+def spaced_somewhere(spaced: regex.Pattern[str] | re.Pattern[str], middle: regex.Pattern[str], text: str) -> bool:
+    """``spaced.search(text) is not None``, without trying the pattern at every position.
+
+    ``spaced`` is a spaced-out-word pattern, ``(?:C S{1,2}){2,} C`` with look-arounds; every
+    match has a second character C with a separator S either side, which ``middle``
+    (``S C S``) finds; the match starts one or two characters before that ``S C S``.  Trying
+    ``spaced.match`` just there (a few dozen places in a letter, where ``search`` tries six
+    thousand) gives the same yes or no: the look-behind still sees the text before."""
+    for m in middle.finditer(text, overlapped=True):
+        q = m.start()
+        if q >= 1 and spaced.match(text, q - 1):
+            return True
+        if q >= 2 and spaced.match(text, q - 2):
+            return True
+    return False
+
+
+def fold(raw: str) -> str:
+    """Step 3 for one token."""
+    if raw.isascii():
+        low = raw.lower()
+    else:
+        low = to_latin(raw.casefold())
+        if not low.isascii():
+            low = "".join(c for c in unicodedata.normalize("NFD", low) if unicodedata.category(c) != "Mn")
+    if low.isalpha() or low.isdigit():
+        return low
+    return low.translate(_LEET)
+
+
+def tokens(text: str) -> list[Token]:
+    """Tokens of already-prepared text."""
+    out: list[Token] = []
+    append = out.append
+    for m in _TOKEN.finditer(text):
+        raw = m.group()
+        if raw.isalpha() and raw.isascii():  # the common case, kept cheap
+            append(Token(raw.lower(), raw, m.start()))
+            continue
+        if raw[-1] in "!*|" or raw[0] in "!*|":
+            raw = raw.strip("!*|")
+            if not raw:
+                continue
+        if raw.isdigit():
+            continue
+        append(Token(fold(raw), raw, m.start()))
+    return out
+
+
+def normalise_text(text: str) -> str:
+    """The whole text folded (for callers that need one string, e.g. the model's features)."""
+    return " ".join(t.text for t in tokens(prepare(text)))
+
+
+def variants(token: str) -> tuple[str, ...]:
+    """The token and its repeated-letter collapses (``fuuuck`` → ``fuuck``/``fuck``)."""
+    if not _REPEATS.search(token):
+        return (token,)
+    two = _REPEATS.sub(lambda m: m.group(1) * min(2, len(m.group())), token)
+    one = _REPEATS.sub(lambda m: m.group(1), token)
+    return tuple(dict.fromkeys((token, two, one)))
