@@ -22,6 +22,7 @@ decision for the metrics (a worker's own registry is never scraped).
 
 from __future__ import annotations
 
+import gc
 import logging
 import multiprocessing
 import os
@@ -48,6 +49,8 @@ Outcome = tuple[Decision, list[tuple[str, float]], list[Observation]]
 
 #: Seconds a new worker may take to import and build its ruleset.
 START_TIMEOUT = 120.0
+#: Messages between two "collect, then freeze" passes of the cyclic garbage collector.
+FREEZE_EVERY = 100
 
 
 class WorkerTimeout(TimeoutError):
@@ -83,7 +86,9 @@ def _serve(conn: Connection, config_path: str | None, generation: int) -> None:
     except BaseException as exc:  # the parent logs it and does not start the pool
         conn.send(("error", f"{type(exc).__name__}: {exc}"))
         return
+    settle_garbage()
     conn.send(("ready", os.getpid()))
+    decided = 0
     while True:
         try:
             envelope, raw = conn.recv()
@@ -97,6 +102,23 @@ def _serve(conn: Connection, config_path: str | None, generation: int) -> None:
             conn.send(reply)
         except Exception as exc:  # an unpicklable exception: send what it said
             conn.send(("raise", (RuntimeError(f"{type(exc).__name__}: {exc}; was: {reply[1]!r}"[:2000]), "")))
+        del envelope, raw, reply
+        decided += 1
+        if decided % FREEZE_EVERY == 0:
+            settle_garbage()  # after the answer, between messages: no message waits for it
+
+
+def settle_garbage() -> None:
+    """Collect cyclic garbage, then move every surviving object out of the collector's sight.
+
+    The checks' per-word memos grow to hundreds of thousands of objects; each time the old
+    generation grows by a quarter Python scans all of it, a 30-50 ms pause inside whichever
+    message is being decided (measured: p99 of the offensive check on new letters 41 ms with
+    the default collector, 18 ms with this; ``bench/varied.py``).  What survives a full
+    collection between messages is the ruleset and the memos, which are acyclic and freed by
+    reference counting when a memo is cleared; freezing them costs nothing to correctness."""
+    gc.collect()
+    gc.freeze()
 
 
 # --- the milter side ------------------------------------------------------------------------
