@@ -20,6 +20,9 @@ import regex
 from aupmilter.checks import chain_features
 from aupmilter.checks.chain_letter import ChainLetterCheck, Hit, _segments
 from aupmilter.checks.offensive.lexicon import _SPACED_FAST, _SPACED_FAST_MIDDLE, _identifiers
+from aupmilter.checks.phishing import features as phishing_features
+from aupmilter.checks.phishing.check import PhishingCheck
+from aupmilter.checks.phishing.check import _segments as _phishing_segments
 from aupmilter.config import load_config
 from aupmilter.evidence import excerpt
 from aupmilter.message import MessageView
@@ -27,12 +30,15 @@ from aupmilter.normalise import _SPACED, _SPACED_MIDDLE, prepare, spaced_somewhe
 from aupmilter.ruleset import build_ruleset
 from aupmilter.triggers import (
     FOLDS_TO_ASCII,
+    SAFE_NON_ASCII,
     AnchoredPattern,
+    AnchoredSearch,
     TriggeredPatterns,
     anchor_starts,
     lower_aligned,
     start_literals,
 )
+from tests.test_phishing import HARVEST_EXAMPLES
 
 FIXTURES = Path(__file__).parent / "fixtures"
 RULESET = build_ruleset(load_config(None))
@@ -268,3 +274,155 @@ def test_chain_features_patterns_match_as_a_full_search_on_every_fixture(name: s
         text = chain_features.message_text(view)
         flat = " ".join(chain_features._QUOTE_MARKS.sub("", text).split())
         assert fast.matches(flat) == reference.matches(flat), label
+
+
+# -- literal reading of character classes and accented letters (phishing lures, chain features) --
+
+
+def test_safe_non_ascii_is_every_latin_letter_that_folds_only_onto_its_own_lower_case() -> None:
+    """Recomputed from the installed regex over every code point, like ``FOLDS_TO_ASCII``."""
+    every = "".join(chr(c) for c in range(0x110000) if not 0xD800 <= c < 0xE000)
+    safe = set()
+    for char in (chr(c) for c in range(0xC0, 0x250)):
+        if not char.isalpha():
+            continue
+        folds = set(regex.findall(regex.escape(char), every, flags=regex.IGNORECASE))
+        if len(char.lower()) == 1 and all(t.lower() == char.lower() for t in folds):
+            safe.add(char)
+    assert safe == SAFE_NON_ASCII
+
+
+@pytest.mark.parametrize(
+    ("pattern", "expected"),
+    [
+        (r"[ab]cd", {"acd", "bcd"}),
+        (r"\bn[aã]o\s+x", {"nao", "não"}),
+        (r"\b(?:[eé]viter|avoid)\b", {"eviter", "éviter", "avoid"}),
+        (r"R[ÜU]CK", {"rück", "ruck"}),
+        (r"\bcart[aã]o\s", {"cartao", "cartão"}),
+        (r"ab[xy]?cd", {"abxcd", "abycd", "abcd"}),
+        (r"[a-c]x|zz", None),
+        (r"ab[\sx]y", {"ab"}),
+        (r"ab[^x]y", {"ab"}),
+        (r"stra[ßx]e", {"stra"}),
+        (r"ſend|xx", None),
+        (r"[{]ab|xx", None),
+    ],
+)
+def test_start_literals_with_classes(pattern: str, expected: set[str] | None) -> None:
+    starts = start_literals(pattern, classes=True)
+    assert starts == (None if expected is None else frozenset(expected))
+
+
+def _alternatives(pattern: regex.Pattern[str]) -> list[str]:
+    """Plain-looking pieces of a pattern's alternations (a class becomes one of its members)."""
+    items = [m.group() for m in regex.finditer(r"(?<=[(|])[^|()]+(?=[|)])", pattern.pattern)]
+    items = [regex.sub(r"\[([^\]\\])[^\]]*\]", r"\1", i) for i in items]
+    items = [regex.sub(r"\\s[+*]?|\s", " ", regex.sub(r"\\b|\?|[+*]|\{[^}]*\}|\\(?=.)", "", i)) for i in items]
+    return [i.strip() for i in items if i.strip()]
+
+
+_ACCENTS = str.maketrans(
+    {"a": "ã", "e": "é", "u": "ü", "o": "ó", "i": "í", "c": "ç", "n": "ñ", "s": "ſ", "k": "\u212a"}
+)
+
+
+def _mutate(rng: random.Random, text: str) -> str:
+    """Random capitals, accents, fold-only letters (ſ, Kelvin, İ) and run-together words."""
+    out = []
+    for char in text:
+        r = rng.random()
+        if r < 0.15:
+            char = char.upper()
+        elif r < 0.2:
+            char = char.translate(_ACCENTS)
+        elif r < 0.21:
+            char = "İ" if char == "i" else char
+        out.append(char)
+    return "".join(out).replace(" ", rng.choice([" ", " ", "  ", "-", ""]), rng.randrange(2))
+
+
+def _spliced(
+    pattern_sets: list[list[regex.Pattern[str]]], seed: int, count: int, examples: tuple[str, ...] = ()
+) -> list[str]:
+    rng = random.Random(seed)
+    pieces = [a for patterns in pattern_sets for p in patterns for a in _alternatives(p)]
+    school = [v.body_text[:300] for name, v in fixture_messages() if name.startswith("chain/school_mail")][:40]
+    texts = []
+    for _ in range(count):
+        words = rng.sample(pieces, 5 - min(2, len(examples))) + (rng.sample(examples, 2) if examples else [])
+        rng.shuffle(words)
+        text = " ".join(_mutate(rng, w) if rng.random() < 0.5 else w for w in words)
+        texts.append((rng.choice(school) if school and rng.random() < 0.5 else "") + " " + text)
+    return texts
+
+
+def _plain(patterns: list[regex.Pattern[str]], texts: list[str]) -> list[tuple[int, tuple[int, int]] | None]:
+    out: list[tuple[int, tuple[int, int]] | None] = []
+    for p in patterns:
+        first = next(((k, m.span()) for k, t in enumerate(texts) if (m := p.search(t))), None)
+        out.append(first)
+    return out
+
+
+def _fast(search: AnchoredSearch, texts: list[str]) -> list[tuple[int, tuple[int, int]] | None]:
+    return [None if f is None else (f[0], f[1].span()) for f in search.search(texts)]
+
+
+PHISHING = next(c for c in RULESET.checks if c.name == "phishing")
+assert isinstance(PHISHING, PhishingCheck)
+PHISHING_CUES = [c.pattern for c in PHISHING.rules.cues]
+SEARCH_SETS = {
+    "lures": (list(phishing_features.LURES.values()), phishing_features._LURE_SEARCH),
+    "phishing_cues": (PHISHING_CUES, PHISHING._cue_search),
+}
+#: Whole phrases the patterns match, spliced in with their pieces (a cue is a sequence of alternations).
+SEARCH_EXAMPLES: dict[str, tuple[str, ...]] = {"lures": (), "phishing_cues": tuple(HARVEST_EXAMPLES.values())}
+
+
+def test_most_lures_and_phishing_cues_are_anchored() -> None:
+    for name, (patterns, search) in SEARCH_SETS.items():
+        assert sum(s is not None for s in search.starts) * 4 >= len(patterns) * 3, name
+
+
+@pytest.mark.parametrize("name", sorted(SEARCH_SETS))
+def test_anchored_search_equals_the_full_search_on_every_fixture(name: str) -> None:
+    patterns, search = SEARCH_SETS[name]
+    for label, view in fixture_messages():
+        segments = [view.subject, *(p.text for p in view.text_parts)]
+        for texts in (segments, [" ".join(" ".join(segments).split())[:4000]], [s[:4000] for s in segments]):
+            assert _fast(search, texts) == _plain(patterns, texts), label
+
+
+@pytest.mark.parametrize("name", sorted(SEARCH_SETS))
+def test_anchored_search_equals_the_full_search_on_spliced_mutated_text(name: str) -> None:
+    """The patterns' own alternatives, re-cased, accented, with ſ/K/İ, run together, in school mail."""
+    patterns, search = SEARCH_SETS[name]
+    rng = random.Random(len(name))
+    texts = _spliced([patterns], 21, 1500, SEARCH_EXAMPLES[name])
+    hits = 0
+    for i in range(0, len(texts), 3):
+        group = texts[i : i + rng.randrange(1, 4)]
+        expected = _plain(patterns, group)
+        assert _fast(search, group) == expected, group
+        hits += sum(e is not None for e in expected)
+    assert hits > 300  # the texts do match: this compares answers, not two empty lists
+
+
+def reference_phishing_cue_hits(check: PhishingCheck, message: MessageView, limit: int | None) -> list[object]:
+    """``PhishingCheck.cue_hits`` before it searched every cue in one anchored pass."""
+    segments = [(w, t[:limit]) for w, t in _phishing_segments(message)] if limit else _phishing_segments(message)
+    hits: list[object] = []
+    for cue in check.rules.cues:
+        for location, text in segments:
+            m = cue.pattern.search(text)
+            if m:
+                hits.append((cue, excerpt(m.group()), location))
+                break
+    return hits
+
+
+def test_phishing_cue_hits_equal_the_full_search_on_every_fixture() -> None:
+    for label, view in fixture_messages():
+        for limit in (None, phishing_features.LURE_CHARS):
+            assert PHISHING.cue_hits(view, limit) == reference_phishing_cue_hits(PHISHING, view, limit), label

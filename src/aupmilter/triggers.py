@@ -106,6 +106,14 @@ def _windows(positions: list[int], text: str) -> list[tuple[int, int]]:
 #: by trying every code point; a test repeats the search so a new ``regex`` release cannot
 #: change it unnoticed.  A text containing one is searched the plain way.
 FOLDS_TO_ASCII = frozenset("\u0130\u0131\u017f\u212a")
+#: Letters other than ASCII (Latin-1 and Latin Extended-A/B: the accents of German, French,
+#: Portuguese and Spanish wording) that ``regex``'s case-insensitive matching equates only with
+#: characters whose ``str.lower`` is the letter's own lower case: a lower-case comparison finds
+#: every place the letter matches.  The five left out fold onto something else (ß onto ẞ and a
+#: newer code point, İ onto i, ı onto I, ſ onto s, ƛ onto a newer code point); a test recomputes
+#: the set over every code point.  Literals with these are anchored only when asked
+#: (``classes=True``), so callers that did not ask keep their literals exactly as before.
+SAFE_NON_ASCII = frozenset(c for c in map(chr, range(0xC0, 0x250)) if c.isalpha()) - frozenset("ßİıſƛ")
 #: Literal starts shorter than this are not worth anchoring on (too many candidate positions).
 MIN_START = 2
 _MAX_STARTS = 256
@@ -119,7 +127,7 @@ def lower_aligned(text: str, low: str) -> bool:
     return len(low) == len(text) and (text.isascii() or FOLDS_TO_ASCII.isdisjoint(text))
 
 
-def start_literals(source: str) -> frozenset[str] | None:
+def start_literals(source: str, classes: bool = False) -> frozenset[str] | None:
     """Lower-case ASCII strings of which every match of ``source`` (compiled case-insensitively
     or not) starts with one, or None when no such short list can be proven.
 
@@ -129,29 +137,41 @@ def start_literals(source: str) -> frozenset[str] | None:
     class, a repeat, a back reference), which only shortens the strings.  So if the pattern matches at a position,
     the lower-cased text there starts with one of them: searching with ``pattern.match`` at
     each such position, in order, returns what ``pattern.search`` returns.  A pattern the
-    standard parser cannot read (``regex``-only syntax) is not anchored."""
+    standard parser cannot read (``regex``-only syntax) is not anchored.
+
+    ``classes``: also read a character class of plain characters (``[eé]``, ``n[aã]o``) as the
+    alternation of its members, and letters of :data:`SAFE_NON_ASCII` as literals; the
+    multilingual phishing and chain-letter wording is then anchored too."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # "possible nested set": regex syntax, refused below
             parsed = _sre_parser.parse(source)
     except (_sre_parser.error, OverflowError, RecursionError, ValueError):
         return None
-    starts, _ = _sequence(list(parsed))
+    starts, _ = _sequence(list(parsed), classes)
     if not starts or min(len(s) for s in starts) < MIN_START:
         return None
     return frozenset(starts)
 
 
-def anchor_starts(pattern: regex.Pattern[str]) -> frozenset[str] | None:
+def anchor_starts(pattern: regex.Pattern[str], classes: bool = False) -> frozenset[str] | None:
     """:func:`start_literals` of a compiled pattern, unless its flags make case-insensitive
     matching fold whole strings ("ss" matches "ß" under ``FULLCASE``, the default of ``V1``),
     which a character-for-character lower case cannot follow."""
     if pattern.flags & (regex.FULLCASE | regex.VERSION1):
         return None
-    return start_literals(pattern.pattern)
+    return start_literals(pattern.pattern, classes)
 
 
-def _sequence(items: list[tuple[Any, Any]]) -> tuple[set[str], bool]:
+def _literal(code: int, classes: bool) -> str | None:
+    """The lower-case character a literal matches at (None when that cannot be proven)."""
+    char = chr(code)
+    if char.isascii() or (classes and char in SAFE_NON_ASCII):
+        return char.lower()
+    return None
+
+
+def _sequence(items: list[tuple[Any, Any]], classes: bool = False) -> tuple[set[str], bool]:
     """``(prefixes, complete)``: every match of the sequence starts with one of the prefixes
     (is exactly one of them, ignoring case, when ``complete``)."""
     out = {""}
@@ -165,25 +185,32 @@ def _sequence(items: list[tuple[Any, Any]]) -> tuple[set[str], bool]:
                 # The standard parser reads a brace it cannot use as a repeat as a literal;
                 # ``regex`` may not (fuzzy matching, ``(?:send){e<=1}``): prove nothing.
                 return {""}, False
-            if not char.isascii():
+            low = _literal(av, classes)
+            if low is None:
                 return out, False
-            out = {p + char.lower() for p in out}
+            out = {p + low for p in out}
             continue
-        if name == "SUBPATTERN":
-            subset, complete = _sequence(list(av[-1]))
+        if name == "IN" and classes:
+            # ``[eé]``: one of its members; anything else in a class (a range, ``\s``, a negation) ends the reading
+            members = [_literal(a, classes) if str(o) == "LITERAL" and chr(a) not in "{}" else None for o, a in av]
+            if not members or any(m is None for m in members):
+                return out, False
+            subset, complete = {m for m in members if m is not None}, True
+        elif name == "SUBPATTERN":
+            subset, complete = _sequence(list(av[-1]), classes)
         elif name in ("MAX_REPEAT", "MIN_REPEAT") and av[1] <= 1:
-            found, complete = _sequence(list(av[2]))
+            found, complete = _sequence(list(av[2]), classes)
             if av[0] == 0 and complete:
                 subset = found | {""}  # ``x?``: with or without it
             elif av[0] == 0:
                 # ``(?:it\s+)?only``: a match starts with x's prefix, or (x absent) with the rest's
-                subset, complete = found | _sequence(items[k + 1 :])[0], False
+                subset, complete = found | _sequence(items[k + 1 :], classes)[0], False
             else:
                 subset = found
         elif name == "BRANCH":
             subset, complete = set(), True
             for branch in av[1]:
-                found, whole = _sequence(list(branch))
+                found, whole = _sequence(list(branch), classes)
                 subset |= found
                 complete = complete and whole
         else:
@@ -226,3 +253,76 @@ class AnchoredPattern:
             if m:
                 yield m
                 after = m.end()
+
+
+class AnchoredSearch:
+    """Several patterns' ``search`` over the same texts, with one lower-casing and one automaton
+    pass for all of them (an :class:`AnchoredPattern` each would lower-case and scan the text
+    once per pattern, which costs as much as the searches it saves).
+
+    :meth:`search` answers, for each pattern, what ``next((i, m) for i, t in enumerate(texts) if
+    (m := pattern.search(t)))`` answers: the first text with a match, and the leftmost match in
+    it.  A pattern whose start literals cannot be proven (:func:`anchor_starts` with
+    ``classes=True``), or texts whose lower case moves positions, are searched the plain way."""
+
+    def __init__(self, patterns: Iterable[regex.Pattern[str]]) -> None:
+        self.patterns = list(patterns)
+        self.starts = [anchor_starts(p, classes=True) for p in self.patterns]
+        owners: dict[str, list[int]] = defaultdict(list)
+        for i, starts in enumerate(self.starts):
+            for word in starts or ():
+                owners[word].append(i)
+        self._automaton: Any = None
+        if owners:
+            self._automaton = ahocorasick.Automaton()
+            for word, who in owners.items():
+                self._automaton.add_word(word, (len(word) - 1, tuple(who)))
+            self._automaton.make_automaton()
+
+    def search(self, texts: list[str]) -> list[tuple[int, regex.Match[str]] | None]:
+        """Per pattern, ``(index of the first text with a match, the match)`` or None."""
+        joined = " ".join(texts)
+        low = joined.lower()
+        out: list[tuple[int, regex.Match[str]] | None] = []
+        if self._automaton is None or not lower_aligned(joined, low):
+            return [_plain_first(p, texts) for p in self.patterns]
+        spots: list[list[int]] = [[] for _ in self.patterns]
+        for end, (back, who) in self._automaton.iter(low):
+            for i in who:
+                spots[i].append(end - back)
+        offsets: list[int] = []
+        at = 0
+        for text in texts:
+            offsets.append(at)
+            at += len(text) + 1
+        for i, pattern in enumerate(self.patterns):
+            if self.starts[i] is None:
+                out.append(_plain_first(pattern, texts))
+            else:
+                out.append(first_anchored(pattern, texts, offsets, sorted(set(spots[i]))))
+        return out
+
+
+def _plain_first(pattern: regex.Pattern[str], texts: list[str]) -> tuple[int, regex.Match[str]] | None:
+    return next(((k, m) for k, text in enumerate(texts) if (m := pattern.search(text))), None)
+
+
+def first_anchored(
+    pattern: regex.Pattern[str], texts: list[str], offsets: list[int], starts: list[int]
+) -> tuple[int, regex.Match[str]] | None:
+    """``pattern.search`` over each text in turn, tried only at ``starts`` (ascending offsets in
+    the texts joined by one space, ``offsets`` being where each text begins, where one of the
+    pattern's start literals occurs): a match can begin nowhere else, so the first position that
+    matches is where ``search`` would have matched."""
+    k = 0
+    for start in starts:
+        while k + 1 < len(offsets) and offsets[k + 1] <= start:
+            k += 1
+        text = texts[k]
+        pos = start - offsets[k]
+        if pos >= len(text):
+            continue  # the space joining two texts
+        m = pattern.match(text, pos)
+        if m:
+            return k, m
+    return None

@@ -53,6 +53,7 @@ from aupmilter.evidence import excerpt, flatten
 from aupmilter.featmodel import FeatureModel
 from aupmilter.message import MessageView
 from aupmilter.model import Envelope, Finding
+from aupmilter.triggers import AnchoredSearch
 from aupmilter.webmail import load_webmail_domains
 
 CATEGORY = "phishing"
@@ -122,6 +123,8 @@ class PhishingCheck:
             load_webmail_domains(settings.config.rules_dir),
         )
         self.model = FeatureModel.shipped("phishing") if self.rules.model_enabled else None
+        # Every cue searched in one automaton pass, each only where a literal it starts with occurs.
+        self._cue_search = AnchoredSearch(cue.pattern for cue in self.rules.cues)
 
     def run(self, envelope: Envelope, message: MessageView) -> Iterable[Finding]:
         if envelope.direction not in self.options.directions:
@@ -307,14 +310,13 @@ class PhishingCheck:
         """``(cue, excerpt, location)`` for every cue that matched (first place it matched);
         ``limit``: read only the first ``limit`` characters of each segment."""
         segments = [(where, text[:limit]) for where, text in _segments(message)] if limit else _segments(message)
-        hits: list[tuple[Cue, str, str]] = []
-        for cue in self.rules.cues:
-            for location, text in segments:
-                m = cue.pattern.search(text)
-                if m:
-                    hits.append((cue, excerpt(m.group()), location))
-                    break
-        return hits
+        found = self._cue_search.search([text for _, text in segments])
+        return [
+            (cue, excerpt(m.group()), segments[k][0])
+            for cue, first in zip(self.rules.cues, found, strict=True)
+            if first is not None
+            for k, m in [first]
+        ]
 
     def outside_link(self, links: list[Link]) -> str | None:
         """The first link host outside the trust and outside the real sign-in providers."""
