@@ -26,7 +26,9 @@ WINDOW = 320
 
 class TriggeredPatterns:
     """``patterns[name]`` searched only around ``triggers[name]`` (lower-case substrings); a
-    pattern without triggers is searched over the whole text."""
+    pattern without triggers is searched over the whole text, but only where a literal it must
+    start with occurs (:func:`anchor_starts`, ``classes=True``).  The trigger words and the
+    start literals of every pattern are found in one Aho-Corasick pass over the lower case."""
 
     def __init__(self, patterns: Mapping[str, regex.Pattern[str]], triggers: Mapping[str, Iterable[str]]) -> None:
         self.patterns = dict(patterns)
@@ -34,19 +36,24 @@ class TriggeredPatterns:
         unknown = set(self.triggers) - set(self.patterns)
         if unknown:
             raise ValueError(f"triggers for unknown patterns: {sorted(unknown)}")
-        self._owners: dict[str, list[str]] = defaultdict(list)
-        for name, words in self.triggers.items():
-            for word in words:
-                self._owners[word.lower()].append(name)
-        self._automaton = ahocorasick.Automaton()
-        for word in self._owners:
-            self._automaton.add_word(word, word)
-        if self._owners:
-            self._automaton.make_automaton()
-        # A pattern with no triggers is searched whole, but only where a literal it must start with occurs.
-        self._untriggered = {
-            name: AnchoredPattern(pattern) for name, pattern in self.patterns.items() if name not in self.triggers
+        self._trigger_words = {
+            name: tuple(dict.fromkeys(w.lower() for w in words)) for name, words in self.triggers.items()
         }
+        #: The start literals of each pattern without triggers (None: not proven, searched whole).
+        self.starts = {
+            name: anchor_starts(pattern, classes=True)
+            for name, pattern in self.patterns.items()
+            if name not in self.triggers
+        }
+        words = {w for ws in self._trigger_words.values() for w in ws} | {
+            w for ws in self.starts.values() for w in ws or ()
+        }
+        self._automaton: Any = None
+        if words:
+            self._automaton = ahocorasick.Automaton()
+            for word in words:
+                self._automaton.add_word(word, word)
+            self._automaton.make_automaton()
 
     def matches(self, text: str, limit: int = 3) -> dict[str, list[str]]:
         """``name -> up to limit matched strings`` for every pattern that matches ``text``."""
@@ -54,18 +61,24 @@ class TriggeredPatterns:
         if len(low) != len(text):  # a case mapping changed the length (rare): positions would drift
             full = {n: _first(p, text, limit) for n, p in self.patterns.items()}
             return {n: found for n, found in full.items() if found}
-        spots: dict[str, list[int]] = defaultdict(list)
-        if self._owners:
+        ends: dict[str, list[int]] = defaultdict(list)  # word -> where its occurrences end in ``low``
+        if self._automaton is not None:
             for end, word in self._automaton.iter(low):
-                for name in self._owners[word]:
-                    spots[name].append(end)
+                ends[word].append(end)
+        aligned = lower_aligned(text, low)
         out: dict[str, list[str]] = {}
         for name, pattern in self.patterns.items():
             if name not in self.triggers:
-                found = [m.group() for _, m in zip(range(limit), self._untriggered[name].finditer(text), strict=False)]
+                starts = self.starts[name]
+                if starts is None or not aligned:
+                    found = _first(pattern, text, limit)
+                else:
+                    spots = sorted({end - len(w) + 1 for w in starts if w in ends for end in ends[w]})
+                    found = _anchored(pattern, text, spots, limit)
             else:
                 found = []
-                for start, stop in _windows(spots.get(name, []), text):
+                positions = [end for w in self._trigger_words[name] if w in ends for end in ends[w]]
+                for start, stop in _windows(positions, text):
                     for m in pattern.finditer(text[start:stop]):
                         found.append(m.group())
                         if len(found) >= limit:
@@ -75,6 +88,23 @@ class TriggeredPatterns:
             if found:
                 out[name] = found
         return out
+
+
+def _anchored(pattern: regex.Pattern[str], text: str, spots: list[int], limit: int) -> list[str]:
+    """The first ``limit`` of ``pattern.finditer(text)``, trying only ``spots`` (ascending
+    positions where a start literal occurs), as :meth:`AnchoredPattern.finditer` does."""
+    found: list[str] = []
+    after = 0
+    for start in spots:
+        if start < after:
+            continue
+        m = pattern.match(text, start)
+        if m:
+            found.append(m.group())
+            if len(found) >= limit:
+                break
+            after = m.end()
+    return found
 
 
 def _first(pattern: regex.Pattern[str], text: str, limit: int) -> list[str]:
