@@ -45,6 +45,16 @@ class TriggeredPatterns:
             for name, pattern in self.patterns.items()
             if name not in self.triggers
         }
+        # A pattern with triggers is searched in windows around them; within a window, only where
+        # a literal it starts with occurs (one letter will do: only the window is scanned for it).
+        self._window_starts: dict[str, Any] = {}
+        for name in self.triggers:
+            literals = anchor_starts(self.patterns[name], classes=True, min_start=1)
+            if literals:
+                self._window_starts[name] = automaton = ahocorasick.Automaton()
+                for word in literals:
+                    automaton.add_word(word, len(word) - 1)
+                automaton.make_automaton()
         words = {w for ws in self._trigger_words.values() for w in ws} | {
             w for ws in self.starts.values() for w in ws or ()
         }
@@ -78,11 +88,16 @@ class TriggeredPatterns:
             else:
                 found = []
                 positions = [end for w in self._trigger_words[name] if w in ends for end in ends[w]]
+                literals = self._window_starts.get(name) if aligned else None
                 for start, stop in _windows(positions, text):
-                    for m in pattern.finditer(text[start:stop]):
-                        found.append(m.group())
-                        if len(found) >= limit:
-                            break
+                    if literals is not None:
+                        inside = sorted({end - back - start for end, back in literals.iter(low, start, stop)})
+                        found += _anchored(pattern, text[start:stop], inside, limit - len(found))
+                    else:
+                        for m in pattern.finditer(text[start:stop]):
+                            found.append(m.group())
+                            if len(found) >= limit:
+                                break
                     if len(found) >= limit:
                         break
             if found:
@@ -157,7 +172,7 @@ def lower_aligned(text: str, low: str) -> bool:
     return len(low) == len(text) and (text.isascii() or FOLDS_TO_ASCII.isdisjoint(text))
 
 
-def start_literals(source: str, classes: bool = False) -> frozenset[str] | None:
+def start_literals(source: str, classes: bool = False, min_start: int = MIN_START) -> frozenset[str] | None:
     """Lower-case ASCII strings of which every match of ``source`` (compiled case-insensitively
     or not) starts with one, or None when no such short list can be proven.
 
@@ -179,18 +194,20 @@ def start_literals(source: str, classes: bool = False) -> frozenset[str] | None:
     except (_sre_parser.error, OverflowError, RecursionError, ValueError):
         return None
     starts, _ = _sequence(list(parsed), classes)
-    if not starts or min(len(s) for s in starts) < MIN_START:
+    if not starts or min(len(s) for s in starts) < min_start:
         return None
     return frozenset(starts)
 
 
-def anchor_starts(pattern: regex.Pattern[str], classes: bool = False) -> frozenset[str] | None:
+def anchor_starts(
+    pattern: regex.Pattern[str], classes: bool = False, min_start: int = MIN_START
+) -> frozenset[str] | None:
     """:func:`start_literals` of a compiled pattern, unless its flags make case-insensitive
     matching fold whole strings ("ss" matches "ß" under ``FULLCASE``, the default of ``V1``),
     which a character-for-character lower case cannot follow."""
     if pattern.flags & (regex.FULLCASE | regex.VERSION1):
         return None
-    return start_literals(pattern.pattern, classes)
+    return start_literals(pattern.pattern, classes, min_start)
 
 
 def _literal(code: int, classes: bool) -> str | None:
