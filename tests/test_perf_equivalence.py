@@ -37,6 +37,8 @@ from aupmilter.triggers import (
     anchor_starts,
     lower_aligned,
     start_literals,
+    starts_at_boundary,
+    word_starts,
 )
 from tests.test_phishing import HARVEST_EXAMPLES
 
@@ -471,3 +473,43 @@ def test_phishing_cue_hits_equal_the_full_search_on_every_fixture() -> None:
     for label, view in fixture_messages():
         for limit in (None, phishing_features.LURE_CHARS):
             assert PHISHING.cue_hits(view, limit) == reference_phishing_cue_hits(PHISHING, view, limit), label
+
+
+@pytest.mark.parametrize(
+    ("pattern", "expected"),
+    [
+        (r"\b(?:send|forward)\s+x", True),
+        (r"\bsend|\bpost", True),
+        (r"(?:\bsend|\bpost)\b", True),
+        (r"(?<![\w.])\bsend", True),
+        (r"\bsend|post", False),
+        (r"send\b", False),
+        (r"(?:it\s+)?\bonly", False),
+        (r"\b(?:£|\$)\s?\d", False),
+    ],
+)
+def test_starts_at_boundary(pattern: str, expected: bool) -> None:
+    compiled = regex.compile(pattern, regex.IGNORECASE)
+    assert starts_at_boundary(compiled, anchor_starts(compiled, classes=True, min_start=1)) is expected
+
+
+def test_what_lower_cases_to_a_start_letter_is_a_word_character() -> None:
+    """``word_starts`` assumes the character where a literal starts is ``\\w`` (so ``\\b`` there
+    needs a non-word character before it): every character whose lower case is an ASCII letter
+    or digit or a letter of ``SAFE_NON_ASCII`` is one, for the installed regex."""
+    targets = set("abcdefghijklmnopqrstuvwxyz0123456789") | {c.lower() for c in SAFE_NON_ASCII}
+    word = regex.compile(r"\w")
+    odd = [
+        hex(c)
+        for c in range(0x110000)
+        if not 0xD800 <= c < 0xE000 and chr(c).lower() in targets and not word.match(chr(c))
+    ]
+    assert not odd
+
+
+def test_word_starts_keeps_exactly_the_positions_after_a_non_word_character() -> None:
+    text = "a send xsend _send -send é send\u00a0send 3send"
+    spots = [m.start() for m in regex.finditer("send", text)]
+    kept = word_starts(text, spots)
+    assert kept == [p for p in spots if p == 0 or not regex.match(r"\w", text[p - 1])]
+    assert [text[p - 1] for p in kept] == [" ", "-", " ", "\u00a0"]

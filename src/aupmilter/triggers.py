@@ -45,11 +45,14 @@ class TriggeredPatterns:
             for name, pattern in self.patterns.items()
             if name not in self.triggers
         }
+        #: Patterns whose every match begins at ``\b``: a start literal inside a word is not tried.
+        self._boundary = {name: starts_at_boundary(self.patterns[name], starts) for name, starts in self.starts.items()}
         # A pattern with triggers is searched in windows around them; within a window, only where
         # a literal it starts with occurs (one letter will do: only the window is scanned for it).
         self._window_starts: dict[str, Any] = {}
         for name in self.triggers:
             literals = anchor_starts(self.patterns[name], classes=True, min_start=1)
+            self._boundary[name] = starts_at_boundary(self.patterns[name], literals)
             if literals:
                 self._window_starts[name] = automaton = ahocorasick.Automaton()
                 for word in literals:
@@ -84,6 +87,8 @@ class TriggeredPatterns:
                     found = _first(pattern, text, limit)
                 else:
                     spots = sorted({end - len(w) + 1 for w in starts if w in ends for end in ends[w]})
+                    if self._boundary[name]:
+                        spots = word_starts(text, spots)
                     found = _anchored(pattern, text, spots, limit)
             else:
                 found = []
@@ -92,7 +97,10 @@ class TriggeredPatterns:
                 for start, stop in _windows(positions, text):
                     if literals is not None:
                         inside = sorted({end - back - start for end, back in literals.iter(low, start, stop)})
-                        found += _anchored(pattern, text[start:stop], inside, limit - len(found))
+                        window = text[start:stop]
+                        if self._boundary[name]:
+                            inside = word_starts(window, inside)
+                        found += _anchored(pattern, window, inside, limit - len(found))
                     else:
                         for m in pattern.finditer(text[start:stop]):
                             found.append(m.group())
@@ -170,6 +178,58 @@ def lower_aligned(text: str, low: str) -> bool:
     """Does ``low = text.lower()`` keep every position, and does a lower-case comparison there
     find every place where a case-insensitive ``regex`` literal of ASCII characters matches?"""
     return len(low) == len(text) and (text.isascii() or FOLDS_TO_ASCII.isdisjoint(text))
+
+
+def starts_at_boundary(pattern: regex.Pattern[str], starts: frozenset[str] | None) -> bool:
+    """Does every match of ``pattern`` begin at ``\\b`` with a word character?  (Its reading
+    begins with ``\\b`` on every branch, and each start literal begins with a letter or digit.)
+    Then a start literal found right after a word character cannot begin a match, and
+    :func:`word_starts` drops it before any regular expression is tried there."""
+    if not starts or not all(s[0].isalnum() for s in starts):
+        return False
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            parsed = _sre_parser.parse(pattern.pattern)
+    except (_sre_parser.error, OverflowError, RecursionError, ValueError):
+        return False
+    return _boundary_first(list(parsed))
+
+
+def _boundary_first(items: list[tuple[Any, Any]]) -> bool:
+    for op, av in items:
+        name = str(op)
+        if name in ("ASSERT", "ASSERT_NOT"):
+            continue  # zero width: the match still starts where the boundary must be
+        if name == "AT":
+            return str(av) == "AT_BOUNDARY"
+        if name == "SUBPATTERN":
+            return _boundary_first(list(av[-1]))
+        if name == "BRANCH":
+            return all(_boundary_first(list(branch)) for branch in av[1])
+        return False
+    return False
+
+
+_WORD_CHAR = regex.compile(r"\w")
+_IS_WORD: dict[str, bool] = {}
+
+
+def word_starts(text: str, spots: list[int]) -> list[int]:
+    """The ``spots`` (positions in ``text`` where a start literal beginning with a letter or
+    digit occurs) not preceded by a word character: where ``\\b`` can hold.  Whether a
+    character is a word character is what ``regex``'s ``\\w`` says, remembered per character."""
+    out = []
+    for pos in spots:
+        if pos:
+            before = text[pos - 1]
+            word = _IS_WORD.get(before)
+            if word is None:
+                word = _IS_WORD[before] = _WORD_CHAR.match(before) is not None
+            if word:
+                continue
+        out.append(pos)
+    return out
 
 
 def start_literals(source: str, classes: bool = False, min_start: int = MIN_START) -> frozenset[str] | None:
@@ -315,6 +375,7 @@ class AnchoredSearch:
     def __init__(self, patterns: Iterable[regex.Pattern[str]]) -> None:
         self.patterns = list(patterns)
         self.starts = [anchor_starts(p, classes=True) for p in self.patterns]
+        self._boundary = [starts_at_boundary(p, starts) for p, starts in zip(self.patterns, self.starts, strict=True)]
         owners: dict[str, list[int]] = defaultdict(list)
         for i, starts in enumerate(self.starts):
             for word in starts or ():
@@ -346,7 +407,10 @@ class AnchoredSearch:
             if self.starts[i] is None:
                 out.append(_plain_first(pattern, texts))
             else:
-                out.append(first_anchored(pattern, texts, offsets, sorted(set(spots[i]))))
+                candidates = sorted(set(spots[i]))
+                if self._boundary[i]:
+                    candidates = word_starts(joined, candidates)
+                out.append(first_anchored(pattern, texts, offsets, candidates))
         return out
 
 

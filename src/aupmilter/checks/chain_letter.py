@@ -40,7 +40,7 @@ from aupmilter.message import MessageView
 from aupmilter.model import Envelope, Finding
 from aupmilter.quoting import OWN, split_quoted
 from aupmilter.schema import Invalid, WeightedPattern, setting
-from aupmilter.triggers import anchor_starts, lower_aligned
+from aupmilter.triggers import anchor_starts, first_anchored, lower_aligned, starts_at_boundary, word_starts
 
 MAX_TEXT = 200_000
 GENERIC = "chain_letter.*"
@@ -166,18 +166,16 @@ class ChainLetterCheck:
             for pattern in [raw.compiled()]
         ]
         self.chain_families = [f for f in self.families if f.startswith("chain_letter.")]
+        #: Cues whose every match begins at ``\b``: a start literal inside a word is not tried.
+        self._boundary = [starts_at_boundary(cue.pattern, cue.starts) for cue in self.cues]
         # Every cue's prefilter words and the literals its matches start with in one automaton:
         # which of them a message contains, and where, is then one pass over its text in C.
         # A school letter says "send", "post" and "within" often enough to pass most cues'
         # prefilter; the pattern is then tried only where its literal starts, not at every
         # position of every segment (the same first match: see ``start_literals``).
         self._need_words = frozenset(n for cue in self.cues for n in cue.needs)
-        self._starters: dict[str, list[int]] = defaultdict(list)
-        for i, cue in enumerate(self.cues):
-            for word in cue.starts or ():
-                self._starters[word].append(i)
         self._needs = ahocorasick.Automaton()
-        for word in self._need_words | set(self._starters):
+        for word in self._need_words | {w for cue in self.cues for w in cue.starts or ()}:
             self._needs.add_word(word, word)
         if len(self._needs):
             self._needs.make_automaton()
@@ -187,32 +185,35 @@ class ChainLetterCheck:
     def cue_hits(self, message: MessageView) -> list[Hit]:
         """Every cue that matched, with a short excerpt and where (for explanations and unit tests)."""
         segments = _segments(message)
-        joined = " ".join(s.text for s in segments)
+        texts = [s.text for s in segments]
+        joined = " ".join(texts)
         low = joined.lower()
-        present: set[str] = set()
-        spots: dict[int, set[int]] = defaultdict(set)  # cue index -> start offsets in ``low``
+        # Where each word ends, grouped by word: a cue's start offsets are gathered only if its
+        # prefilter lets it be tried (most cues' are not, on most mail).
+        ends: dict[str, list[int]] = defaultdict(list)
         for end, word in self._needs.iter(low) if len(self._needs) else ():
-            if word in self._need_words:
-                present.add(word)
-            for i in self._starters.get(word, ()):
-                spots[i].add(end - len(word) + 1)
+            ends[word].append(end)
+        present = self._need_words.intersection(ends)
         anchored = lower_aligned(joined, low)
         offsets: list[int] = []
         at = 0
-        for seg in segments:
+        for text in texts:
             offsets.append(at)
-            at += len(seg.text) + 1
+            at += len(text) + 1
         hits: list[Hit] = []
-        for i, cue in enumerate(self.cues):
+        for cue, boundary in zip(self.cues, self._boundary, strict=True):
             if cue.needs and present.isdisjoint(cue.needs):
                 continue  # cheap prefilter: most school mail costs no regular expression work
             if anchored and cue.starts is not None:
-                m_at = _first_anchored(cue.pattern, segments, offsets, sorted(spots.get(i, ())))
+                spots = sorted({end - len(w) + 1 for w in cue.starts if w in ends for end in ends[w]})
+                if boundary:
+                    spots = word_starts(joined, spots)
+                first = first_anchored(cue.pattern, texts, offsets, spots)
             else:
-                m_at = next(((m, seg) for seg in segments if (m := cue.pattern.search(seg.text))), None)
-            if m_at is not None:
-                m, seg = m_at
-                hits.append(Hit(cue, excerpt(m.group()), seg.location))
+                first = next(((k, m) for k, text in enumerate(texts) if (m := cue.pattern.search(text))), None)
+            if first is not None:
+                k, m = first
+                hits.append(Hit(cue, excerpt(m.group()), segments[k].location))
         return hits
 
     def structural(self, message: MessageView) -> list[tuple[str, float, str]]:
@@ -329,26 +330,6 @@ class ChainLetterCheck:
         located = [c for c in ordered if c[0] > 0 and c[2] != "structure"]
         location = located[0][2] if located else "body"
         return Finding(family, category, round(total, 1), "; ".join(c[1] for c in ordered)[:400], location)
-
-
-def _first_anchored(
-    pattern: regex.Pattern[str], segments: list[Segment], offsets: list[int], starts: list[int]
-) -> tuple[regex.Match[str], Segment] | None:
-    """``pattern.search`` over each segment in turn, tried only at ``starts`` (ascending offsets
-    in the joined text where one of the pattern's start literals occurs): a match can begin
-    nowhere else, so the first position that matches is where ``search`` would have matched."""
-    k = 0
-    for start in starts:
-        while k + 1 < len(offsets) and offsets[k + 1] <= start:
-            k += 1
-        seg = segments[k]
-        pos = start - offsets[k]
-        if pos >= len(seg.text):
-            continue  # the space joining two segments
-        m = pattern.match(seg.text, pos)
-        if m:
-            return m, seg
-    return None
 
 
 def _segments(message: MessageView) -> list[Segment]:
