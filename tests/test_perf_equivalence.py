@@ -36,6 +36,7 @@ from aupmilter.triggers import (
     _windows,
     anchor_starts,
     lower_aligned,
+    required_literals,
     start_literals,
     starts_at_boundary,
     word_starts,
@@ -513,3 +514,68 @@ def test_word_starts_keeps_exactly_the_positions_after_a_non_word_character() ->
     kept = word_starts(text, spots)
     assert kept == [p for p in spots if p == 0 or not regex.match(r"\w", text[p - 1])]
     assert [text[p - 1] for p in kept] == [" ", "-", " ", "\u00a0"]
+
+
+@pytest.mark.parametrize(
+    ("pattern", "expected"),
+    [
+        (
+            r"\b(?:\d+\s+)?(?:e-?mails?|messages?)\s+(?:on\s+hold|held)\b",
+            [{"email", "e-mail", "emails", "e-mails", "message", "messages"}, {"hold", "held"}],
+        ),
+        (r"\d+\s*(?:copies|kopien)", [{"copies", "kopien"}]),
+        (r"(?:\w+\s+)?send\s+\d", [{"send"}]),
+        (r"x(?:ab|\d)", None),
+        (r"(?:abc)?\d+", None),
+        (r"(?:abcd){e<=1}\d", None),
+        (r"\d(?:foo|bar)+", [{"foo", "bar"}]),
+        (r"\d(?:foo|bar)*", None),
+        (r"(?=abc)\d+", None),
+    ],
+)
+def test_required_literals(pattern: str, expected: list[set[str]] | None) -> None:
+    found = required_literals(regex.compile(pattern, regex.IGNORECASE))
+    assert (None if found is None else [set(f) for f in found]) == expected
+
+
+def _all_patterns() -> dict[str, regex.Pattern[str]]:
+    out = {f"lure:{n}": p for n, p in phishing_features.LURES.items()}
+    out |= {f"phishing:{i}": p for i, p in enumerate(PHISHING_CUES)}
+    out |= {f"chain:{c.id}": c.pattern for c in CHAIN.cues}
+    out |= {f"feature:{n}": p for n, p in chain_features.PATTERNS.items()}
+    return out
+
+
+def test_every_match_contains_its_required_literals() -> None:
+    """Soundness of ``required_literals`` on real and spliced text: every match, anywhere."""
+    patterns = {n: (p, r) for n, p in _all_patterns().items() if (r := required_literals(p))}
+    assert len(patterns) >= 15
+    texts = [t for _, v in fixture_messages() for t in (v.subject, v.body_text)]
+    texts += _spliced([[p for p, _ in patterns.values()]], 9, 1500, tuple(HARVEST_EXAMPLES.values()))
+    checked = 0
+    for text in texts:
+        if not lower_aligned(text, text.lower()):
+            continue
+        for name, (pattern, required) in patterns.items():
+            for m in pattern.finditer(text, overlapped=True):
+                low = m.group().lower()
+                assert all(any(s in low for s in strings) for strings in required), (name, m.group())
+                checked += 1
+    assert checked > 1000
+
+
+def reference_brands_named(text: str, brands: dict[str, tuple[str, ...]]) -> list[str]:
+    """``brands_named`` before it looked one-word brands up in a set."""
+    low = " " + " ".join(re.findall(r"\w+", text.lower())) + " "
+    return [b for b in brands if f" {b} " in low]
+
+
+def test_brands_named_as_before() -> None:
+    brands = dict(PHISHING.rules.brands) | {"": (), " paypal": (), "a\tb": (), "ab": ()}
+    rng = random.Random(3)
+    names = [b for b in brands if b]
+    texts = [t[:4000] for _, v in fixture_messages() for t in (v.subject, v.body_text)]
+    texts += [" ".join(rng.sample(names, 3)).upper() + rng.choice(["", ".", "x", " Ab!"]) for _ in range(500)]
+    texts += ["", " ", "!!", "paypal", "PayPal."]
+    for text in texts:
+        assert phishing_features.brands_named(text, brands) == reference_brands_named(text, brands), text

@@ -14,7 +14,7 @@ from __future__ import annotations
 import importlib
 import warnings
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Container, Iterable, Iterator, Mapping
 from typing import Any
 
 import ahocorasick
@@ -166,6 +166,7 @@ FOLDS_TO_ASCII = frozenset("\u0130\u0131\u017f\u212a")
 #: newer code point, İ onto i, ı onto I, ſ onto s, ƛ onto a newer code point); a test recomputes
 #: the set over every code point.  Literals with these are anchored only when asked
 #: (``classes=True``), so callers that did not ask keep their literals exactly as before.
+_FOLDS = tuple(sorted(FOLDS_TO_ASCII))
 SAFE_NON_ASCII = frozenset(c for c in map(chr, range(0xC0, 0x250)) if c.isalpha()) - frozenset("ßİıſƛ")
 #: Literal starts shorter than this are not worth anchoring on (too many candidate positions).
 MIN_START = 2
@@ -177,7 +178,8 @@ _sre_parser: Any = importlib.import_module("re._parser")
 def lower_aligned(text: str, low: str) -> bool:
     """Does ``low = text.lower()`` keep every position, and does a lower-case comparison there
     find every place where a case-insensitive ``regex`` literal of ASCII characters matches?"""
-    return len(low) == len(text) and (text.isascii() or FOLDS_TO_ASCII.isdisjoint(text))
+    # ``in`` per fold character: a substring search in C, not a set walk over every character.
+    return len(low) == len(text) and (text.isascii() or not any(c in text for c in _FOLDS))
 
 
 def starts_at_boundary(pattern: regex.Pattern[str], starts: frozenset[str] | None) -> bool:
@@ -330,6 +332,100 @@ def _sequence(items: list[tuple[Any, Any]], classes: bool = False) -> tuple[set[
     return out, True
 
 
+#: A required literal shorter than this is in nearly every text: not worth asking for.
+MIN_REQUIRED = 3
+
+
+def required_literals(pattern: regex.Pattern[str]) -> tuple[frozenset[str], ...] | None:
+    """Sets of lower-case strings such that every match of ``pattern`` contains one string of
+    each set (read with ``classes=True``, like :func:`anchor_starts`), or None when none can be
+    proven.  A text whose lower case (aligned: :func:`lower_aligned`) contains no string of one
+    of the sets has no match, and the pattern need not be searched at all: this is for patterns
+    whose matches can start too many ways to be anchored (``\\d+ messages on hold``).
+
+    A run of literals (and alternations or classes of literals) that every path through a
+    sequence consumes is one set; a group that must occur adds its own sets; an alternation
+    adds one set made of one set of each branch, when every branch has one.  Optional and
+    repeated-from-zero parts add nothing."""
+    if pattern.flags & (regex.FULLCASE | regex.VERSION1):
+        return None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            parsed = _sre_parser.parse(pattern.pattern)
+    except (_sre_parser.error, OverflowError, RecursionError, ValueError):
+        return None
+    if _has_brace_literal(list(parsed)):
+        return None  # a brace ``regex`` may read as fuzzy matching (``(?:send){e<=1}``): prove nothing
+    found = tuple(dict.fromkeys(_requirements(list(parsed))))
+    return found or None
+
+
+def _has_brace_literal(items: list[tuple[Any, Any]]) -> bool:
+    for op, av in items:
+        name = str(op)
+        if name == "LITERAL" and chr(av) in "{}":
+            return True
+        if name == "IN" and any(str(o) == "LITERAL" and chr(a) in "{}" for o, a in av):
+            return True
+        if name == "SUBPATTERN" and _has_brace_literal(list(av[-1])):
+            return True
+        if name == "BRANCH" and any(_has_brace_literal(list(b)) for b in av[1]):
+            return True
+        if name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT") and _has_brace_literal(list(av[2])):
+            return True
+        if name in ("ASSERT", "ASSERT_NOT") and _has_brace_literal(list(av[1])):
+            return True
+        if name == "ATOMIC_GROUP" and _has_brace_literal(list(av)):
+            return True
+    return False
+
+
+def _requirements(items: list[tuple[Any, Any]]) -> list[frozenset[str]]:
+    """The sets of :func:`required_literals` for a sequence of parsed items."""
+    out: list[frozenset[str]] = []
+    run = {""}
+
+    def flush() -> None:
+        if min(len(r) for r in run) >= MIN_REQUIRED:
+            out.append(frozenset(run))
+
+    for op, av in items:
+        name = str(op)
+        if name in ("AT", "ASSERT", "ASSERT_NOT"):
+            continue  # zero width: the text either side is consumed next to each other
+        exact: set[str] | None = None
+        if name in ("LITERAL", "IN", "SUBPATTERN", "BRANCH") or (name in ("MAX_REPEAT", "MIN_REPEAT") and av[1] <= 1):
+            strings, complete = _sequence([(op, av)], classes=True)
+            exact = strings if complete else None
+        if exact is not None and len(run) * len(exact) <= _MAX_STARTS:
+            run = {r + e for r in run for e in exact}
+            continue
+        flush()
+        run = {""}
+        if exact is not None:
+            if len(exact) <= _MAX_STARTS:
+                run = exact  # too many combinations with the run before: a new run starts here
+            continue
+        if name == "SUBPATTERN":
+            out += _requirements(list(av[-1]))
+        elif name == "BRANCH":
+            best = []
+            for branch in av[1]:
+                sets = _requirements(list(branch))
+                if not sets:
+                    break
+                best.append(max(sets, key=lambda f: (min(len(x) for x in f), -len(f))))
+            else:
+                union = frozenset().union(*best)
+                if union and len(union) <= _MAX_STARTS:
+                    out.append(union)
+        elif name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT") and av[0] >= 1:
+            out += _requirements(list(av[2]))
+    flush()
+    return out
+
+
 class AnchoredPattern:
     """A compiled pattern's ``finditer``, tried only where one of its start literals occurs.
 
@@ -375,16 +471,24 @@ class AnchoredSearch:
     def __init__(self, patterns: Iterable[regex.Pattern[str]]) -> None:
         self.patterns = list(patterns)
         self.starts = [anchor_starts(p, classes=True) for p in self.patterns]
+        for i, p in enumerate(self.patterns):
+            # ``\b(?:a|an)\s+...``: a one-letter start is worth it when only word starts are tried.
+            single = anchor_starts(p, classes=True, min_start=1) if self.starts[i] is None else None
+            if single is not None and starts_at_boundary(p, single):
+                self.starts[i] = single
         self._boundary = [starts_at_boundary(p, starts) for p, starts in zip(self.patterns, self.starts, strict=True)]
-        owners: dict[str, list[int]] = defaultdict(list)
-        for i, starts in enumerate(self.starts):
-            for word in starts or ():
-                owners[word].append(i)
+        # A pattern that cannot be anchored is still not searched when a text lacks what it needs.
+        self.required = [
+            required_literals(p) if starts is None else None
+            for p, starts in zip(self.patterns, self.starts, strict=True)
+        ]
+        words = {w for starts in self.starts for w in starts or ()}
+        words |= {w for sets in self.required for f in sets or () for w in f}
         self._automaton: Any = None
-        if owners:
+        if words:
             self._automaton = ahocorasick.Automaton()
-            for word, who in owners.items():
-                self._automaton.add_word(word, (len(word) - 1, tuple(who)))
+            for word in words:
+                self._automaton.add_word(word, word)
             self._automaton.make_automaton()
 
     def search(self, texts: list[str]) -> list[tuple[int, regex.Match[str]] | None]:
@@ -394,24 +498,33 @@ class AnchoredSearch:
         out: list[tuple[int, regex.Match[str]] | None] = []
         if self._automaton is None or not lower_aligned(joined, low):
             return [_plain_first(p, texts) for p in self.patterns]
-        spots: list[list[int]] = [[] for _ in self.patterns]
-        for end, (back, who) in self._automaton.iter(low):
-            for i in who:
-                spots[i].append(end - back)
+        ends: dict[str, list[int]] = defaultdict(list)  # word -> where its occurrences end in ``low``
+        for end, word in self._automaton.iter(low):
+            ends[word].append(end)
         offsets: list[int] = []
         at = 0
         for text in texts:
             offsets.append(at)
             at += len(text) + 1
-        for i, pattern in enumerate(self.patterns):
-            if self.starts[i] is None:
-                out.append(_plain_first(pattern, texts))
+        for pattern, starts, boundary, required in zip(
+            self.patterns, self.starts, self._boundary, self.required, strict=True
+        ):
+            if starts is None:
+                if required is not None and not satisfied(required, ends):
+                    out.append(None)
+                else:
+                    out.append(_plain_first(pattern, texts))
             else:
-                candidates = sorted(set(spots[i]))
-                if self._boundary[i]:
+                candidates = sorted({end - len(w) + 1 for w in starts if w in ends for end in ends[w]})
+                if boundary:
                     candidates = word_starts(joined, candidates)
                 out.append(first_anchored(pattern, texts, offsets, candidates))
         return out
+
+
+def satisfied(required: tuple[frozenset[str], ...], present: Container[str]) -> bool:
+    """Does ``present`` (the words found in a text) hold a string of every set in ``required``?"""
+    return all(any(w in present for w in strings) for strings in required)
 
 
 def _plain_first(pattern: regex.Pattern[str], texts: list[str]) -> tuple[int, regex.Match[str]] | None:

@@ -298,8 +298,12 @@ _PDF_FORM = re.compile(rb"/AcroForm|/URI\s*\(|/Launch|/JavaScript|/JS\s", re.I)
 
 def brands_named(text: str, brands: dict[str, tuple[str, ...]]) -> list[str]:
     """Brand words that appear as words in ``text`` (lower-case, accents kept)."""
-    low = " " + " ".join(_FREE_WORDS.findall(text.lower())) + " "
-    return [b for b in brands if f" {b} " in low]
+    words = _FREE_WORDS.findall(text.lower())
+    low = " " + " ".join(words) + " "
+    present = set(words)
+    # A one-word brand is " brand " in ``low`` exactly when it is one of the words: a set lookup,
+    # not a scan of the text per brand.  A brand with a space (or none at all) is looked for as before.
+    return [b for b in brands if (f" {b} " in low if (" " in b or not b) else b in present)]
 
 
 def _brand_domain(reg: str, brand: str, brands: dict[str, tuple[str, ...]]) -> bool:
