@@ -29,6 +29,7 @@ from aupmilter.normalise import _SPACED, _SPACED_MIDDLE, prepare, spaced_somewhe
 from aupmilter.ruleset import build_ruleset
 from aupmilter.triggers import (
     FOLDS_TO_ASCII,
+    OTHER_SPACES,
     SAFE_NON_ASCII,
     AnchoredPattern,
     AnchoredSearch,
@@ -37,6 +38,7 @@ from aupmilter.triggers import (
     anchor_starts,
     lower_aligned,
     required_literals,
+    spaces_as_space,
     start_literals,
     starts_at_boundary,
     word_starts,
@@ -344,13 +346,17 @@ def test_safe_non_ascii_is_every_latin_letter_that_folds_only_onto_its_own_lower
     ("pattern", "expected"),
     [
         (r"[ab]cd", {"acd", "bcd"}),
-        (r"\bn[aã]o\s+x", {"nao", "não"}),
+        (r"\bn[aã]o\s+x", {"nao ", "não "}),
         (r"\b(?:[eé]viter|avoid)\b", {"eviter", "éviter", "avoid"}),
         (r"R[ÜU]CK", {"rück", "ruck"}),
-        (r"\bcart[aã]o\s", {"cartao", "cartão"}),
+        (r"\bcart[aã]o\s", {"cartao ", "cartão "}),
         (r"ab[xy]?cd", {"abxcd", "abycd", "abcd"}),
         (r"[a-c]x|zz", None),
-        (r"ab[\sx]y", {"ab"}),
+        (r"ab[\sx]y", {"ab y", "abxy"}),
+        (r"ab[\dx]y", {"ab"}),
+        (r"\ba\s+cada\b", {"a "}),
+        (r"\ba\tcada", {"a cada"}),
+        (r"\b(?:send)+\s", {"send"}),
         (r"ab[^x]y", {"ab"}),
         (r"stra[ßx]e", {"stra"}),
         (r"ſend|xx", None),
@@ -558,7 +564,7 @@ def test_every_match_contains_its_required_literals() -> None:
             continue
         for name, (pattern, required) in patterns.items():
             for m in pattern.finditer(text, overlapped=True):
-                low = m.group().lower()
+                low = spaces_as_space(m.group().lower())
                 assert all(any(s in low for s in strings) for strings in required), (name, m.group())
                 checked += 1
     assert checked > 1000
@@ -579,3 +585,30 @@ def test_brands_named_as_before() -> None:
     texts += ["", " ", "!!", "paypal", "PayPal."]
     for text in texts:
         assert phishing_features.brands_named(text, brands) == reference_brands_named(text, brands), text
+
+
+def test_other_spaces_are_what_regex_reads_as_white_space_besides_the_space() -> None:
+    every = "".join(chr(c) for c in range(0x110000) if not 0xD800 <= c < 0xE000)
+    assert sorted(regex.findall(r"\s", every)) == sorted(" " + OTHER_SPACES)
+    assert all(c.lower() == c for c in OTHER_SPACES)
+
+
+def test_spaces_as_space_keeps_positions_and_flat_text() -> None:
+    flat = "send this to 10 people"
+    assert spaces_as_space(flat) is flat
+    odd = "send\tthis\u00a0to\n10\u3000people"
+    assert spaces_as_space(odd) == flat
+
+
+def test_texts_with_other_white_space_are_searched_as_before() -> None:
+    """Tabs and no-break spaces between the words: the anchored searches give the full search's answer."""
+    texts = [
+        "a\tcada pessoa que encaminhar",
+        "send\u00a0this to 10 people within 24\thours",
+        "your\tpassword\u2003expires today",
+    ]
+    for name, (patterns, search) in SEARCH_SETS.items():
+        assert _fast(search, texts) == _plain(patterns, texts), name
+    for fast in CHAIN_SETS.values():
+        for text in texts:
+            assert fast.matches(text) == reference_matches(fast, text)

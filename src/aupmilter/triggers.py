@@ -54,13 +54,23 @@ class TriggeredPatterns:
             literals = anchor_starts(self.patterns[name], classes=True, min_start=1)
             self._boundary[name] = starts_at_boundary(self.patterns[name], literals)
             if literals:
-                self._window_starts[name] = automaton = ahocorasick.Automaton()
-                for word in literals:
-                    automaton.add_word(word, len(word) - 1)
-                automaton.make_automaton()
+                self._window_starts[name] = (
+                    WordStartFinder(literals) if self._boundary[name] else _literal_automaton(literals)
+                )
+        # A pattern without triggers that cannot be anchored on words is not searched at all when
+        # the text lacks a literal every match needs, and else, if its matches begin at ``\b``,
+        # tried only at word starts with a letter it can start with (its own automaton, scanned
+        # only then: one-letter words would crowd the shared one).
+        self._required = {name: required_literals(self.patterns[name]) for name in self.starts}
+        self._single: dict[str, WordStartFinder] = {}
+        for name in (n for n, starts in self.starts.items() if starts is None):
+            literals = anchor_starts(self.patterns[name], classes=True, min_start=1)
+            if literals and starts_at_boundary(self.patterns[name], literals):
+                self._single[name] = WordStartFinder(literals)
         words = {w for ws in self._trigger_words.values() for w in ws} | {
             w for ws in self.starts.values() for w in ws or ()
         }
+        words |= {w for sets in self._required.values() for f in sets or () for w in f}
         self._automaton: Any = None
         if words:
             self._automaton = ahocorasick.Automaton()
@@ -78,12 +88,19 @@ class TriggeredPatterns:
         if self._automaton is not None:
             for end, word in self._automaton.iter(low):
                 ends[word].append(end)
-        aligned = lower_aligned(text, low)
+        # The literals (``classes=True``) read ``\s`` as a space: they are looked for in ``low`` only
+        # when it has no other white space (flattened text, as the callers pass); else plainly.
+        aligned = lower_aligned(text, low) and spaces_as_space(low) is low
         out: dict[str, list[str]] = {}
         for name, pattern in self.patterns.items():
             if name not in self.triggers:
                 starts = self.starts[name]
-                if starts is None or not aligned:
+                required = self._required.get(name)
+                if aligned and required is not None and not satisfied(required, ends):
+                    found = []
+                elif aligned and name in self._single:
+                    found = _anchored(pattern, text, self._single[name].positions(text, low), limit)
+                elif starts is None or not aligned:
                     found = _first(pattern, text, limit)
                 else:
                     spots = sorted({end - len(w) + 1 for w in starts if w in ends for end in ends[w]})
@@ -95,12 +112,12 @@ class TriggeredPatterns:
                 positions = [end for w in self._trigger_words[name] if w in ends for end in ends[w]]
                 literals = self._window_starts.get(name) if aligned else None
                 for start, stop in _windows(positions, text):
-                    if literals is not None:
+                    if isinstance(literals, WordStartFinder):
+                        inside = literals.positions(text, low, start, stop)
+                        found += _anchored(pattern, text[start:stop], inside, limit - len(found))
+                    elif literals is not None:
                         inside = sorted({end - back - start for end, back in literals.iter(low, start, stop)})
-                        window = text[start:stop]
-                        if self._boundary[name]:
-                            inside = word_starts(window, inside)
-                        found += _anchored(pattern, window, inside, limit - len(found))
+                        found += _anchored(pattern, text[start:stop], inside, limit - len(found))
                     else:
                         for m in pattern.finditer(text[start:stop]):
                             found.append(m.group())
@@ -111,6 +128,50 @@ class TriggeredPatterns:
             if found:
                 out[name] = found
         return out
+
+
+class WordStartFinder:
+    """Where a pattern's start literals begin a word, for a pattern whose matches all begin at
+    ``\\b`` (:func:`starts_at_boundary`).  Literals of two letters or more are found by an
+    automaton over the lower case and kept at word starts (:func:`word_starts`); one-letter
+    literals (``a`` of ``\\b(?:a|an)\\s+``) by one case-insensitive ``(?<!\\w)[...]`` search,
+    so the many places a common letter occurs inside words never reach Python.  That search
+    also finds letters only ``regex`` folds onto the literal (``ſ`` for ``s``): a few positions
+    more to try, never one fewer."""
+
+    def __init__(self, literals: Iterable[str]) -> None:
+        words = set(literals)
+        long = [w for w in words if len(w) > 1]
+        short = sorted(w for w in words if len(w) == 1)
+        self._automaton: Any = _literal_automaton(long) if long else None
+        self._short = (
+            regex.compile(r"(?<!\w)[" + "".join(regex.escape(c) for c in short) + "]", regex.IGNORECASE)
+            if short
+            else None
+        )
+
+    def positions(self, text: str, low: str, start: int = 0, stop: int | None = None) -> list[int]:
+        """Ascending offsets, from ``start``, in ``text[start:stop]`` (``low`` its aligned lower
+        case) where a match of the pattern can begin."""
+        stop = len(text) if stop is None else stop
+        window = text[start:stop] if start or stop != len(text) else text
+        spots: list[int] = []
+        if self._automaton is not None:
+            found = sorted({end - back - start for end, back in self._automaton.iter(low, start, stop)})
+            spots = word_starts(window, found)
+        if self._short is not None:
+            spots += [m.start() for m in self._short.finditer(window)]
+            spots = sorted(set(spots))
+        return spots
+
+
+def _literal_automaton(words: Iterable[str]) -> Any:
+    """An automaton of ``words`` whose value is ``len(word) - 1`` (end minus that is the start)."""
+    automaton = ahocorasick.Automaton()
+    for word in words:
+        automaton.add_word(word, len(word) - 1)
+    automaton.make_automaton()
+    return automaton
 
 
 def _anchored(pattern: regex.Pattern[str], text: str, spots: list[int], limit: int) -> list[str]:
@@ -275,8 +336,19 @@ def anchor_starts(
 def _literal(code: int, classes: bool) -> str | None:
     """The lower-case character a literal matches at (None when that cannot be proven)."""
     char = chr(code)
+    if classes and (char in OTHER_SPACES or char == " "):
+        return " "  # looked for in :func:`spaces_as_space` text, where every white space is a space
     if char.isascii() or (classes and char in SAFE_NON_ASCII):
         return char.lower()
+    return None
+
+
+def _member(op: Any, av: Any) -> str | None:
+    """What one member of a character class reads as (with ``classes=True``), or None."""
+    if str(op) == "LITERAL" and chr(av) not in "{}":
+        return _literal(av, True)
+    if str(op) == "CATEGORY" and str(av) == "CATEGORY_SPACE":
+        return " "
     return None
 
 
@@ -300,8 +372,10 @@ def _sequence(items: list[tuple[Any, Any]], classes: bool = False) -> tuple[set[
             out = {p + low for p in out}
             continue
         if name == "IN" and classes:
-            # ``[eé]``: one of its members; anything else in a class (a range, ``\s``, a negation) ends the reading
-            members = [_literal(a, classes) if str(o) == "LITERAL" and chr(a) not in "{}" else None for o, a in av]
+            # ``[eé]``: one of its members; ``\s`` reads as a space (the text is searched with every
+            # white space as a space: :func:`spaces_as_space`); anything else in a class (a range,
+            # ``\d``, a negation) ends the reading
+            members = [_member(o, a) for o, a in av]
             if not members or any(m is None for m in members):
                 return out, False
             subset, complete = {m for m in members if m is not None}, True
@@ -316,6 +390,9 @@ def _sequence(items: list[tuple[Any, Any]], classes: bool = False) -> tuple[set[
                 subset, complete = found | _sequence(items[k + 1 :], classes)[0], False
             else:
                 subset = found
+        elif name in ("MAX_REPEAT", "MIN_REPEAT") and classes and av[0] >= 1:
+            subset, _ = _sequence(list(av[2]), classes)  # ``\s+``: starts with one of them, then more
+            complete = False
         elif name == "BRANCH":
             subset, complete = set(), True
             for branch in av[1]:
@@ -330,6 +407,23 @@ def _sequence(items: list[tuple[Any, Any]], classes: bool = False) -> tuple[set[
         if not complete:
             return out, False
     return out, True
+
+
+#: What ``regex`` reads as ``\s`` other than the space itself (a test recomputes it).
+OTHER_SPACES = (
+    "\t\n\x0b\x0c\r\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
+    "\u2028\u2029\u202f\u205f\u3000"
+)
+_SPACES_TABLE = str.maketrans(dict.fromkeys(OTHER_SPACES, " "))
+
+
+def spaces_as_space(low: str) -> str:
+    r"""``low`` with every other white space as a space: the text the literals read with
+    ``classes=True`` (where ``\s`` is a space) are looked for in.  Same length, same positions;
+    flattened text (one space between words) is returned as it is."""
+    if any(c in low for c in OTHER_SPACES):
+        return low.translate(_SPACES_TABLE)
+    return low
 
 
 #: A required literal shorter than this is in nearly every text: not worth asking for.
@@ -465,8 +559,11 @@ class AnchoredSearch:
 
     :meth:`search` answers, for each pattern, what ``next((i, m) for i, t in enumerate(texts) if
     (m := pattern.search(t)))`` answers: the first text with a match, and the leftmost match in
-    it.  A pattern whose start literals cannot be proven (:func:`anchor_starts` with
-    ``classes=True``), or texts whose lower case moves positions, are searched the plain way."""
+    it.  A text that lacks a literal every match of a pattern needs (:func:`required_literals`)
+    is not searched for it at all.  A pattern whose start literals cannot be proven
+    (:func:`anchor_starts` with ``classes=True``), or texts whose lower case moves positions,
+    are searched the plain way.  The literals read ``\\s`` as a space and are looked for in
+    :func:`spaces_as_space` of the lower case."""
 
     def __init__(self, patterns: Iterable[regex.Pattern[str]]) -> None:
         self.patterns = list(patterns)
@@ -478,10 +575,7 @@ class AnchoredSearch:
                 self.starts[i] = single
         self._boundary = [starts_at_boundary(p, starts) for p, starts in zip(self.patterns, self.starts, strict=True)]
         # A pattern that cannot be anchored is still not searched when a text lacks what it needs.
-        self.required = [
-            required_literals(p) if starts is None else None
-            for p, starts in zip(self.patterns, self.starts, strict=True)
-        ]
+        self.required = [required_literals(p) for p in self.patterns]
         words = {w for starts in self.starts for w in starts or ()}
         words |= {w for sets in self.required for f in sets or () for w in f}
         self._automaton: Any = None
@@ -499,7 +593,7 @@ class AnchoredSearch:
         if self._automaton is None or not lower_aligned(joined, low):
             return [_plain_first(p, texts) for p in self.patterns]
         ends: dict[str, list[int]] = defaultdict(list)  # word -> where its occurrences end in ``low``
-        for end, word in self._automaton.iter(low):
+        for end, word in self._automaton.iter(spaces_as_space(low)):
             ends[word].append(end)
         offsets: list[int] = []
         at = 0
@@ -509,11 +603,10 @@ class AnchoredSearch:
         for pattern, starts, boundary, required in zip(
             self.patterns, self.starts, self._boundary, self.required, strict=True
         ):
-            if starts is None:
-                if required is not None and not satisfied(required, ends):
-                    out.append(None)
-                else:
-                    out.append(_plain_first(pattern, texts))
+            if required is not None and not satisfied(required, ends):
+                out.append(None)  # it lacks a literal every match needs
+            elif starts is None:
+                out.append(_plain_first(pattern, texts))
             else:
                 candidates = sorted({end - len(w) + 1 for w in starts if w in ends for end in ends[w]})
                 if boundary:
