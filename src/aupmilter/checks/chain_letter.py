@@ -40,7 +40,14 @@ from aupmilter.message import MessageView
 from aupmilter.model import Envelope, Finding
 from aupmilter.quoting import OWN, split_quoted
 from aupmilter.schema import Invalid, WeightedPattern, setting
-from aupmilter.triggers import anchor_starts, first_anchored, lower_aligned, starts_at_boundary, word_starts
+from aupmilter.triggers import (
+    anchor_starts,
+    first_anchored,
+    lower_aligned,
+    spaces_as_space,
+    starts_at_boundary,
+    word_starts,
+)
 
 MAX_TEXT = 200_000
 GENERIC = "chain_letter.*"
@@ -64,7 +71,8 @@ class Cue:
     weight: float
     pattern: regex.Pattern[str]
     needs: tuple[str, ...] = ()
-    #: Lower-case literals every match starts with (:func:`aupmilter.triggers.anchor_starts`), if proven.
+    #: Lower-case literals every match starts with (:func:`aupmilter.triggers.anchor_starts` with
+    #: ``classes=True``: ``\s`` reads as a space, and the segments are flattened), if proven.
     starts: frozenset[str] | None = None
 
 
@@ -161,7 +169,14 @@ class ChainLetterCheck:
         self.families = {name: Family(spec.threshold, spec.min_cues) for name, spec in rules.families.items()}
         self.structure = {key: Structure(spec.weight, spec.min_) for key, spec in rules.structure.items()}
         self.cues = [
-            Cue(raw.id, raw.family, raw.weight, pattern, tuple(n.lower() for n in raw.needs), anchor_starts(pattern))
+            Cue(
+                raw.id,
+                raw.family,
+                raw.weight,
+                pattern,
+                tuple(n.lower() for n in raw.needs),
+                anchor_starts(pattern, True),
+            )
             for raw in rules.cue
             for pattern in [raw.compiled()]
         ]
@@ -194,7 +209,8 @@ class ChainLetterCheck:
         for end, word in self._needs.iter(low) if len(self._needs) else ():
             ends[word].append(end)
         present = self._need_words.intersection(ends)
-        anchored = lower_aligned(joined, low)
+        # The start literals read ``\s`` as a space: the segments are flattened, so it is one.
+        anchored = lower_aligned(joined, low) and spaces_as_space(low) is low
         offsets: list[int] = []
         at = 0
         for text in texts:
