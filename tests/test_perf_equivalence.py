@@ -36,9 +36,9 @@ from aupmilter.triggers import (
     TriggeredPatterns,
     _windows,
     anchor_starts,
+    is_flat,
     lower_aligned,
     required_literals,
-    spaces_as_space,
     start_literals,
     starts_at_boundary,
     word_starts,
@@ -346,7 +346,7 @@ def test_safe_non_ascii_is_every_latin_letter_that_folds_only_onto_its_own_lower
     ("pattern", "expected"),
     [
         (r"[ab]cd", {"acd", "bcd"}),
-        (r"\bn[aã]o\s+x", {"nao ", "não "}),
+        (r"\bn[aã]o\s+x", {"nao x", "não x"}),
         (r"\b(?:[eé]viter|avoid)\b", {"eviter", "éviter", "avoid"}),
         (r"R[ÜU]CK", {"rück", "ruck"}),
         (r"\bcart[aã]o\s", {"cartao ", "cartão "}),
@@ -354,7 +354,7 @@ def test_safe_non_ascii_is_every_latin_letter_that_folds_only_onto_its_own_lower
         (r"[a-c]x|zz", None),
         (r"ab[\sx]y", {"ab y", "abxy"}),
         (r"ab[\dx]y", {"ab"}),
-        (r"\ba\s+cada\b", {"a "}),
+        (r"\ba\s+cada\b", {"a cada"}),
         (r"\ba\tcada", {"a cada"}),
         (r"\b(?:send)+\s", {"send"}),
         (r"ab[^x]y", {"ab"}),
@@ -527,10 +527,11 @@ def test_word_starts_keeps_exactly_the_positions_after_a_non_word_character() ->
     [
         (
             r"\b(?:\d+\s+)?(?:e-?mails?|messages?)\s+(?:on\s+hold|held)\b",
-            [{"email", "e-mail", "emails", "e-mails", "message", "messages"}, {"hold", "held"}],
+            [{f"{m}{s} {h}" for m in ("email", "e-mail", "message") for s in ("", "s") for h in ("held", "on hold")}],
         ),
-        (r"\d+\s*(?:copies|kopien)", [{"copies", "kopien"}]),
-        (r"(?:\w+\s+)?send\s+\d", [{"send"}]),
+        (r"\d+\s*(?:copies|kopien)", [{"copies", "kopien", " copies", " kopien"}]),
+        (r"(?:\w+\s+)?send\s+\d", [{"send "}]),
+        (r"\bon\s+hold|\bheld\s+back", [{"on hold", "held back"}]),
         (r"x(?:ab|\d)", None),
         (r"(?:abc)?\d+", None),
         (r"(?:abcd){e<=1}\d", None),
@@ -560,11 +561,12 @@ def test_every_match_contains_its_required_literals() -> None:
     texts += _spliced([[p for p, _ in patterns.values()]], 9, 1500, tuple(HARVEST_EXAMPLES.values()))
     checked = 0
     for text in texts:
+        text = " ".join(text.split())  # the literals are proven for flattened text
         if not lower_aligned(text, text.lower()):
             continue
         for name, (pattern, required) in patterns.items():
             for m in pattern.finditer(text, overlapped=True):
-                low = spaces_as_space(m.group().lower())
+                low = m.group().lower()
                 assert all(any(s in low for s in strings) for strings in required), (name, m.group())
                 checked += 1
     assert checked > 1000
@@ -593,11 +595,11 @@ def test_other_spaces_are_what_regex_reads_as_white_space_besides_the_space() ->
     assert all(c.lower() == c for c in OTHER_SPACES)
 
 
-def test_spaces_as_space_keeps_positions_and_flat_text() -> None:
-    flat = "send this to 10 people"
-    assert spaces_as_space(flat) is flat
-    odd = "send\tthis\u00a0to\n10\u3000people"
-    assert spaces_as_space(odd) == flat
+def test_is_flat() -> None:
+    assert is_flat("send this to 10 people")
+    assert is_flat(" ".join(["a", "b", "c"]))
+    for odd in ("send  this", "send\tthis", "send\u00a0this", "a\u3000b", "a\nb"):
+        assert not is_flat(odd)
 
 
 def test_texts_with_other_white_space_are_searched_as_before() -> None:
@@ -606,6 +608,7 @@ def test_texts_with_other_white_space_are_searched_as_before() -> None:
         "a\tcada pessoa que encaminhar",
         "send\u00a0this to 10 people within 24\thours",
         "your\tpassword\u2003expires today",
+        "your  password  expires today, 2  new  fax messages",
     ]
     for name, (patterns, search) in SEARCH_SETS.items():
         assert _fast(search, texts) == _plain(patterns, texts), name

@@ -88,9 +88,9 @@ class TriggeredPatterns:
         if self._automaton is not None:
             for end, word in self._automaton.iter(low):
                 ends[word].append(end)
-        # The literals (``classes=True``) read ``\s`` as a space: they are looked for in ``low`` only
-        # when it has no other white space (flattened text, as the callers pass); else plainly.
-        aligned = lower_aligned(text, low) and spaces_as_space(low) is low
+        # The literals (``classes=True``) read white space as one space: they are looked for only in
+        # flattened text (:func:`is_flat`, as the callers pass); other text is searched plainly.
+        aligned = lower_aligned(text, low) and is_flat(text)
         out: dict[str, list[str]] = {}
         for name, pattern in self.patterns.items():
             if name not in self.triggers:
@@ -337,7 +337,7 @@ def _literal(code: int, classes: bool) -> str | None:
     """The lower-case character a literal matches at (None when that cannot be proven)."""
     char = chr(code)
     if classes and (char in OTHER_SPACES or char == " "):
-        return " "  # looked for in :func:`spaces_as_space` text, where every white space is a space
+        return " "  # looked for in flattened text (:func:`is_flat`), where white space is one space
     if char.isascii() or (classes and char in SAFE_NON_ASCII):
         return char.lower()
     return None
@@ -372,15 +372,18 @@ def _sequence(items: list[tuple[Any, Any]], classes: bool = False) -> tuple[set[
             out = {p + low for p in out}
             continue
         if name == "IN" and classes:
-            # ``[eé]``: one of its members; ``\s`` reads as a space (the text is searched with every
-            # white space as a space: :func:`spaces_as_space`); anything else in a class (a range,
-            # ``\d``, a negation) ends the reading
+            # ``[eé]``: one of its members; ``\s`` reads as a space (only flattened text is searched
+            # this way: :func:`is_flat`); anything else in a class (a range, ``\d``, a negation)
+            # ends the reading
             members = [_member(o, a) for o, a in av]
             if not members or any(m is None for m in members):
                 return out, False
             subset, complete = {m for m in members if m is not None}, True
         elif name == "SUBPATTERN":
             subset, complete = _sequence(list(av[-1]), classes)
+        elif name in ("MAX_REPEAT", "MIN_REPEAT") and classes and _sequence(list(av[2]), classes) == ({" "}, True):
+            # ``\s+``, ``\s*``: in flattened text a run of white space is one space (or none)
+            subset, complete = ({" "} if av[0] >= 1 else {"", " "}), True
         elif name in ("MAX_REPEAT", "MIN_REPEAT") and av[1] <= 1:
             found, complete = _sequence(list(av[2]), classes)
             if av[0] == 0 and complete:
@@ -414,16 +417,13 @@ OTHER_SPACES = (
     "\t\n\x0b\x0c\r\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
     "\u2028\u2029\u202f\u205f\u3000"
 )
-_SPACES_TABLE = str.maketrans(dict.fromkeys(OTHER_SPACES, " "))
 
 
-def spaces_as_space(low: str) -> str:
-    r"""``low`` with every other white space as a space: the text the literals read with
-    ``classes=True`` (where ``\s`` is a space) are looked for in.  Same length, same positions;
-    flattened text (one space between words) is returned as it is."""
-    if any(c in low for c in OTHER_SPACES):
-        return low.translate(_SPACES_TABLE)
-    return low
+def is_flat(text: str) -> bool:
+    """Is ``text`` flattened text (``" ".join(text.split())``, as every caller of the literal
+    searches passes): its only white space is single spaces?  Literals read with ``classes=True``
+    take ``\\s+`` and ``\\s*`` for one space or none, which only such text makes true."""
+    return "  " not in text and not any(c in text for c in OTHER_SPACES)
 
 
 #: A required literal shorter than this is in nearly every text: not worth asking for.
@@ -489,7 +489,7 @@ def _requirements(items: list[tuple[Any, Any]]) -> list[frozenset[str]]:
         if name in ("AT", "ASSERT", "ASSERT_NOT"):
             continue  # zero width: the text either side is consumed next to each other
         exact: set[str] | None = None
-        if name in ("LITERAL", "IN", "SUBPATTERN", "BRANCH") or (name in ("MAX_REPEAT", "MIN_REPEAT") and av[1] <= 1):
+        if name in ("LITERAL", "IN", "SUBPATTERN", "BRANCH", "MAX_REPEAT", "MIN_REPEAT"):
             strings, complete = _sequence([(op, av)], classes=True)
             exact = strings if complete else None
         if exact is not None and len(run) * len(exact) <= _MAX_STARTS:
@@ -509,10 +509,11 @@ def _requirements(items: list[tuple[Any, Any]]) -> list[frozenset[str]]:
                 sets = _requirements(list(branch))
                 if not sets:
                     break
-                best.append(max(sets, key=lambda f: (min(len(x) for x in f), -len(f))))
+                # Six letters make a rare enough word; past that, fewer strings keep the union small.
+                best.append(max(sets, key=lambda f: (min(6, *(len(x) for x in f)), -len(f))))
             else:
                 union = frozenset().union(*best)
-                if union and len(union) <= _MAX_STARTS:
+                if union and len(union) <= 4 * _MAX_STARTS:
                     out.append(union)
         elif name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT") and av[0] >= 1:
             out += _requirements(list(av[2]))
@@ -562,8 +563,7 @@ class AnchoredSearch:
     it.  A text that lacks a literal every match of a pattern needs (:func:`required_literals`)
     is not searched for it at all.  A pattern whose start literals cannot be proven
     (:func:`anchor_starts` with ``classes=True``), or texts whose lower case moves positions,
-    are searched the plain way.  The literals read ``\\s`` as a space and are looked for in
-    :func:`spaces_as_space` of the lower case."""
+    are searched the plain way, and so is text that is not flattened (:func:`is_flat`)."""
 
     def __init__(self, patterns: Iterable[regex.Pattern[str]]) -> None:
         self.patterns = list(patterns)
@@ -590,10 +590,10 @@ class AnchoredSearch:
         joined = " ".join(texts)
         low = joined.lower()
         out: list[tuple[int, regex.Match[str]] | None] = []
-        if self._automaton is None or not lower_aligned(joined, low):
+        if self._automaton is None or not lower_aligned(joined, low) or not all(map(is_flat, texts)):
             return [_plain_first(p, texts) for p in self.patterns]
         ends: dict[str, list[int]] = defaultdict(list)  # word -> where its occurrences end in ``low``
-        for end, word in self._automaton.iter(spaces_as_space(low)):
+        for end, word in self._automaton.iter(low):
             ends[word].append(end)
         offsets: list[int] = []
         at = 0

@@ -43,8 +43,8 @@ from aupmilter.schema import Invalid, WeightedPattern, setting
 from aupmilter.triggers import (
     anchor_starts,
     first_anchored,
+    is_flat,
     lower_aligned,
-    spaces_as_space,
     starts_at_boundary,
     word_starts,
 )
@@ -72,7 +72,7 @@ class Cue:
     pattern: regex.Pattern[str]
     needs: tuple[str, ...] = ()
     #: Lower-case literals every match starts with (:func:`aupmilter.triggers.anchor_starts` with
-    #: ``classes=True``: ``\s`` reads as a space, and the segments are flattened), if proven.
+    #: ``classes=True``: white space reads as one space, the segments being flattened), if proven.
     starts: frozenset[str] | None = None
 
 
@@ -209,8 +209,8 @@ class ChainLetterCheck:
         for end, word in self._needs.iter(low) if len(self._needs) else ():
             ends[word].append(end)
         present = self._need_words.intersection(ends)
-        # The start literals read ``\s`` as a space: the segments are flattened, so it is one.
-        anchored = lower_aligned(joined, low) and spaces_as_space(low) is low
+        # The start literals read white space as one space: the segments are flattened text.
+        anchored = lower_aligned(joined, low) and all(map(is_flat, texts))
         offsets: list[int] = []
         at = 0
         for text in texts:
