@@ -14,7 +14,8 @@ from __future__ import annotations
 import importlib
 import warnings
 from collections import defaultdict
-from collections.abc import Container, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Set as AbstractSet
 from typing import Any
 
 import ahocorasick
@@ -96,7 +97,7 @@ class TriggeredPatterns:
             if name not in self.triggers:
                 starts = self.starts[name]
                 required = self._required.get(name)
-                if aligned and required is not None and not satisfied(required, ends):
+                if aligned and required is not None and not satisfied(required, ends.keys()):
                     found = []
                 elif aligned and name in self._single:
                     found = _anchored(pattern, text, self._single[name].positions(text, low), limit)
@@ -603,7 +604,7 @@ class AnchoredSearch:
         for pattern, starts, boundary, required in zip(
             self.patterns, self.starts, self._boundary, self.required, strict=True
         ):
-            if required is not None and not satisfied(required, ends):
+            if required is not None and not satisfied(required, ends.keys()):
                 out.append(None)  # it lacks a literal every match needs
             elif starts is None:
                 out.append(_plain_first(pattern, texts))
@@ -615,9 +616,9 @@ class AnchoredSearch:
         return out
 
 
-def satisfied(required: tuple[frozenset[str], ...], present: Container[str]) -> bool:
+def satisfied(required: tuple[frozenset[str], ...], present: AbstractSet[str]) -> bool:
     """Does ``present`` (the words found in a text) hold a string of every set in ``required``?"""
-    return all(any(w in present for w in strings) for strings in required)
+    return all(not present.isdisjoint(strings) for strings in required)
 
 
 def _plain_first(pattern: regex.Pattern[str], texts: list[str]) -> tuple[int, regex.Match[str]] | None:
