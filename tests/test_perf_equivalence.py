@@ -615,3 +615,13 @@ def test_texts_with_other_white_space_are_searched_as_before() -> None:
     for fast in CHAIN_SETS.values():
         for text in texts:
             assert fast.matches(text) == reference_matches(fast, text)
+
+
+def test_word_count_of_flattened_text_is_spaces_plus_one() -> None:
+    """``phishing.features`` counts the words of ``" ".join(text.split())`` by its spaces."""
+    rng = random.Random(11)
+    alphabet = "ab \t\n\u00a0\u3000\u2028x."
+    for _ in range(5000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 12)))
+        flat = " ".join(text.split())
+        assert (flat.count(" ") + 1 if flat else 0) == len(flat.split())

@@ -462,7 +462,8 @@ def features(
             notes.setdefault("attach_pdf_form", f"PDF with a form or link {name}")
     out["lookalike_trust"] = float(lookalike)
     out["harvest_cues"] = min(1.0, max(0.0, harvest_total) / 6)
-    out["short_text"] = float(len(flat.split()) < 120)
+    # ``flat`` is words joined by single spaces: its word count without splitting it again.
+    out["short_text"] = float((flat.count(" ") + 1 if flat else 0) < 120)
     return out, {n: notes[n] for n in NAMES if out[n] and n in notes}
 
 
