@@ -45,6 +45,8 @@ from aupmilter.triggers import (
     first_anchored,
     is_flat,
     lower_aligned,
+    required_literals,
+    satisfied,
     starts_at_boundary,
     word_starts,
 )
@@ -183,6 +185,8 @@ class ChainLetterCheck:
         self.chain_families = [f for f in self.families if f.startswith("chain_letter.")]
         #: Cues whose every match begins at ``\b``: a start literal inside a word is not tried.
         self._boundary = [starts_at_boundary(cue.pattern, cue.starts) for cue in self.cues]
+        #: For a cue that cannot be anchored, literals every match needs (a text lacking one is not searched).
+        self._required = [required_literals(cue.pattern) if cue.starts is None else None for cue in self.cues]
         # Every cue's prefilter words and the literals its matches start with in one automaton:
         # which of them a message contains, and where, is then one pass over its text in C.
         # A school letter says "send", "post" and "within" often enough to pass most cues'
@@ -190,7 +194,8 @@ class ChainLetterCheck:
         # position of every segment (the same first match: see ``start_literals``).
         self._need_words = frozenset(n for cue in self.cues for n in cue.needs)
         self._needs = ahocorasick.Automaton()
-        for word in self._need_words | {w for cue in self.cues for w in cue.starts or ()}:
+        required = {w for sets in self._required for f in sets or () for w in f}
+        for word in self._need_words | {w for cue in self.cues for w in cue.starts or ()} | required:
             self._needs.add_word(word, word)
         if len(self._needs):
             self._needs.make_automaton()
@@ -217,9 +222,11 @@ class ChainLetterCheck:
             offsets.append(at)
             at += len(text) + 1
         hits: list[Hit] = []
-        for cue, boundary in zip(self.cues, self._boundary, strict=True):
+        for cue, boundary, needed in zip(self.cues, self._boundary, self._required, strict=True):
             if cue.needs and present.isdisjoint(cue.needs):
                 continue  # cheap prefilter: most school mail costs no regular expression work
+            if anchored and needed is not None and not satisfied(needed, ends.keys()):
+                continue  # it lacks a literal every match needs
             if anchored and cue.starts is not None:
                 spots = sorted({end - len(w) + 1 for w in cue.starts if w in ends for end in ends[w]})
                 if boundary:
