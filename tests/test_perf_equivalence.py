@@ -361,6 +361,8 @@ def test_safe_non_ascii_is_every_latin_letter_that_folds_only_onto_its_own_lower
         (r"stra[ßx]e", {"stra"}),
         (r"ſend|xx", None),
         (r"[{]ab|xx", None),
+        (r"[[:alpha:]]ab|xx", None),
+        (r"xy[[:alpha:]]", {"xy"}),
     ],
 )
 def test_start_literals_with_classes(pattern: str, expected: set[str] | None) -> None:

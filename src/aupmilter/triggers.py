@@ -346,7 +346,9 @@ def _literal(code: int, classes: bool) -> str | None:
 
 def _member(op: Any, av: Any) -> str | None:
     """What one member of a character class reads as (with ``classes=True``), or None."""
-    if str(op) == "LITERAL" and chr(av) not in "{}":
+    if str(op) == "LITERAL" and chr(av) not in "{}[":
+        # ``[`` in a class: ``regex`` may read ``[[:alpha:]]`` as a POSIX class where the
+        # standard parser sees the characters "[:alph": prove nothing.
         return _literal(av, True)
     if str(op) == "CATEGORY" and str(av) == "CATEGORY_SPACE":
         return " "
