@@ -627,3 +627,12 @@ def test_word_count_of_flattened_text_is_spaces_plus_one() -> None:
         text = "".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 12)))
         flat = " ".join(text.split())
         assert (flat.count(" ") + 1 if flat else 0) == len(flat.split())
+
+
+def test_flags_the_literal_reading_cannot_follow_are_refused() -> None:
+    """VERBOSE: the source's spaces are not literals; ASCII: ``\\b`` is not the Unicode boundary."""
+    verbose = regex.compile(r"send \s+ this", regex.IGNORECASE | regex.VERBOSE)
+    assert verbose.search("SEND this") and anchor_starts(verbose, classes=True) is None
+    assert required_literals(verbose) is None
+    ascii_only = regex.compile(r"\bsend", regex.IGNORECASE | regex.ASCII)
+    assert not starts_at_boundary(ascii_only, anchor_starts(ascii_only, classes=True))

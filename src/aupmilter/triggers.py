@@ -249,8 +249,8 @@ def starts_at_boundary(pattern: regex.Pattern[str], starts: frozenset[str] | Non
     begins with ``\\b`` on every branch, and each start literal begins with a letter or digit.)
     Then a start literal found right after a word character cannot begin a match, and
     :func:`word_starts` drops it before any regular expression is tried there."""
-    if not starts or not all(s[0].isalnum() for s in starts):
-        return False
+    if not starts or not all(s[0].isalnum() for s in starts) or pattern.flags & (regex.ASCII | regex.VERBOSE):
+        return False  # (under ``ASCII``, ``\\b`` is not the boundary :func:`word_starts` tests)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -328,8 +328,9 @@ def anchor_starts(
 ) -> frozenset[str] | None:
     """:func:`start_literals` of a compiled pattern, unless its flags make case-insensitive
     matching fold whole strings ("ss" matches "ß" under ``FULLCASE``, the default of ``V1``),
-    which a character-for-character lower case cannot follow."""
-    if pattern.flags & (regex.FULLCASE | regex.VERSION1):
+    which a character-for-character lower case cannot follow, or ``VERBOSE`` makes the source's
+    white space mean nothing (the standard parser, not told, would read it as literals)."""
+    if pattern.flags & (regex.FULLCASE | regex.VERSION1 | regex.VERBOSE):
         return None
     return start_literals(pattern.pattern, classes, min_start)
 
@@ -444,7 +445,7 @@ def required_literals(pattern: regex.Pattern[str]) -> tuple[frozenset[str], ...]
     sequence consumes is one set; a group that must occur adds its own sets; an alternation
     adds one set made of one set of each branch, when every branch has one.  Optional and
     repeated-from-zero parts add nothing."""
-    if pattern.flags & (regex.FULLCASE | regex.VERSION1):
+    if pattern.flags & (regex.FULLCASE | regex.VERSION1 | regex.VERBOSE):
         return None
     try:
         with warnings.catch_warnings():
