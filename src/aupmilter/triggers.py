@@ -7,6 +7,16 @@ Aho-Corasick pass (in C) finds every trigger word for every pattern at once; eac
 then searched only in windows around its triggers.  Windows are wider than any pattern's span
 (the patterns bound their gaps, ``{0,70}``), so the answer is the same as a full search; a test
 checks each pattern's examples contain one of its triggers.
+
+Patterns without triggers are read, from their source, for what a match must start with
+(:func:`anchor_starts`: tried only where such a literal occurs, and only at word starts when
+every match begins at ``\\b``) and for literals every match contains (:func:`required_literals`:
+a text without one is not searched at all).  The reading is a proof, not a heuristic: the
+answer is what ``search``/``finditer`` over the whole text would give, and
+``tests/test_perf_equivalence.py`` compares the two on every fixture and on spliced, re-cased,
+accented text.  With ``classes=True`` the reading also takes character classes, accented
+letters and white space (as one space), and is then used on flattened text only
+(:func:`is_flat`), which is what the chain-letter and phishing checks search.
 """
 
 from __future__ import annotations
@@ -250,7 +260,7 @@ def starts_at_boundary(pattern: regex.Pattern[str], starts: frozenset[str] | Non
     Then a start literal found right after a word character cannot begin a match, and
     :func:`word_starts` drops it before any regular expression is tried there."""
     if not starts or not all(s[0].isalnum() for s in starts) or pattern.flags & (regex.ASCII | regex.VERBOSE):
-        return False  # (under ``ASCII``, ``\\b`` is not the boundary :func:`word_starts` tests)
+        return False  # (under ``ASCII``, ``\b`` is not the boundary :func:`word_starts` tests)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
