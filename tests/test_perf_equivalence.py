@@ -636,3 +636,15 @@ def test_flags_the_literal_reading_cannot_follow_are_refused() -> None:
     assert required_literals(verbose) is None
     ascii_only = regex.compile(r"\bsend", regex.IGNORECASE | regex.ASCII)
     assert not starts_at_boundary(ascii_only, anchor_starts(ascii_only, classes=True))
+
+
+def test_links_read_with_the_root_type_handed_in_are_the_same() -> None:
+    """``PhishingCheck.run`` parses the message's Content-Type once and hands it to the link reader."""
+    from aupmilter.checks.phishing.links import extract_links
+
+    for label, view in fixture_messages():
+        if not label.endswith(".eml"):
+            continue
+        counts, again = phishing_features.HtmlCounts(), phishing_features.HtmlCounts()
+        links = extract_links(view, 500, counts, view.msg.get_content_type())
+        assert links == extract_links(view, 500, again) and counts == again, label

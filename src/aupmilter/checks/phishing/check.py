@@ -130,7 +130,10 @@ class PhishingCheck:
         if envelope.direction not in self.options.directions:
             return []
         html = pf.HtmlCounts()
-        links = extract_links(message, self.rules.max_links, html)
+        # The model's question (is this a delivery report?) and the link reader's first one (what
+        # is the message's own type?) are one header parse, asked once.
+        root_type = message.msg.get_content_type() if self.model is not None else None
+        links = extract_links(message, self.rules.max_links, html, root_type)
         findings: list[Finding] = []
         sender = message.header("From") or ""
         bulk = bool(message.header("List-Unsubscribe") or message.header("List-Id"))
@@ -142,7 +145,7 @@ class PhishingCheck:
         for finding in (mismatch, self.credential_harvest(message, links, hits), self.lookalike(message, links)):
             if finding is not None:
                 findings.append(finding)
-        if self.model is not None and message.msg.get_content_type() != "multipart/report":
+        if self.model is not None and root_type != "multipart/report":
             # A delivery report quotes someone else's message: its words are not the sender's.
             named, notes = self.feature_vector(envelope, message, links, findings, harvest_total, html, sender, bulk)
             suspicious = self.suspicious(named, notes)
