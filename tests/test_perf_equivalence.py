@@ -7,6 +7,7 @@ the corpus): the findings must be identical, not merely as good.
 
 from __future__ import annotations
 
+import copy
 import random
 import re
 from email.message import EmailMessage
@@ -648,3 +649,66 @@ def test_links_read_with_the_root_type_handed_in_are_the_same() -> None:
         counts, again = phishing_features.HtmlCounts(), phishing_features.HtmlCounts()
         links = extract_links(view, 500, counts, view.msg.get_content_type())
         assert links == extract_links(view, 500, again) and counts == again, label
+
+
+def reference_structural(check: ChainLetterCheck, message: MessageView) -> list[tuple[str, float, str]]:
+    """``ChainLetterCheck.structural`` before it stopped reading once three mechanics were out of reach."""
+    from aupmilter.checks.chain_letter import _ADDRESS, _FWD_PREFIX, _HEADER_BLOCK, MAX_TEXT
+
+    found: list[tuple[str, float, str]] = []
+    depth = len(_FWD_PREFIX.findall(message.subject))
+    spec = check.structure.get("forward_depth")
+    if spec and depth >= spec.minimum:
+        found.append(("forward_depth", spec.weight, f"{depth} forward prefixes in subject"))
+    body = message.body_text[:MAX_TEXT]
+    spec = check.structure.get("header_blocks")
+    blocks = len(_HEADER_BLOCK.findall(body))
+    if spec and blocks >= spec.minimum:
+        found.append(("header_blocks", spec.weight, f"{blocks} forwarded/quoted header blocks"))
+    spec = check.structure.get("recipient_list")
+    if spec:
+        longest = max((len(_ADDRESS.findall(line)) for line in body.splitlines()), default=0)
+        if longest >= spec.minimum:
+            found.append(("recipient_list", spec.weight, f"quoted list of {longest} addresses"))
+    return found
+
+
+def test_chain_findings_as_before_with_structure_read_only_when_it_can_count() -> None:
+    assert isinstance(CHAIN, ChainLetterCheck)
+    reference = copy.copy(CHAIN)
+    reference.structural = lambda message, needed=0: reference_structural(CHAIN, message)  # type: ignore[method-assign]
+    compared = 0
+    for label, view in fixture_messages():
+        assert CHAIN.structural(view) == reference_structural(CHAIN, view), label
+        hits = CHAIN.cue_hits(view)
+        assert CHAIN._cue_findings(view, hits) == reference._cue_findings(view, hits), label
+        compared += bool(hits)
+    assert compared > 100
+
+
+def test_chain_findings_as_before_on_spliced_mechanics_and_structure() -> None:
+    """Generic mechanics, junk cues and every mix of forward depth, header blocks and address lists."""
+    assert isinstance(CHAIN, ChainLetterCheck)
+    from tests.test_chain_letter import CUE_EXAMPLES
+
+    reference = copy.copy(CHAIN)
+    reference.structural = lambda message, needed=0: reference_structural(CHAIN, message)  # type: ignore[method-assign]
+    by_id = {c.id: c for c in CHAIN.cues}
+    generic = [CUE_EXAMPLES[i][0] for i in CUE_EXAMPLES if i in by_id and by_id[i].family == "chain_letter.*"]
+    junk = [CUE_EXAMPLES[i][0] for i in CUE_EXAMPLES if i in by_id and by_id[i].family.startswith("junk.")]
+    rng = random.Random(33)
+    headers = "\n".join(["-----Original Message-----", "From: a@b.example", "On Mon, 1 May 2023, x wrote:"] * 2)
+    addresses = " ".join(f"p{i}@school.example" for i in range(8))
+    luck = 0
+    for _ in range(400):
+        subject = rng.choice(["hi", "Fwd: Fw: FW: hi", "FW: Fwd: hello Fwd:"])
+        body = [*rng.sample(generic, rng.randrange(0, 3)), *rng.sample(junk, rng.randrange(0, 2))]
+        body += [headers] if rng.random() < 0.5 else []
+        body += [addresses] if rng.random() < 0.5 else []
+        rng.shuffle(body)
+        view = _message("\n\n".join(body) or "hello", subject=subject)
+        hits = CHAIN.cue_hits(view)
+        findings = CHAIN._cue_findings(view, hits)
+        assert findings == reference._cue_findings(view, hits), (subject, body)
+        luck += any(f.rule == "chain_letter.luck" for f in findings)
+    assert luck > 10

@@ -61,7 +61,8 @@ _HEADER_BLOCK = regex.compile(
 )
 _QUOTE_MARK = regex.compile(r"^[ \t]*(?:>[ \t]?)+", regex.MULTILINE)
 _ADDRESS = regex.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-_STRUCTURE_KEYS = {"forward_depth", "header_blocks", "recipient_list"}
+_STRUCTURE_ORDER = ("forward_depth", "header_blocks", "recipient_list")
+_STRUCTURE_KEYS = set(_STRUCTURE_ORDER)
 
 
 @dataclass(frozen=True)
@@ -239,18 +240,30 @@ class ChainLetterCheck:
                 hits.append(Hit(cue, excerpt(m.group()), segments[k].location))
         return hits
 
-    def structural(self, message: MessageView) -> list[tuple[str, float, str]]:
-        """``(cue id, weight, note)`` for each structural cue the message shows."""
+    def structural(self, message: MessageView, needed: int = 0) -> list[tuple[str, float, str]]:
+        """``(cue id, weight, note)`` for each structural cue the message shows.
+
+        ``needed``: the caller uses the list only if it holds at least this many; once fewer can
+        be found, the cues not read yet (the body-wide ones cost most) are not read."""
         found: list[tuple[str, float, str]] = []
-        depth = len(_FWD_PREFIX.findall(message.subject))
+        left = sum(1 for key in _STRUCTURE_ORDER if key in self.structure)
         spec = self.structure.get("forward_depth")
-        if spec and depth >= spec.minimum:
-            found.append(("forward_depth", spec.weight, f"{depth} forward prefixes in subject"))
+        if spec:
+            left -= 1
+            depth = len(_FWD_PREFIX.findall(message.subject))
+            if depth >= spec.minimum:
+                found.append(("forward_depth", spec.weight, f"{depth} forward prefixes in subject"))
+        if len(found) + left < needed:
+            return found
         body = message.body_text[:MAX_TEXT]
         spec = self.structure.get("header_blocks")
-        blocks = len(_HEADER_BLOCK.findall(body))
-        if spec and blocks >= spec.minimum:
-            found.append(("header_blocks", spec.weight, f"{blocks} forwarded/quoted header blocks"))
+        if spec:
+            left -= 1
+            blocks = len(_HEADER_BLOCK.findall(body))
+            if blocks >= spec.minimum:
+                found.append(("header_blocks", spec.weight, f"{blocks} forwarded/quoted header blocks"))
+        if len(found) + left < needed:
+            return found
         spec = self.structure.get("recipient_list")
         if spec:
             longest = max((len(_ADDRESS.findall(line)) for line in body.splitlines()), default=0)
@@ -323,7 +336,8 @@ class ChainLetterCheck:
                 add(family, hit.cue.weight, hit.explain(), hit.location)
         specific = [f for f in self.chain_families if any(h.cue.family == f and h.cue.weight > 0 for h in hits)]
         generic = [h for h in hits if h.cue.family == GENERIC and h.cue.weight > 0]
-        structure = self.structural(message)
+        # With no family to add to, the structure counts only if it makes three mechanics.
+        structure = self.structural(message, 0 if specific else 3 - len(generic))
         if not specific and len(generic) + len(structure) >= 3:
             # Pure chain mechanics (count, deadline, forward depth...) with no story: still a chain.
             specific = ["chain_letter.luck"]
