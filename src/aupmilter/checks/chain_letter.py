@@ -40,7 +40,16 @@ from aupmilter.message import MessageView
 from aupmilter.model import Envelope, Finding
 from aupmilter.quoting import OWN, split_quoted
 from aupmilter.schema import Invalid, WeightedPattern, setting
-from aupmilter.triggers import anchor_starts, lower_aligned
+from aupmilter.triggers import (
+    anchor_starts,
+    first_anchored,
+    is_flat,
+    lower_aligned,
+    required_literals,
+    satisfied,
+    starts_at_boundary,
+    word_starts,
+)
 
 MAX_TEXT = 200_000
 GENERIC = "chain_letter.*"
@@ -52,7 +61,8 @@ _HEADER_BLOCK = regex.compile(
 )
 _QUOTE_MARK = regex.compile(r"^[ \t]*(?:>[ \t]?)+", regex.MULTILINE)
 _ADDRESS = regex.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-_STRUCTURE_KEYS = {"forward_depth", "header_blocks", "recipient_list"}
+_STRUCTURE_ORDER = ("forward_depth", "header_blocks", "recipient_list")
+_STRUCTURE_KEYS = set(_STRUCTURE_ORDER)
 
 
 @dataclass(frozen=True)
@@ -64,7 +74,8 @@ class Cue:
     weight: float
     pattern: regex.Pattern[str]
     needs: tuple[str, ...] = ()
-    #: Lower-case literals every match starts with (:func:`aupmilter.triggers.anchor_starts`), if proven.
+    #: Lower-case literals every match starts with (:func:`aupmilter.triggers.anchor_starts` with
+    #: ``classes=True``: white space reads as one space, the segments being flattened), if proven.
     starts: frozenset[str] | None = None
 
 
@@ -161,23 +172,31 @@ class ChainLetterCheck:
         self.families = {name: Family(spec.threshold, spec.min_cues) for name, spec in rules.families.items()}
         self.structure = {key: Structure(spec.weight, spec.min_) for key, spec in rules.structure.items()}
         self.cues = [
-            Cue(raw.id, raw.family, raw.weight, pattern, tuple(n.lower() for n in raw.needs), anchor_starts(pattern))
+            Cue(
+                raw.id,
+                raw.family,
+                raw.weight,
+                pattern,
+                tuple(n.lower() for n in raw.needs),
+                anchor_starts(pattern, True),
+            )
             for raw in rules.cue
             for pattern in [raw.compiled()]
         ]
         self.chain_families = [f for f in self.families if f.startswith("chain_letter.")]
+        #: Cues whose every match begins at ``\b``: a start literal inside a word is not tried.
+        self._boundary = [starts_at_boundary(cue.pattern, cue.starts) for cue in self.cues]
+        #: For a cue that cannot be anchored, literals every match needs (a text lacking one is not searched).
+        self._required = [required_literals(cue.pattern) if cue.starts is None else None for cue in self.cues]
         # Every cue's prefilter words and the literals its matches start with in one automaton:
         # which of them a message contains, and where, is then one pass over its text in C.
         # A school letter says "send", "post" and "within" often enough to pass most cues'
         # prefilter; the pattern is then tried only where its literal starts, not at every
         # position of every segment (the same first match: see ``start_literals``).
         self._need_words = frozenset(n for cue in self.cues for n in cue.needs)
-        self._starters: dict[str, list[int]] = defaultdict(list)
-        for i, cue in enumerate(self.cues):
-            for word in cue.starts or ():
-                self._starters[word].append(i)
         self._needs = ahocorasick.Automaton()
-        for word in self._need_words | set(self._starters):
+        required = {w for sets in self._required for f in sets or () for w in f}
+        for word in self._need_words | {w for cue in self.cues for w in cue.starts or ()} | required:
             self._needs.add_word(word, word)
         if len(self._needs):
             self._needs.make_automaton()
@@ -187,46 +206,64 @@ class ChainLetterCheck:
     def cue_hits(self, message: MessageView) -> list[Hit]:
         """Every cue that matched, with a short excerpt and where (for explanations and unit tests)."""
         segments = _segments(message)
-        joined = " ".join(s.text for s in segments)
+        texts = [s.text for s in segments]
+        joined = " ".join(texts)
         low = joined.lower()
-        present: set[str] = set()
-        spots: dict[int, set[int]] = defaultdict(set)  # cue index -> start offsets in ``low``
+        # Where each word ends, grouped by word: a cue's start offsets are gathered only if its
+        # prefilter lets it be tried (most cues' are not, on most mail).
+        ends: dict[str, list[int]] = defaultdict(list)
         for end, word in self._needs.iter(low) if len(self._needs) else ():
-            if word in self._need_words:
-                present.add(word)
-            for i in self._starters.get(word, ()):
-                spots[i].add(end - len(word) + 1)
-        anchored = lower_aligned(joined, low)
+            ends[word].append(end)
+        present = self._need_words.intersection(ends)
+        # The start literals read white space as one space: the segments are flattened text.
+        anchored = lower_aligned(joined, low) and all(map(is_flat, texts))
         offsets: list[int] = []
         at = 0
-        for seg in segments:
+        for text in texts:
             offsets.append(at)
-            at += len(seg.text) + 1
+            at += len(text) + 1
         hits: list[Hit] = []
-        for i, cue in enumerate(self.cues):
+        for cue, boundary, needed in zip(self.cues, self._boundary, self._required, strict=True):
             if cue.needs and present.isdisjoint(cue.needs):
                 continue  # cheap prefilter: most school mail costs no regular expression work
+            if anchored and needed is not None and not satisfied(needed, ends.keys()):
+                continue  # it lacks a literal every match needs
             if anchored and cue.starts is not None:
-                m_at = _first_anchored(cue.pattern, segments, offsets, sorted(spots.get(i, ())))
+                spots = sorted({end - len(w) + 1 for w in cue.starts if w in ends for end in ends[w]})
+                if boundary:
+                    spots = word_starts(joined, spots)
+                first = first_anchored(cue.pattern, texts, offsets, spots)
             else:
-                m_at = next(((m, seg) for seg in segments if (m := cue.pattern.search(seg.text))), None)
-            if m_at is not None:
-                m, seg = m_at
-                hits.append(Hit(cue, excerpt(m.group()), seg.location))
+                first = next(((k, m) for k, text in enumerate(texts) if (m := cue.pattern.search(text))), None)
+            if first is not None:
+                k, m = first
+                hits.append(Hit(cue, excerpt(m.group()), segments[k].location))
         return hits
 
-    def structural(self, message: MessageView) -> list[tuple[str, float, str]]:
-        """``(cue id, weight, note)`` for each structural cue the message shows."""
+    def structural(self, message: MessageView, needed: int = 0) -> list[tuple[str, float, str]]:
+        """``(cue id, weight, note)`` for each structural cue the message shows.
+
+        ``needed``: the caller uses the list only if it holds at least this many; once fewer can
+        be found, the cues not read yet (the body-wide ones cost most) are not read."""
         found: list[tuple[str, float, str]] = []
-        depth = len(_FWD_PREFIX.findall(message.subject))
+        left = sum(1 for key in _STRUCTURE_ORDER if key in self.structure)
         spec = self.structure.get("forward_depth")
-        if spec and depth >= spec.minimum:
-            found.append(("forward_depth", spec.weight, f"{depth} forward prefixes in subject"))
+        if spec:
+            left -= 1
+            depth = len(_FWD_PREFIX.findall(message.subject))
+            if depth >= spec.minimum:
+                found.append(("forward_depth", spec.weight, f"{depth} forward prefixes in subject"))
+        if len(found) + left < needed:
+            return found
         body = message.body_text[:MAX_TEXT]
         spec = self.structure.get("header_blocks")
-        blocks = len(_HEADER_BLOCK.findall(body))
-        if spec and blocks >= spec.minimum:
-            found.append(("header_blocks", spec.weight, f"{blocks} forwarded/quoted header blocks"))
+        if spec:
+            left -= 1
+            blocks = len(_HEADER_BLOCK.findall(body))
+            if blocks >= spec.minimum:
+                found.append(("header_blocks", spec.weight, f"{blocks} forwarded/quoted header blocks"))
+        if len(found) + left < needed:
+            return found
         spec = self.structure.get("recipient_list")
         if spec:
             longest = max((len(_ADDRESS.findall(line)) for line in body.splitlines()), default=0)
@@ -299,7 +336,8 @@ class ChainLetterCheck:
                 add(family, hit.cue.weight, hit.explain(), hit.location)
         specific = [f for f in self.chain_families if any(h.cue.family == f and h.cue.weight > 0 for h in hits)]
         generic = [h for h in hits if h.cue.family == GENERIC and h.cue.weight > 0]
-        structure = self.structural(message)
+        # With no family to add to, the structure counts only if it makes three mechanics.
+        structure = self.structural(message, 0 if specific else 3 - len(generic))
         if not specific and len(generic) + len(structure) >= 3:
             # Pure chain mechanics (count, deadline, forward depth...) with no story: still a chain.
             specific = ["chain_letter.luck"]
@@ -329,26 +367,6 @@ class ChainLetterCheck:
         located = [c for c in ordered if c[0] > 0 and c[2] != "structure"]
         location = located[0][2] if located else "body"
         return Finding(family, category, round(total, 1), "; ".join(c[1] for c in ordered)[:400], location)
-
-
-def _first_anchored(
-    pattern: regex.Pattern[str], segments: list[Segment], offsets: list[int], starts: list[int]
-) -> tuple[regex.Match[str], Segment] | None:
-    """``pattern.search`` over each segment in turn, tried only at ``starts`` (ascending offsets
-    in the joined text where one of the pattern's start literals occurs): a match can begin
-    nowhere else, so the first position that matches is where ``search`` would have matched."""
-    k = 0
-    for start in starts:
-        while k + 1 < len(offsets) and offsets[k + 1] <= start:
-            k += 1
-        seg = segments[k]
-        pos = start - offsets[k]
-        if pos >= len(seg.text):
-            continue  # the space joining two segments
-        m = pattern.match(seg.text, pos)
-        if m:
-            return m, seg
-    return None
 
 
 def _segments(message: MessageView) -> list[Segment]:

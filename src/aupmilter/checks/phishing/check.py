@@ -53,6 +53,7 @@ from aupmilter.evidence import excerpt, flatten
 from aupmilter.featmodel import FeatureModel
 from aupmilter.message import MessageView
 from aupmilter.model import Envelope, Finding
+from aupmilter.triggers import AnchoredSearch
 from aupmilter.webmail import load_webmail_domains
 
 CATEGORY = "phishing"
@@ -122,12 +123,17 @@ class PhishingCheck:
             load_webmail_domains(settings.config.rules_dir),
         )
         self.model = FeatureModel.shipped("phishing") if self.rules.model_enabled else None
+        # Every cue searched in one automaton pass, each only where a literal it starts with occurs.
+        self._cue_search = AnchoredSearch(cue.pattern for cue in self.rules.cues)
 
     def run(self, envelope: Envelope, message: MessageView) -> Iterable[Finding]:
         if envelope.direction not in self.options.directions:
             return []
         html = pf.HtmlCounts()
-        links = extract_links(message, self.rules.max_links, html)
+        # The model's question (is this a delivery report?) and the link reader's first one (what
+        # is the message's own type?) are one header parse, asked once.
+        root_type = message.msg.get_content_type() if self.model is not None else None
+        links = extract_links(message, self.rules.max_links, html, root_type)
         findings: list[Finding] = []
         sender = message.header("From") or ""
         bulk = bool(message.header("List-Unsubscribe") or message.header("List-Id"))
@@ -139,7 +145,7 @@ class PhishingCheck:
         for finding in (mismatch, self.credential_harvest(message, links, hits), self.lookalike(message, links)):
             if finding is not None:
                 findings.append(finding)
-        if self.model is not None and message.msg.get_content_type() != "multipart/report":
+        if self.model is not None and root_type != "multipart/report":
             # A delivery report quotes someone else's message: its words are not the sender's.
             named, notes = self.feature_vector(envelope, message, links, findings, harvest_total, html, sender, bulk)
             suspicious = self.suspicious(named, notes)
@@ -307,14 +313,13 @@ class PhishingCheck:
         """``(cue, excerpt, location)`` for every cue that matched (first place it matched);
         ``limit``: read only the first ``limit`` characters of each segment."""
         segments = [(where, text[:limit]) for where, text in _segments(message)] if limit else _segments(message)
-        hits: list[tuple[Cue, str, str]] = []
-        for cue in self.rules.cues:
-            for location, text in segments:
-                m = cue.pattern.search(text)
-                if m:
-                    hits.append((cue, excerpt(m.group()), location))
-                    break
-        return hits
+        found = self._cue_search.search([text for _, text in segments])
+        return [
+            (cue, excerpt(m.group()), segments[k][0])
+            for cue, first in zip(self.rules.cues, found, strict=True)
+            if first is not None
+            for k, m in [first]
+        ]
 
     def outside_link(self, links: list[Link]) -> str | None:
         """The first link host outside the trust and outside the real sign-in providers."""

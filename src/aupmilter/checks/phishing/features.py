@@ -26,6 +26,7 @@ from html.parser import HTMLParser
 import regex
 
 from aupmilter.message import MessageView
+from aupmilter.triggers import AnchoredSearch
 
 _F = regex.IGNORECASE
 
@@ -112,6 +113,8 @@ LURES: dict[str, regex.Pattern[str]] = {
 #: Lures are read in the subject and the first screenful of text: a phishing lure is where it is
 #: seen at once, and a 12 KB newsletter then costs a third of the pattern work.
 LURE_CHARS = 4000
+#: The lures searched in one pass, each only where a word it starts with occurs.
+_LURE_SEARCH = AnchoredSearch(LURES.values())
 _FREE_WORDS = re.compile(r"\w+")  # Unicode: "itaú" is one word
 
 
@@ -295,8 +298,12 @@ _PDF_FORM = re.compile(rb"/AcroForm|/URI\s*\(|/Launch|/JavaScript|/JS\s", re.I)
 
 def brands_named(text: str, brands: dict[str, tuple[str, ...]]) -> list[str]:
     """Brand words that appear as words in ``text`` (lower-case, accents kept)."""
-    low = " " + " ".join(_FREE_WORDS.findall(text.lower())) + " "
-    return [b for b in brands if f" {b} " in low]
+    words = _FREE_WORDS.findall(text.lower())
+    low = " " + " ".join(words) + " "
+    present = set(words)
+    # A one-word brand is " brand " in ``low`` exactly when it is one of the words: a set lookup,
+    # not a scan of the text per brand.  A brand with a space (or none at all) is looked for as before.
+    return [b for b in brands if (f" {b} " in low if (" " in b or not b) else b in present)]
 
 
 def _brand_domain(reg: str, brand: str, brands: dict[str, tuple[str, ...]]) -> bool:
@@ -331,11 +338,10 @@ def features(
     text = " ".join(p.text for p in message.text_parts)[:100_000]
     flat = " ".join(f"{subject} {text}".split())
     screen = flat[:LURE_CHARS]
-    for name, pattern in LURES.items():
-        m = pattern.search(screen)
-        if m:
+    for name, first in zip(LURES, _LURE_SEARCH.search([screen]), strict=True):
+        if first is not None:
             out[name] = 1.0
-            notes[name] = m.group()[:60]
+            notes[name] = first[1].group()[:60]
     out["lure_count"] = min(4, sum(out[n] for n in LURES if n.startswith("lure_"))) / 4
 
     display, address = parseaddr((message.header("From") if sender is None else sender) or "")
@@ -456,7 +462,8 @@ def features(
             notes.setdefault("attach_pdf_form", f"PDF with a form or link {name}")
     out["lookalike_trust"] = float(lookalike)
     out["harvest_cues"] = min(1.0, max(0.0, harvest_total) / 6)
-    out["short_text"] = float(len(flat.split()) < 120)
+    # ``flat`` is words joined by single spaces: its word count without splitting it again.
+    out["short_text"] = float((flat.count(" ") + 1 if flat else 0) < 120)
     return out, {n: notes[n] for n in NAMES if out[n] and n in notes}
 
 
