@@ -19,6 +19,7 @@ from email.headerregistry import UnstructuredHeader
 from email.message import Message
 from email.utils import getaddresses
 from functools import cached_property
+from typing import Any
 
 from aupmilter.elision import ELIDE_MIN_BYTES, elide, resolve, restore_part
 from aupmilter.htmltext import html_to_text
@@ -30,7 +31,35 @@ DEFAULT_MAX_DEPTH = 30
 #: Text parts larger than this are truncated for content checks (the message itself is untouched).
 MAX_TEXT_CHARS = 2_000_000
 
-_PARSE_POLICY = email.policy.default.clone(max_line_length=0)
+#: Parsed header values kept per process (see :class:`_ParsedHeaderPolicy`); cleared when full.
+HEADER_CACHE_SIZE = 20_000
+_HEADER_CACHE: dict[tuple[str, str], Any] = {}
+
+
+class _ParsedHeaderPolicy(email.policy.EmailPolicy):
+    """``policy.default``, except that a header value is parsed once, not on every access.
+
+    The standard library builds a new header object (a full RFC 5322/2045 parse) each time a
+    header is read: ``get_content_type()`` alone re-parses Content-Type, and the walk, the
+    checks and the disclaimer ask for it dozens of times per message — measured as a sixth of
+    a worker's time on a plain letter.  The parsed object depends only on the field name and
+    raw value, so it is kept for the next read, bounded; a value the parser refuses raises
+    every time, as before."""
+
+    def header_fetch_parse(self, name: str, value: str) -> Any:
+        if hasattr(value, "name"):
+            return value
+        key = (name, value)
+        parsed = _HEADER_CACHE.get(key)
+        if parsed is None:
+            parsed = super().header_fetch_parse(name, value)
+            if len(_HEADER_CACHE) >= HEADER_CACHE_SIZE:
+                _HEADER_CACHE.clear()
+            _HEADER_CACHE[key] = parsed
+        return parsed
+
+
+_PARSE_POLICY = _ParsedHeaderPolicy(max_line_length=0)
 
 
 @dataclass(frozen=True, slots=True)
