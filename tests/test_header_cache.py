@@ -51,5 +51,7 @@ def test_a_value_is_parsed_once_and_the_cache_is_bounded(monkeypatch: pytest.Mon
     assert view.msg["Content-Type"] is view.msg["Content-Type"]
     assert view.msg.get_content_charset() == "utf-8"
     for n in range(10):
-        assert MessageView(f"Subject: s{n}\r\n\r\nx\r\n".encode()).msg["Subject"] == f"s{n}"
+        view = MessageView(f"Subject: s{n}\r\nContent-Type: text/plain; name=n{n}\r\n\r\nx\r\n".encode())
+        assert view.msg["Subject"] == f"s{n}" and view.msg.get_param("name") == f"n{n}"
     assert len(message_module._HEADER_CACHE) <= 3
+    assert all(name.lower() == "content-type" for name, _ in message_module._HEADER_CACHE)  # no subjects kept

@@ -34,6 +34,9 @@ MAX_TEXT_CHARS = 2_000_000
 #: Parsed header values kept per process (see :class:`_ParsedHeaderPolicy`); cleared when full.
 HEADER_CACHE_SIZE = 20_000
 _HEADER_CACHE: dict[tuple[str, str], Any] = {}
+#: Only the MIME structure fields are kept: they are the ones read dozens of times per message
+#: (addresses and subjects are parsed once per message anyway, and are not kept).
+_CACHED_FIELDS = frozenset({"content-type", "content-transfer-encoding", "mime-version"})
 
 
 class _ParsedHeaderPolicy(email.policy.EmailPolicy):
@@ -44,11 +47,11 @@ class _ParsedHeaderPolicy(email.policy.EmailPolicy):
     checks and the disclaimer ask for it dozens of times per message — measured as a sixth of
     a worker's time on a plain letter.  The parsed object depends only on the field name and
     raw value, so it is kept for the next read, bounded; a value the parser refuses raises
-    every time, as before."""
+    every time, as before.  (docs/privacy.md says what these caches hold.)"""
 
     def header_fetch_parse(self, name: str, value: str) -> Any:
-        if hasattr(value, "name"):
-            return value
+        if hasattr(value, "name") or name.lower() not in _CACHED_FIELDS:
+            return super().header_fetch_parse(name, value)
         key = (name, value)
         parsed = _HEADER_CACHE.get(key)
         if parsed is None:
