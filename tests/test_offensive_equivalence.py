@@ -1,6 +1,6 @@
 """Issue 24's speed-ups of the offensive check change its cost, never an answer.
 
-``tests/offensive_reference`` holds the modules as they were (hate, model, lexicon, normalise).
+``tests/offensive_reference`` loads the modules as they were (hate, model, lexicon, normalise) from git.
 Both run over every fixture message and text block in ``tests/fixtures``, the benchmark's
 generated messages (letter, newsletter, adversarial run of "xxxx", offensive, chain letter) and
 generated text full of what the fast paths special-case: quotation marks and apostrophes,
