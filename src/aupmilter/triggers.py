@@ -254,6 +254,17 @@ def lower_aligned(text: str, low: str) -> bool:
     return len(low) == len(text) and (text.isascii() or not any(c in text for c in _FOLDS))
 
 
+def _standard_parse(source: str) -> list[tuple[Any, Any]] | None:
+    """``source`` as the standard library's regular-expression parser reads it, or None when it
+    cannot (``regex``-only syntax: such a pattern is searched in full, never anchored)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "possible nested set": regex syntax, refused by the callers
+            return list(_sre_parser.parse(source))
+    except (_sre_parser.error, OverflowError, RecursionError, ValueError):
+        return None
+
+
 def starts_at_boundary(pattern: regex.Pattern[str], starts: frozenset[str] | None) -> bool:
     """Does every match of ``pattern`` begin at ``\\b`` with a word character?  (Its reading
     begins with ``\\b`` on every branch, and each start literal begins with a letter or digit.)
@@ -261,13 +272,8 @@ def starts_at_boundary(pattern: regex.Pattern[str], starts: frozenset[str] | Non
     :func:`word_starts` drops it before any regular expression is tried there."""
     if not starts or not all(s[0].isalnum() for s in starts) or pattern.flags & (regex.ASCII | regex.VERBOSE):
         return False  # (under ``ASCII``, ``\b`` is not the boundary :func:`word_starts` tests)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            parsed = _sre_parser.parse(pattern.pattern)
-    except (_sre_parser.error, OverflowError, RecursionError, ValueError):
-        return False
-    return _boundary_first(list(parsed))
+    parsed = _standard_parse(pattern.pattern)
+    return parsed is not None and _boundary_first(parsed)
 
 
 def _boundary_first(items: list[tuple[Any, Any]]) -> bool:
@@ -321,13 +327,10 @@ def start_literals(source: str, classes: bool = False, min_start: int = MIN_STAR
     ``classes``: also read a character class of plain characters (``[eé]``, ``n[aã]o``) as the
     alternation of its members, and letters of :data:`SAFE_NON_ASCII` as literals; the
     multilingual phishing and chain-letter wording is then anchored too."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # "possible nested set": regex syntax, refused below
-            parsed = _sre_parser.parse(source)
-    except (_sre_parser.error, OverflowError, RecursionError, ValueError):
+    parsed = _standard_parse(source)
+    if parsed is None:
         return None
-    starts, _ = _sequence(list(parsed), classes)
+    starts, _ = _sequence(parsed, classes)
     if not starts or min(len(s) for s in starts) < min_start:
         return None
     return frozenset(starts)
@@ -457,15 +460,10 @@ def required_literals(pattern: regex.Pattern[str]) -> tuple[frozenset[str], ...]
     repeated-from-zero parts add nothing."""
     if pattern.flags & (regex.FULLCASE | regex.VERSION1 | regex.VERBOSE):
         return None
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            parsed = _sre_parser.parse(pattern.pattern)
-    except (_sre_parser.error, OverflowError, RecursionError, ValueError):
-        return None
-    if _has_brace_literal(list(parsed)):
+    parsed = _standard_parse(pattern.pattern)
+    if parsed is None or _has_brace_literal(parsed):
         return None  # a brace ``regex`` may read as fuzzy matching (``(?:send){e<=1}``): prove nothing
-    found = tuple(dict.fromkeys(_requirements(list(parsed))))
+    found = tuple(dict.fromkeys(_requirements(parsed)))
     return found or None
 
 
