@@ -82,12 +82,7 @@ class TriggeredPatterns:
             w for ws in self.starts.values() for w in ws or ()
         }
         words |= {w for sets in self._required.values() for f in sets or () for w in f}
-        self._automaton: Any = None
-        if words:
-            self._automaton = ahocorasick.Automaton()
-            for word in words:
-                self._automaton.add_word(word, word)
-            self._automaton.make_automaton()
+        self._automaton = word_automaton(words)
 
     def matches(self, text: str, limit: int = 3) -> dict[str, list[str]]:
         """``name -> up to limit matched strings`` for every pattern that matches ``text``."""
@@ -174,6 +169,19 @@ class WordStartFinder:
             spots += [m.start() for m in self._short.finditer(window)]
             spots = sorted(set(spots))
         return spots
+
+
+def word_automaton(words: Iterable[str]) -> Any | None:
+    """An Aho-Corasick automaton whose value for each of ``words`` is the word itself (``iter``
+    yields ``(end, word)``), or None when there are no words (an empty automaton cannot be made)."""
+    words = set(words)
+    if not words:
+        return None
+    automaton = ahocorasick.Automaton()
+    for word in words:
+        automaton.add_word(word, word)
+    automaton.make_automaton()
+    return automaton
 
 
 def _literal_automaton(words: Iterable[str]) -> Any:
@@ -543,12 +551,7 @@ class AnchoredPattern:
     def __init__(self, pattern: regex.Pattern[str]) -> None:
         self.pattern = pattern
         self.starts = anchor_starts(pattern)
-        self._automaton: Any = None
-        if self.starts:
-            self._automaton = ahocorasick.Automaton()
-            for word in self.starts:
-                self._automaton.add_word(word, len(word))
-            self._automaton.make_automaton()
+        self._automaton: Any = _literal_automaton(self.starts) if self.starts else None
 
     def finditer(self, text: str) -> Iterator[regex.Match[str]]:
         low = text.lower()
@@ -556,7 +559,7 @@ class AnchoredPattern:
             yield from self.pattern.finditer(text)
             return
         after = 0
-        for start in sorted({end - size + 1 for end, size in self._automaton.iter(low)}):
+        for start in sorted({end - back for end, back in self._automaton.iter(low)}):
             if start < after:
                 continue
             m = self.pattern.match(text, start)
@@ -590,12 +593,7 @@ class AnchoredSearch:
         self.required = [required_literals(p) for p in self.patterns]
         words = {w for starts in self.starts for w in starts or ()}
         words |= {w for sets in self.required for f in sets or () for w in f}
-        self._automaton: Any = None
-        if words:
-            self._automaton = ahocorasick.Automaton()
-            for word in words:
-                self._automaton.add_word(word, word)
-            self._automaton.make_automaton()
+        self._automaton = word_automaton(words)
 
     def search(self, texts: list[str]) -> list[tuple[int, regex.Match[str]] | None]:
         """Per pattern, ``(index of the first text with a match, the match)`` or None."""

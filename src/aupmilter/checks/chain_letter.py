@@ -28,7 +28,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import ClassVar
 
-import ahocorasick
 import regex
 
 from aupmilter import schema
@@ -48,6 +47,7 @@ from aupmilter.triggers import (
     required_literals,
     satisfied,
     starts_at_boundary,
+    word_automaton,
     word_starts,
 )
 
@@ -194,12 +194,8 @@ class ChainLetterCheck:
         # prefilter; the pattern is then tried only where its literal starts, not at every
         # position of every segment (the same first match: see ``start_literals``).
         self._need_words = frozenset(n for cue in self.cues for n in cue.needs)
-        self._needs = ahocorasick.Automaton()
         required = {w for sets in self._required for f in sets or () for w in f}
-        for word in self._need_words | {w for cue in self.cues for w in cue.starts or ()} | required:
-            self._needs.add_word(word, word)
-        if len(self._needs):
-            self._needs.make_automaton()
+        self._needs = word_automaton(self._need_words | {w for cue in self.cues for w in cue.starts or ()} | required)
 
     # -- evidence --------------------------------------------------------------------------------
 
@@ -212,7 +208,7 @@ class ChainLetterCheck:
         # Where each word ends, grouped by word: a cue's start offsets are gathered only if its
         # prefilter lets it be tried (most cues' are not, on most mail).
         ends: dict[str, list[int]] = defaultdict(list)
-        for end, word in self._needs.iter(low) if len(self._needs) else ():
+        for end, word in self._needs.iter(low) if self._needs is not None else ():
             ends[word].append(end)
         present = self._need_words.intersection(ends)
         # The start literals read white space as one space: the segments are flattened text.
