@@ -27,6 +27,7 @@ import sys
 import tempfile
 import time
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -73,7 +74,7 @@ def _letters(count: int, size: int = 6000) -> list[bytes]:
     return out
 
 
-def _measure(messages: list[bytes], evaluate_one: object) -> dict[str, float]:
+def _measure(messages: list[bytes], evaluate_one: Callable[[bytes], None]) -> dict[str, float]:
     """As a worker process runs: the garbage collector settled after start-up and every
     ``FREEZE_EVERY`` messages (between messages, so not inside any one's time)."""
     try:
@@ -83,12 +84,12 @@ def _measure(messages: list[bytes], evaluate_one: object) -> dict[str, float]:
     warm = messages[::10]
     measured = [m for i, m in enumerate(messages) if i % 10]
     for raw in warm:
-        evaluate_one(raw)  # type: ignore[operator]
+        evaluate_one(raw)
     settle_garbage()
     times: list[float] = []
     for n, raw in enumerate(measured, 1):
         started = time.process_time()
-        evaluate_one(raw)  # type: ignore[operator]
+        evaluate_one(raw)
         times.append(time.process_time() - started)
         if n % FREEZE_EVERY == 0:
             settle_garbage()
