@@ -23,6 +23,7 @@ from typing import Any
 
 from aupmilter.elision import ELIDE_MIN_BYTES, elide, resolve, restore_part
 from aupmilter.htmltext import html_to_text
+from aupmilter.quoting import split_quoted
 
 #: Parts beyond this many are not walked; a ``mime.too_many_parts`` defect is recorded instead.
 DEFAULT_MAX_PARTS = 2000
@@ -158,6 +159,7 @@ class MessageView:
         self.elided = 0
         self.msg: Message = self._parse_eliding(raw, elide_min_bytes)
         self._text_parts: list[TextPart] = []
+        self._quoted_segments: dict[int, list[tuple[str, str]]] = {}
         self._attachments: list[Attachment] = []
         self._walked = False
         self._addresses: dict[tuple[str, ...], tuple[tuple[str, str], ...]] = {}
@@ -253,6 +255,14 @@ class MessageView:
     def attachments(self) -> list[Attachment]:
         self._walk()
         return self._attachments
+
+    def quoted_segments(self, part: TextPart) -> list[tuple[str, str]]:
+        """:func:`aupmilter.quoting.split_quoted` of one of :attr:`text_parts`, worked out once
+        for every check that reads the sender's own words apart from quoted and forwarded ones."""
+        segments = self._quoted_segments.get(id(part))
+        if segments is None:
+            segments = self._quoted_segments[id(part)] = split_quoted(part.text)
+        return segments
 
     @property
     def defects(self) -> list[str]:

@@ -379,7 +379,9 @@ def _segments(message: MessageView) -> list[Segment]:
             break
         text = part.text[:budget]
         budget -= len(text)
-        for kind, chunk in split_quoted(text):
+        # (the same split the offensive check reads, unless the budget cut this part short)
+        whole = len(text) == len(part.text)
+        for kind, chunk in message.quoted_segments(part) if whole else split_quoted(text):
             flat = flatten(_QUOTE_MARK.sub("", chunk))
             if not flat or flat in seen:
                 continue

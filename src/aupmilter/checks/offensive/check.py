@@ -40,7 +40,7 @@ from aupmilter.checks.offensive.spelling import load_real_words
 from aupmilter.errors import ConfigError
 from aupmilter.message import MessageView
 from aupmilter.model import Envelope, Finding
-from aupmilter.quoting import OWN, split_quoted
+from aupmilter.quoting import OWN
 
 LOCATION_WEIGHT = {"subject": 1.5, "body": 1.0, "attachment-name": 1.0}
 #: Rules whose evidence is weak or ambiguous ("crap", "dumb", "porn", the model alone): together
@@ -113,7 +113,7 @@ class OffensiveCheck:
             read(message.subject, "subject", quoted=False, with_model=True)
         for part in message.text_parts:
             base = "body" if part.location == "body" else part.location
-            for kind, text in split_quoted(part.text):
+            for kind, text in message.quoted_segments(part):
                 read(text, base if kind == OWN else f"{kind}:{base}", quoted=kind != OWN, with_model=kind == OWN)
         for attachment in message.attachments:
             if attachment.filename:
