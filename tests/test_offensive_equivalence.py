@@ -65,6 +65,8 @@ PIECES = [
     *["he", "she", "him", "her", "Priya", "Mr", "Mrs", "Okafor", "head", "teacher", "my", "wife", "email", "deserve", "to", "die", "are", "vermin", "hate", "ihate"],
     *["killall", "womenare", "gonna", "imma", "ppl", "Мuslims", "ɑll", "ÉCOLE", "naïve", "Ｆｕｃｋ", "0x20000", "a2ad0f9c", "12", "£5", "€3", "3", "@ss", "$hit"],
     *["fooBar", "dumb_terminal", "PORN_GALLERIES", "www.example.com", "https://x.test/a?b=c", "me@home.test", "ex.co.uk"],
+    *["buffet", "cockerel", "Cockermouth", "cocktail", "assassin", "therapist", "Dickens", "shitake", "Penistone", "bass"],
+    *["titbit", "grassy", "shiitake", "fu-ck", "s-hit", "bull-shit", "sh.it", "fuuuck", "shiiit", "motherfucker", "cocks"],
     "f u c k", "f.u.c.k", "f-u-c-k", "&amp;", "&#102;uck", "f\u200buck", "x" * 40, "xxxxxxx xxxxxxx",
     "can't stand", "death to", "down with", "belong in a zoo", "no respect for", "every one of them",
     "should be shot", "you are dead", "i know where you live", "nobody likes you", "you make me sick",
@@ -293,6 +295,9 @@ def test_the_fast_paths_are_taken() -> None:
     assert NEW.hate._any_personal is not None and NEW.hate._any_personal.starts
     assert NEW.lexicon._phrase_pass is not None and NEW.lexicon._phrase_pass.starts
     assert all(targets and predicates for *_, targets, predicates in hate._COMPILED)
+    # Words that only could be listed are looked up, not a reason for the full path.
+    assert NEW.lexicon._clearly_clean("The buffet at Cockermouth: a cocktail, the cockerel and Dickens.")
+    assert not NEW.lexicon._clearly_clean("The buffet at Cockermouth: a cocktail, the cockerel and bull-shit.")
     words = NEW.hate.sentences("The trip is on Friday. The trip is on Friday.")
     first, second = (NEW.hate.symbols(w) for w in words)
     assert all(a is b for a, b in zip(first, second, strict=True))  # one reading per word, shared

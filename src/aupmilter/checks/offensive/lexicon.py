@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -237,7 +238,9 @@ class Lexicon:
 
     def _clearly_clean(self, text: str) -> bool:
         """Fast path for the common case: plain ASCII text with no sign of obfuscation and no
-        word that could match.  Pure C-speed scans; anything doubtful takes the full path."""
+        listed word or phrase.  C-speed scans, then each word that could be listed looked up
+        once per process; anything else takes the full path.  (In such text the full path's
+        tokens are these words, less any inside identifiers, so the same lookups decide.)"""
         if "&" in text:
             return False
         if not text.isascii():
@@ -261,7 +264,9 @@ class Lexicon:
                 new = unique
             self._screened |= new
             self._doubtful |= {w for w in new if self._doubtful_word(w)}
-        if not self._doubtful.isdisjoint(unique):
+        # A word that only *could* be listed ("buffet", "cockerel", "Cockermouth": most letters
+        # have one) is looked up as the full path would look it up; only a listed one needs it.
+        if not self._doubtful.isdisjoint(unique) and self._listed_word_in(self._doubtful.intersection(unique)):
             return False
         if self.phrase_keys.isdisjoint(unique):
             return True
@@ -342,7 +347,7 @@ class Lexicon:
             self._listed.add(word)
         return term
 
-    def _listed_word_in(self, words: list[str]) -> bool:
+    def _listed_word_in(self, words: Iterable[str]) -> bool:
         """Does any of ``words`` stand for a listed word?  Each distinct word is looked up once
         per process (:meth:`_word`); the question is then one set intersection."""
         distinct = set(words)
