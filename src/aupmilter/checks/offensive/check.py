@@ -86,9 +86,13 @@ class OffensiveCheck:
 
     def _listed(self, text: str) -> list[Term]:
         """Listed words *used* in ``text``: mentions (quoted or reported) are blanked out first,
-        but only when there is a listed word at all (most mail has none)."""
+        but only when there is a listed word at all (most mail has none), and the text is read
+        again only when something was blanked (the scan is a function of the text alone)."""
         words = self.lexicon.scan(text)
-        return self.lexicon.scan(self.hate.unmentioned(text)) if words else words
+        if not words:
+            return words
+        used = self.hate.unmentioned(text)
+        return words if used is text else self.lexicon.scan(used)
 
     # --- per message ----------------------------------------------------------------------------
 

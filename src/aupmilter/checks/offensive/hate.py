@@ -880,6 +880,7 @@ class HateDetector:
         if not _MENTION_HINT.search(text):
             return text
         chars = list(text)
+        blanked = False
         for start, end in _sentence_spans(text):
             sentence = text[start:end]
             if not _MENTION_HINT.search(sentence):
@@ -894,6 +895,7 @@ class HateDetector:
             report_at, condemned = self._cues(words, len(words), len(words))
             if report_at is None and not condemned:
                 continue
+            blanked = True
             for m in _QUOTED_SPAN.finditer(sentence):
                 for k in range(start + m.start(), start + m.end()):
                     chars[k] = " "
@@ -901,7 +903,8 @@ class HateDetector:
                 cue = _nth_word_end(sentence, origin[report_at])
                 for k in range(start + cue, end):
                     chars[k] = " "
-        return "".join(chars)
+        # ``text`` itself when nothing is mentioned: the caller need not read it again.
+        return "".join(chars) if blanked else text
 
     def _reported_text(self, flat: str, position: int) -> bool:
         """A phrase at ``position`` reported by someone else before it, or put as a condition."""
