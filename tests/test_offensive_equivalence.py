@@ -264,6 +264,10 @@ def test_prepare_tokens_and_token_texts_are_identical() -> None:
         reference = ref_normalise.tokens(prepared)
         assert [tuple(t) for t in normalise.tokens(prepared)] == [tuple(t) for t in reference], text
         assert normalise.token_texts(prepared) == [t.text for t in reference], text
+        view = normalise.TokenView(prepared)  # the lexicon's tokens, each made where read
+        assert view.texts == [t.text for t in reference], text
+        assert [tuple(view[i]) for i in range(len(view))] == [tuple(t) for t in reference], text
+        assert [tuple(t) for t in view[1:4]] == [tuple(t) for t in reference[1:4]], text
 
 
 def test_identifier_prefilters_keep_the_same_spans() -> None:

@@ -19,8 +19,9 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
+from collections.abc import Sequence
 from itertools import chain
-from typing import NamedTuple
+from typing import NamedTuple, overload
 
 import regex
 
@@ -189,6 +190,46 @@ def fold(raw: str) -> str:
     if low.isalpha() or low.isdigit():
         return low
     return low.translate(_LEET)
+
+
+class TokenView(Sequence[Token]):
+    """:func:`tokens` of ``text``, with each :class:`Token` made only when it is read.
+
+    A check that looks every word up but needs the spelling and place of only the few that
+    are listed (the word lists: a thousand tokens a letter, a handful listed) reads ``texts``
+    and indexes just those; ``view[i] == tokens(text)[i]`` for every ``i``."""
+
+    def __init__(self, text: str) -> None:
+        memo = _TEXT_MEMO
+        if len(memo) > MEMO_SIZE:
+            memo.clear()
+        found: list[tuple[re.Match[str] | regex.Match[str], str]] = []
+        append = found.append
+        for m in (_ASCII_TOKEN if text.isascii() else _TOKEN).finditer(text):
+            raw = m.group()
+            folded = memo[raw] if raw in memo else _token_text(raw)
+            if folded:  # (not a number, not only leet signs)
+                append((m, folded[0]))
+        self._found = found
+        #: every token's folded text, as :func:`token_texts` gives them
+        self.texts = [text for _, text in found]
+
+    def __len__(self) -> int:
+        return len(self._found)
+
+    @overload
+    def __getitem__(self, index: int) -> Token: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Token]: ...
+
+    def __getitem__(self, index: int | slice) -> Token | list[Token]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self._found)))]
+        m, folded = self._found[index]
+        raw = m.group()
+        core = raw.strip("!*|") if raw[-1] in "!*|" or raw[0] in "!*|" else raw
+        return Token(folded, core, m.start())
 
 
 def tokens(text: str) -> list[Token]:

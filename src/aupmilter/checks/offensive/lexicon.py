@@ -13,15 +13,24 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from itertools import accumulate
 from pathlib import Path
 
 import regex
 
 from aupmilter import schema
 from aupmilter.errors import ConfigError
-from aupmilter.normalise import Token, normalise_text, prepare, spaced_somewhere, token_texts, tokens, variants
+from aupmilter.normalise import (
+    Token,
+    TokenView,
+    normalise_text,
+    prepare,
+    spaced_somewhere,
+    token_texts,
+    variants,
+)
 from aupmilter.quoting import FORWARDED, QUOTED
 from aupmilter.schema import setting
 from aupmilter.triggers import AnchoredPattern
@@ -293,15 +302,12 @@ class Lexicon:
             self._phrase_pass is None or next(iter(self._phrase_pass.finditer(" ".join(words))), None) is None
         ):
             return []  # no listed word or phrase: the tokens' places and spellings are not needed
-        toks = tokens(prepared)
-        if not toks:
+        toks = TokenView(prepared)  # a token's spelling and place are made only where read
+        texts = toks.texts
+        if not texts:
             return []
-        offsets: list[int] = []
-        position = 0
-        for t in toks:
-            offsets.append(position)
-            position += len(t.text) + 1
-        stream = " ".join(t.text for t in toks)
+        offsets = list(accumulate((len(t) + 1 for t in texts[:-1]), initial=0))
+        stream = " ".join(texts)
         consumed: set[int] = set()
         hits: list[Term] = []
         for pattern, is_phrase in self._passes:
@@ -314,16 +320,18 @@ class Lexicon:
                 consumed |= indices
                 if is_phrase:
                     hits.append(self.phrases[m.group()])
-        for i, t in enumerate(toks):
-            if i in consumed:
+        listed = {w for w in set(texts) if self._word(w) is not None}
+        for i, text_i in enumerate(texts):
+            if text_i not in listed or i in consumed:
                 continue
-            term = self._word(t.text)
+            term = self._word(text_i)
             if term is None:
                 continue
+            t = toks[i]
             if term.rule.endswith(".mild") and _proper_noun(t, prepared):
                 continue  # "Dick Whittington", "the Cock and Bull": names, not words
             context = self.homonyms.get(term.display)
-            if context and any(w.text in context for w in toks[max(0, i - HOMONYM_WINDOW) : i + HOMONYM_WINDOW + 1]):
+            if context and any(w in context for w in texts[max(0, i - HOMONYM_WINDOW) : i + HOMONYM_WINDOW + 1]):
                 continue  # "a dyke along the river", "our spaniel bitch", "a dumb terminal"
             if _surname(toks, i, prepared):
                 continue  # "Aditya Pakki", "Jonathan Cockburn": a capitalised name after a first name
@@ -401,13 +409,13 @@ HOMONYM_WINDOW = 6
 _AUXILIARIES = frozenset({"will", "is", "was", "has", "had", "and", "said", "says", "can", "could", "would", "should"})
 
 
-def _name_at_start(toks: list[Token], i: int) -> bool:
+def _name_at_start(toks: Sequence[Token], i: int) -> bool:
     """A capitalised word opening a sentence and followed by a verb is a name ("Dick will ...")."""
     raw = toks[i].raw
     return raw[:1].isupper() and not raw.isupper() and i + 1 < len(toks) and toks[i + 1].text in _AUXILIARIES
 
 
-def _surname(toks: list[Token], i: int, text: str) -> bool:
+def _surname(toks: Sequence[Token], i: int, text: str) -> bool:
     """Capitalised (not shouted) and right after another capitalised word on the same line."""
     raw, previous = toks[i].raw, toks[i - 1] if i else None
     if previous is None or not raw[:1].isupper() or raw.isupper():
