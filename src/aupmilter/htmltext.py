@@ -88,10 +88,10 @@ class TokenReader:
 @dataclass(frozen=True, slots=True)
 class HtmlRead:
     """One HTML document read: ``text`` is what a person sees (block elements separated by
-    newlines), ``tokens`` what the tokeniser produced, in order.  ``complete`` is false when
-    the parser gave up part-way (it has not in any Python this runs on: belt and braces); the
-    tokens then stop there, and a reader must not treat the end of them as the end of the
-    document (an unclosed ``<a>`` is not closed by it)."""
+    newlines), ``tokens`` what the tokeniser produced, in order, shared by every reader (which
+    must not change them).  ``complete`` is false when the parser gave up part-way (the stdlib
+    parser is lenient: belt and braces); the tokens then stop there, and a reader must not treat
+    the end of them as the end of the document (an unclosed ``<a>`` is not closed by it)."""
 
     text: str
     tokens: list[Token]
