@@ -22,7 +22,7 @@ from functools import cached_property
 from typing import Any
 
 from aupmilter.elision import ELIDE_MIN_BYTES, elide, resolve, restore_part
-from aupmilter.htmltext import html_to_text
+from aupmilter.htmltext import HtmlRead, read_html
 from aupmilter.quoting import split_quoted
 
 #: Parts beyond this many are not walked; a ``mime.too_many_parts`` defect is recorded instead.
@@ -160,6 +160,7 @@ class MessageView:
         self.msg: Message = self._parse_eliding(raw, elide_min_bytes)
         self._text_parts: list[TextPart] = []
         self._quoted_segments: dict[int, list[tuple[str, str]]] = {}
+        self._html: dict[str, HtmlRead] = {}
         self._attachments: list[Attachment] = []
         self._walked = False
         self._addresses: dict[tuple[str, ...], tuple[tuple[str, str], ...]] = {}
@@ -264,6 +265,16 @@ class MessageView:
             segments = self._quoted_segments[id(part)] = split_quoted(part.text)
         return segments
 
+    def html(self, markup: str) -> HtmlRead:
+        """:func:`aupmilter.htmltext.read_html` of an HTML part's markup, tokenised once for every
+        reader: the walk takes the visible text from it, the link reader replays its tokens.
+        Kept by markup, not by part, so a reader that decodes a part its own way gets a read of
+        exactly what it decoded."""
+        read = self._html.get(markup)
+        if read is None:
+            read = self._html[markup] = read_html(markup)
+        return read
+
     @property
     def defects(self) -> list[str]:
         self._walk()
@@ -320,7 +331,7 @@ class MessageView:
                 nth_body += 1
                 text = _decode_text(part, self._defects)
                 if ctype == "text/html":
-                    text = html_to_text(text)
+                    text = self.html(text).text
                 location = f"{prefix}body" if prefix else "body"
                 self._text_parts.append(TextPart(text[:MAX_TEXT_CHARS], ctype, location, _charset(part)))
                 continue

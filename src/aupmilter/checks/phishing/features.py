@@ -21,10 +21,10 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from email.utils import parseaddr
-from html.parser import HTMLParser
 
 import regex
 
+from aupmilter.htmltext import TokenReader, read_html, replay
 from aupmilter.message import MessageView
 from aupmilter.triggers import AnchoredSearch
 
@@ -138,10 +138,11 @@ class Lists:
     webmail: frozenset[str]
 
 
-class HtmlScan(HTMLParser):
+class HtmlScan(TokenReader):
     """Counts the HTML tricks: hidden or tiny text, forms, scripts, iframes, ``<base>``,
-    ``<meta refresh>``, images, and visible words.  Subclasses that handle tags too call
-    these handlers first."""
+    ``<meta refresh>``, images, and visible words, from the tokens of a part read once
+    (:func:`aupmilter.htmltext.replay`).  Subclasses that handle tags too call these handlers
+    first."""
 
     HIDDEN = re.compile(
         r"display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*[0-2](?:\.\d+)?(?:px|pt)?\s*(?:;|$)|max-height\s*:\s*0|opacity\s*:\s*0(?:\.0+)?\s*(?:;|$)",
@@ -150,7 +151,6 @@ class HtmlScan(HTMLParser):
     TINY = re.compile(r"font-size\s*:\s*[0-3](?:\.\d+)?(?:px|pt)", re.I)
 
     def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
         self.stack: list[bool] = []
         self.hidden_chars = 0
         self.visible_words = 0
@@ -238,11 +238,7 @@ def scan_html(sources: Iterable[str]) -> HtmlCounts:
     counts = HtmlCounts()
     for html in sources:
         scan = HtmlScan()
-        try:
-            scan.feed(html)
-            scan.close()
-        except (AssertionError, ValueError):  # pragma: no cover - html.parser is lenient
-            pass
+        replay(read_html(html), scan)
         counts.add(scan)
     return counts
 

@@ -1,6 +1,7 @@
 """Every link in a message: ``<a>``/``<area>``/``<form>`` targets with their visible text from the
-HTML parts (read from the parsed tree: the text view has lost the hrefs), and URLs in plain text
-(Outlook's ``text <https://target/>`` keeps its text)."""
+HTML parts (read from the parsed tree: the text view has lost the hrefs; the tokens are the ones
+the view read the visible text from, replayed), and URLs in plain text (Outlook's
+``text <https://target/>`` keeps its text)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from email.message import Message
 import regex
 
 from aupmilter.checks.phishing import features as pf
+from aupmilter.htmltext import replay
 from aupmilter.message import MessageView
 
 MAX_TEXT = 200_000
@@ -111,7 +113,7 @@ class _Anchors(pf.HtmlScan):
             self._text.append(data)
 
     def close(self) -> None:
-        super().close()
+        """The end of the document closes an open ``<a>``."""
         self._close()
 
     def _close(self) -> None:
@@ -133,11 +135,10 @@ def extract_links(
     links: list[Link] = []
     for location, markup in html_sources(message, root_type):
         parser = _Anchors(limit - len(links))
-        try:
-            parser.feed(markup)
+        read = message.html(markup)
+        replay(read, parser)
+        if read.complete:
             parser.close()
-        except (AssertionError, ValueError):  # pragma: no cover - html.parser is very lenient
-            pass
         if counts is not None:
             counts.add(parser)
         links += [Link(href, text, location) for href, text in parser.found]
