@@ -14,6 +14,7 @@ with generated bodies (tests/test_message_elision.py).
 
 from __future__ import annotations
 
+import enum
 import re
 import secrets
 from collections.abc import Iterator
@@ -95,6 +96,16 @@ class Elided:
 
     def original(self, elision: Elision) -> str:
         return self.raw[elision.start : elision.end].decode("ascii", "surrogateescape")
+
+
+class NotScanned(enum.Enum):
+    """The type of :data:`NOT_SCANNED`."""
+
+    NOT_SCANNED = "not scanned"
+
+
+#: "Not looked for yet", as opposed to ``None``, "looked for, there are none".
+NOT_SCANNED = NotScanned.NOT_SCANNED
 
 
 def elide(raw: bytes, min_bytes: int = ELIDE_MIN_BYTES) -> Elided | None:

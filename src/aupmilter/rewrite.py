@@ -156,11 +156,16 @@ def skip_reason(
     return None
 
 
-def parse_for_surgery(raw: bytes) -> tuple[Message, Elided | None]:
+def parse_for_surgery(
+    raw: bytes, found: Elided | elision.NotScanned | None = elision.NOT_SCANNED
+) -> tuple[Message, Elided | None]:
     """The message tree to edit, with large base64 attachment bodies left as tokens: surgery
     only ever edits body text, and regenerating megabytes of attachments it never changes cost
-    more than everything else the milter does (see :mod:`aupmilter.elision`)."""
-    elided = elision.elide(raw, elision.ELIDE_MIN_BYTES)
+    more than everything else the milter does (see :mod:`aupmilter.elision`).
+
+    ``found``: what :func:`~aupmilter.elision.elide` returned for these very bytes (the
+    message view already looked), so the message is not scanned twice."""
+    elided = elision.elide(raw, elision.ELIDE_MIN_BYTES) if found is elision.NOT_SCANNED else found
     if elided is None:
         return email.message_from_bytes(raw, policy=REWRITE_POLICY), None
     msg = email.message_from_bytes(elided.text, policy=REWRITE_POLICY)
@@ -183,12 +188,20 @@ def edit_effects(raw: bytes, msg: Message, elided: Elided | None) -> list[Effect
     return [*header_changes(block, new_block, eol), ReplaceBody(new_body)]
 
 
-def rewrite(raw: bytes, disclaimer: Disclaimer, domain: str, *, wrap_signed: bool = False) -> RewriteResult | None:
+def rewrite(
+    raw: bytes,
+    disclaimer: Disclaimer,
+    domain: str,
+    *,
+    wrap_signed: bool = False,
+    elisions: Elided | elision.NotScanned | None = elision.NOT_SCANNED,
+) -> RewriteResult | None:
     """Effects that add the disclaimer to ``raw``; ``None`` when it already has it.
 
     Raises :class:`Untouchable` for signed/encrypted mail unless ``wrap_signed``, and
-    :class:`Ambiguous` (or its :class:`Undecodable`) when surgery could damage the message."""
-    msg, elided = parse_for_surgery(raw)
+    :class:`Ambiguous` (or its :class:`Undecodable`) when surgery could damage the message.
+    ``elisions``: see :func:`parse_for_surgery`."""
+    msg, elided = parse_for_surgery(raw, elisions)
     if msg.get(MARKER_HEADER) is not None:
         return None
     reason = skip_reason(msg, disclaimer, wrap_signed=wrap_signed)
