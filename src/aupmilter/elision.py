@@ -126,7 +126,7 @@ def elide(raw: bytes, min_bytes: int = ELIDE_MIN_BYTES) -> Elided | None:
     for i, (start, end) in enumerate(runs):
         crlf = raw[end - 2 : end] == b"\r\n"
         eol_len = 2 if crlf else 1
-        token = f"{_MARK}{nonce}N{i}"
+        token = f"{_MARK}{nonce}N{i}E"  # closed: N1 must not match the start of N10
         elisions[token] = Elision(token, start, end - eol_len, crlf)
         pieces += [raw[cursor:start], token.encode(), raw[end - eol_len : end]]
         cursor = end
