@@ -19,7 +19,9 @@ so the header we emit is byte for byte the one dkimpy would (PKCS#1 v1.5 is dete
 tests/test_dkim.py compares the two).  Only the body canonicalisation takes a short cut: a body
 with no tab, no double space and no space before a line end is already relaxed-canonical
 but for its trailing empty lines, and a 2 MB attachment no longer goes through three regex
-passes to find that out.
+passes to find that out.  Nor through the searches for that: the disclaimer rewrite says which
+spans of its new body are attachment bodies it copied through (base64 lines, no white space:
+:data:`aupmilter.elision.Opaque`), and the line-end and white-space tests look only between them.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 from dkim.canonicalization import Relaxed
 
+from aupmilter.elision import Opaque, gaps
 from aupmilter.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -101,13 +104,16 @@ def load_keys(config: Config) -> dict[str, DkimKey]:
     }
 
 
-def sign(message: bytes, key: DkimKey, now: float | None = None) -> str:
+def sign(message: bytes, key: DkimKey, now: float | None = None, opaque: Opaque = ()) -> str:
     """The DKIM-Signature header *value* for ``message`` as it will be delivered.
 
     Folded (continuation lines start with a tab, lines end in LF): a 4096-bit signature on one
     line would pass the 998-character limit of RFC 5322.  Relaxed header canonicalisation
-    makes the folding irrelevant to verification.  ``now`` (the t= tag) is for tests."""
-    header = _signature_header(_crlf(message), key, int(time.time() if now is None else now))
+    makes the folding irrelevant to verification.  ``now`` (the t= tag) is for tests.
+    ``opaque``: spans of ``message`` that are base64 lines (:data:`aupmilter.elision.Opaque`),
+    which the line-end and white-space tests then skip (module docstring)."""
+    crlf, opaque = _crlf(message, opaque)
+    header = _signature_header(crlf, key, int(time.time() if now is None else now), opaque)
     name, _, value = header.decode("ascii").partition(":")
     if name.strip().lower() != "dkim-signature":
         raise ValueError("unexpected signature header")
@@ -120,17 +126,19 @@ _SIGN = frozenset(dkimpy.DKIM.SHOULD) | frozenset(OVERSIGNED) | frozenset(dkimpy
 _FROZEN = (frozenset(dkimpy.DKIM.FROZEN) | frozenset(OVERSIGNED)) - frozenset(dkimpy.DKIM.SHOULD_NOT)
 
 
-def _signature_header(message: bytes, key: DkimKey, now: int) -> bytes:
+def _signature_header(message: bytes, key: DkimKey, now: int, opaque: Opaque = ()) -> bytes:
     """What ``dkimpy.DKIM.sign`` returns for ``message`` (CRLF) with our settings: relaxed/relaxed,
     rsa-sha256, i=@domain, the default sign list with :data:`OVERSIGNED` frozen; the RSA
     signature made by OpenSSL over the same header hash."""
     headers, body = _parse(message)
+    shift = len(message) - len(body)
+    opaque = tuple((s - shift, e - shift) for s, e in opaque) if opaque and body and opaque[0][0] >= shift else ()
     names = [name for name, _ in headers if name.lower() in _SIGN]
     include = tuple(name.lower() for name in [*names, *(n for n in names if n.lower() in _FROZEN)])
     if b"from" not in include:
         raise dkimpy.ParameterError("The From header field MUST be signed")
     domain, selector = key.domain.encode(), key.selector.encode()
-    body_hash = base64.b64encode(hashlib.sha256(_relaxed_body(body)).digest())
+    body_hash = base64.b64encode(hashlib.sha256(_relaxed_body(body, opaque)).digest())
     fields = [
         (b"v", b"1"),
         (b"a", b"rsa-sha256"),
@@ -168,11 +176,17 @@ def _parse(message: bytes) -> tuple[list[list[bytes]], bytes]:
     return headers, message[end + 4 :]
 
 
-def _relaxed_body(body: bytes) -> bytes:
+def _relaxed_body(body: bytes, opaque: Opaque = ()) -> bytes:
     """RFC 6376 §3.4.4, as dkimpy's ``Relaxed.canonicalize_body``; a body with no whitespace to
-    compress or strip skips the regex passes (see module docstring)."""
-    if b"\t" in body or b"  " in body or b" \r\n" in body:
-        return Relaxed.canonicalize_body(body)  # type: ignore[no-any-return]
+    compress or strip skips the regex passes (see module docstring).  ``opaque`` spans hold no
+    space or tab and start and end with a base64 character: only the text between is looked at."""
+    for start, end in gaps(len(body), opaque):
+        if (
+            body.find(b"\t", start, end) != -1
+            or body.find(b"  ", start, end) != -1
+            or body.find(b" \r\n", start, end) != -1
+        ):
+            return Relaxed.canonicalize_body(body)  # type: ignore[no-any-return]
     end = len(body)
     while body.endswith(b"\r\n", 0, end):  # trailing empty lines: all but one line end go
         end -= 2
@@ -189,8 +203,15 @@ def _private_key(pem: bytes) -> rsa.RSAPrivateKey:
     return loaded
 
 
-def _crlf(message: bytes) -> bytes:
-    """Postfix hands milters CRLF line ends and delivers CRLF; sign exactly that."""
-    if message.count(b"\n") == message.count(b"\r\n"):
-        return message
-    return message.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+def _crlf(message: bytes, opaque: Opaque = ()) -> tuple[bytes, Opaque]:
+    """Postfix hands milters CRLF line ends and delivers CRLF; sign exactly that.
+
+    Every LF already after a CR leaves the message as it is (with its ``opaque`` spans, whose
+    LFs need counting only if they are bare: their lines all end alike)."""
+    spans_crlf = all(message[at - 1] == 0x0D for s, e in opaque if (at := message.find(b"\n", s, e)) != -1)
+    if spans_crlf and all(
+        message.count(b"\n", start, end) == message.count(b"\r\n", start, end)
+        for start, end in gaps(len(message), opaque)
+    ):
+        return message, opaque
+    return message.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n"), ()

@@ -182,10 +182,13 @@ def edit_effects(raw: bytes, msg: Message, elided: Elided | None) -> list[Effect
     out = io.BytesIO()
     BytesGenerator(out, mangle_from_=False, policy=REWRITE_POLICY.clone(linesep=eol.decode())).flatten(msg)
     data = out.getvalue()
+    opaque: elision.Opaque = ()
     if elided is not None:
-        data = elision.restore_output(data, elided, eol)
+        data, opaque = elision.restore_output(data, elided, eol)
     new_block, _, new_body = split_message(data)
-    return [*header_changes(block, new_block, eol), ReplaceBody(new_body)]
+    shift = len(data) - len(new_body)
+    opaque = tuple((start - shift, end - shift) for start, end in opaque if start >= shift)
+    return [*header_changes(block, new_block, eol), ReplaceBody(new_body, opaque)]
 
 
 def rewrite(

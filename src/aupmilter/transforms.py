@@ -117,9 +117,11 @@ class DisclaimerTransform:
         if key is None:
             return list(effects)  # no site key here (an offline check): a bare marker, never trusted
         # The body as it will leave: the rewrite's new body (apply_effects takes the last one).
-        replaced = [e.body for e in effects if isinstance(e, ReplaceBody)]
-        body = replaced[-1] if replaced else split_message(current)[2]
-        value = marker_value(domain, body, key)
+        replaced = [e for e in effects if isinstance(e, ReplaceBody)]
+        if replaced:
+            value = marker_value(domain, replaced[-1].body, key, replaced[-1].opaque)
+        else:
+            value = marker_value(domain, split_message(current)[2], key)
         return [
             AddHeader(e.name, value, e.prepend) if isinstance(e, AddHeader) and e.name == MARKER_HEADER else e
             for e in effects
@@ -179,8 +181,12 @@ class DkimTransform:
         key = key_for(self.keys, from_domain, envelope.sender_domain)
         if key is None:
             return []
+        # Where the rewrite copied attachment bodies through: the signer need not search them.
+        replaced = [e for e in effects if isinstance(e, ReplaceBody)]
+        shift = len(final) - len(replaced[-1].body) if replaced else 0
+        opaque = tuple((start + shift, end + shift) for start, end in replaced[-1].opaque) if replaced else ()
         try:
-            value = sign(final, key)
+            value = sign(final, key, opaque=opaque)
         except Exception as exc:
             log.warning("queue_id=%s DKIM signing failed (%s); sent unsigned", envelope.queue_id, type(exc).__name__)
             return []
