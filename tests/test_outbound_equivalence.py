@@ -13,6 +13,7 @@ repeat counter's body digest, and each helper the fast paths replaced.
 from __future__ import annotations
 
 import base64
+import hashlib
 import random
 import re
 import secrets
@@ -60,6 +61,7 @@ def _generated() -> Iterator[tuple[str, bytes]]:
     yield "only CR at the end", b"From: teacher@oakfield.example\r\r"
     yield "starts with a blank line", b"\nFrom: teacher@oakfield.example\n\nbody\n"
     yield "trailing whitespace lines", head + b"\nHello  \n\t\n   \n\n\n"
+    yield "only blank lines", head + b"\n\n\n\n"
     yield "tabs and double spaces", head + b"\nA\tb  c   d \nnext\t\n\n"
     yield "stray CR", head + b"\nline\r\r\nbare\rcr\nend \r\n\r\n"
     yield "mixed endings", head.replace(b"\n", b"\r\n") + b"\r\nfirst\nsecond\r\nthird\n"
@@ -287,7 +289,9 @@ def test_helpers_are_byte_identical(corpus: list[tuple[str, bytes]]) -> None:
         crlf = dkim._crlf(raw)[0]
         assert crlf == old.dkim._crlf(raw), name
         body = old.dkim._parse(crlf)[1]
-        assert dkim._relaxed_body(body) == old.dkim._relaxed_body(body), name
+        relaxed = old.dkim._relaxed_body(body)
+        assert dkim._relaxed_body(body) == relaxed, name
+        assert dkim._body_hash(crlf, dkim._parse(crlf)[1]) == hashlib.sha256(relaxed).digest(), name
         _assert_same_elision(name, raw)
 
 

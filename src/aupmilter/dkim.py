@@ -130,15 +130,13 @@ def _signature_header(message: bytes, key: DkimKey, now: int, opaque: Opaque = (
     """What ``dkimpy.DKIM.sign`` returns for ``message`` (CRLF) with our settings: relaxed/relaxed,
     rsa-sha256, i=@domain, the default sign list with :data:`OVERSIGNED` frozen; the RSA
     signature made by OpenSSL over the same header hash."""
-    headers, body = _parse(message)
-    shift = len(message) - len(body)
-    opaque = tuple((s - shift, e - shift) for s, e in opaque) if opaque and body and opaque[0][0] >= shift else ()
+    headers, start = _parse(message)
     names = [name for name, _ in headers if name.lower() in _SIGN]
     include = tuple(name.lower() for name in [*names, *(n for n in names if n.lower() in _FROZEN)])
     if b"from" not in include:
         raise dkimpy.ParameterError("The From header field MUST be signed")
     domain, selector = key.domain.encode(), key.selector.encode()
-    body_hash = base64.b64encode(hashlib.sha256(_relaxed_body(body, opaque)).digest())
+    body_hash = base64.b64encode(_body_hash(message, start, opaque))
     fields = [
         (b"v", b"1"),
         (b"a", b"rsa-sha256"),
@@ -163,30 +161,52 @@ def _signature_header(message: bytes, key: DkimKey, now: int, opaque: Opaque = (
     return _NAME + b": " + folded
 
 
-def _parse(message: bytes) -> tuple[list[list[bytes]], bytes]:
+def _parse(message: bytes) -> tuple[list[list[bytes]], int]:
     """dkimpy's ``rfc822_parse``, run on the header block only (it splits the whole message into
-    lines and joins the body back together, a cost that grows with the attachments)."""
+    lines and joins the body back together, a cost that grows with the attachments); and where
+    the body starts (not a copy of it: :func:`_body_hash` reads it in place)."""
     if message.startswith(b"\r\n"):
-        return [], message[2:]
+        return [], 2
     end = message.find(b"\r\n\r\n")
     if end < 0:
         headers, _ = dkimpy.rfc822_parse(message)
-        return headers, b""
+        return headers, len(message)
     headers, _ = dkimpy.rfc822_parse(message[: end + 4])
-    return headers, message[end + 4 :]
+    return headers, end + 4
 
 
-def _relaxed_body(body: bytes, opaque: Opaque = ()) -> bytes:
-    """RFC 6376 §3.4.4, as dkimpy's ``Relaxed.canonicalize_body``; a body with no whitespace to
-    compress or strip skips the regex passes (see module docstring).  ``opaque`` spans hold no
-    space or tab and start and end with a base64 character: only the text between is looked at."""
-    for start, end in gaps(len(body), opaque):
+def _body_hash(message: bytes, start: int, opaque: Opaque = ()) -> bytes:
+    """SHA-256 of the relaxed canonical form (:func:`_relaxed_body`) of the body that starts at
+    ``start``, hashed where it lies when no white space needs compressing or stripping; only
+    the text between the ``opaque`` spans (no space or tab in them, and they start and end with
+    a base64 character) is searched for any."""
+    if opaque and opaque[0][0] < start:
+        opaque = ()
+    for begin, end in gaps(len(message), opaque, start):
         if (
-            body.find(b"\t", start, end) != -1
-            or body.find(b"  ", start, end) != -1
-            or body.find(b" \r\n", start, end) != -1
+            message.find(b"\t", begin, end) != -1
+            or message.find(b"  ", begin, end) != -1
+            or message.find(b" \r\n", begin, end) != -1
         ):
-            return Relaxed.canonicalize_body(body)  # type: ignore[no-any-return]
+            return hashlib.sha256(_relaxed_body(message[start:])).digest()
+    end = len(message)
+    while message.endswith(b"\r\n", start, end):  # trailing empty lines: all but one line end go
+        end -= 2
+    hasher = hashlib.sha256()
+    if end == len(message):
+        if end > start:  # an empty body is canonically empty, not a bare line end
+            hasher.update(memoryview(message)[start:])
+            hasher.update(b"\r\n")
+    elif end > start:
+        hasher.update(memoryview(message)[start : end + 2])
+    return hasher.digest()
+
+
+def _relaxed_body(body: bytes) -> bytes:
+    """RFC 6376 §3.4.4, as dkimpy's ``Relaxed.canonicalize_body``; a body with no whitespace to
+    compress or strip skips the regex passes (see module docstring)."""
+    if b"\t" in body or b"  " in body or b" \r\n" in body:
+        return Relaxed.canonicalize_body(body)  # type: ignore[no-any-return]
     end = len(body)
     while body.endswith(b"\r\n", 0, end):  # trailing empty lines: all but one line end go
         end -= 2

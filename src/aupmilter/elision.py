@@ -26,6 +26,8 @@ from functools import lru_cache
 ELIDE_MIN_BYTES = 150_000
 
 _MARK = "AUPMILTERELIDED"
+#: What every token starts with, as bytes.
+MARK = _MARK.encode()
 
 
 @lru_cache(maxsize=4)

@@ -75,14 +75,21 @@ def canonical_body(body: bytes, opaque: Opaque = ()) -> bytes:
     ``opaque`` (:data:`~aupmilter.elision.Opaque`): spans that are base64 lines, which only lose
     their CRs; the per-line work is done on the text between.  A span starts and ends with a
     base64 character, so a line that runs into one does not end at the span's edge."""
+    return b"".join(_canonical_pieces(body, opaque))
+
+
+def _canonical_pieces(body: bytes, opaque: Opaque) -> list[bytes]:
+    """:func:`canonical_body` in pieces, for hashing without joining megabytes first."""
     if not opaque:
-        return _lines(body).rstrip(b"\n") + b"\n"
+        return [_lines(body).rstrip(b"\n"), b"\n"]
     pieces: list[bytes] = []
     for (start, end), (begin, stop) in zip(gaps(len(body), opaque), opaque, strict=False):
         pieces.append(_lines(body[start:end], at_end=False))
-        pieces.append(body[begin:stop].translate(None, b"\r"))  # a CR is only ever before an LF
-    pieces.append(_lines(body[opaque[-1][1] :]))
-    return b"".join(pieces).rstrip(b"\n") + b"\n"
+        span = body[begin:stop]
+        pieces.append(span.translate(None, b"\r") if b"\r" in span else span)  # a CR is only before an LF
+    # Trailing blank lines go; the span before the last text ends in a base64 character.
+    pieces += [_lines(body[opaque[-1][1] :]).rstrip(b"\n"), b"\n"]
+    return pieces
 
 
 def _lines(text: bytes, at_end: bool = True) -> bytes:
@@ -94,7 +101,10 @@ def _lines(text: bytes, at_end: bool = True) -> bytes:
 
 
 def _mac(key: bytes, domain: str, body: bytes, opaque: Opaque = ()) -> str:
-    digest = hashlib.sha256(canonical_body(body, opaque)).digest()
+    hasher = hashlib.sha256()
+    for piece in _canonical_pieces(body, opaque):
+        hasher.update(piece)
+    digest = hasher.digest()
     return hmac.new(key, b"aupmilter-disclaimer-v1\0" + domain.lower().encode() + b"\0" + digest, "sha256").hexdigest()
 
 

@@ -14,13 +14,13 @@ from aupmilter.model import AddHeader, ChangeHeader, Effect, ReplaceBody
 
 def split_message(raw: bytes) -> tuple[bytes, bytes, bytes]:
     """(header block without the blank line, the EOL style, body)."""
-    block, eol, start = _header_end(raw)
+    block, eol, start = header_end(raw)
     return block, eol, raw[start:]
 
 
-def _header_end(raw: bytes) -> tuple[bytes, bytes, int]:
+def header_end(raw: bytes) -> tuple[bytes, bytes, int]:
     """(header block, EOL style, offset of the body): :func:`split_message` without copying
-    the body.  The earliest blank line decides; an LF blank line only wins if it starts before
+    the body (what reads only the headers of a message carrying megabytes needs no copy).  The earliest blank line decides; an LF blank line only wins if it starts before
     the CRLF one's LF, so it is looked for in the header block alone: in a CRLF message there
     is none, and searching the whole message for one cost a pass over every attachment."""
     crlf = raw.find(b"\r\n\r\n")
@@ -56,7 +56,7 @@ def apply_effects(raw: bytes, effects: Iterable[Effect]) -> bytes:
     """``raw`` with ``effects`` applied: ``raw`` itself when there are none and it has a header
     block to keep (rebuilding it would copy every byte to make the same bytes); otherwise the
     header block rebuilt and the body copied once, straight into the result."""
-    block, eol, start = _header_end(raw)
+    block, eol, start = header_end(raw)
     effects = tuple(effects)
     if not effects and raw[len(block) : start] == eol + eol:
         return raw
@@ -87,7 +87,7 @@ def apply_effects(raw: bytes, effects: Iterable[Effect]) -> bytes:
 
 def raw_header_value(raw: bytes, name: str) -> str | None:
     """The first ``name`` header's value exactly as sent (encoded-words kept), unfolded."""
-    block, eol, _ = _header_end(raw)
+    block, eol, _ = header_end(raw)
     for field_name, text in header_fields(block, eol):
         if field_name == name.lower():
             value = text.split(b":", 1)[1] if b":" in text else b""

@@ -59,7 +59,7 @@ from html.parser import HTMLParser
 from aupmilter import elision, marker
 from aupmilter.elision import Elided
 from aupmilter.model import AddHeader, ChangeHeader, Effect, ReplaceBody
-from aupmilter.render import header_fields, split_message
+from aupmilter.render import header_end, header_fields, split_message
 
 MARKER_HEADER = marker.MARKER_HEADER
 REWRITE_POLICY = email.policy.compat32.clone(max_line_length=0)
@@ -178,16 +178,22 @@ def edit_effects(raw: bytes, msg: Message, elided: Elided | None) -> list[Effect
 
     The generator writes with the original line ending, and elided bodies go back verbatim
     (see :func:`parse_for_surgery`).  One place for every body edit (disclaimer, banner)."""
-    block, eol, _ = split_message(raw)
+    block, eol, _ = header_end(raw)
     out = io.BytesIO()
     BytesGenerator(out, mangle_from_=False, policy=REWRITE_POLICY.clone(linesep=eol.decode())).flatten(msg)
     data = out.getvalue()
-    opaque: elision.Opaque = ()
-    if elided is not None:
-        data, opaque = elision.restore_output(data, elided, eol)
+    new_block, _, start = header_end(data)
+    if elided is None:
+        return [*header_changes(block, new_block, eol), ReplaceBody(data[start:])]
+    if elision.MARK not in data[:start]:
+        # The bodies go back into the generated body alone: the header block (before every
+        # token) splits off the same, and the new body is made in one copy.
+        body, opaque = elision.restore_output(data[start:], elided, eol)
+        return [*header_changes(block, new_block, eol), ReplaceBody(body, opaque)]
+    data, opaque = elision.restore_output(data, elided, eol)
     new_block, _, new_body = split_message(data)
     shift = len(data) - len(new_body)
-    opaque = tuple((start - shift, end - shift) for start, end in opaque if start >= shift)
+    opaque = tuple((begin - shift, end - shift) for begin, end in opaque if begin >= shift)
     return [*header_changes(block, new_block, eol), ReplaceBody(new_body, opaque)]
 
 
