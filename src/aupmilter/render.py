@@ -20,9 +20,11 @@ def split_message(raw: bytes) -> tuple[bytes, bytes, bytes]:
 
 def header_end(raw: bytes) -> tuple[bytes, bytes, int]:
     """(header block, EOL style, offset of the body): :func:`split_message` without copying
-    the body (what reads only the headers of a message carrying megabytes needs no copy).  The earliest blank line decides; an LF blank line only wins if it starts before
-    the CRLF one's LF, so it is looked for in the header block alone: in a CRLF message there
-    is none, and searching the whole message for one cost a pass over every attachment."""
+    the body, for what reads only the headers of a message carrying megabytes.
+
+    The earliest blank line decides; an LF blank line only wins if it starts before the CRLF
+    one's LF, so it is looked for in the header block alone: in a CRLF message there is none,
+    and searching the whole message for one cost a pass over every attachment."""
     crlf = raw.find(b"\r\n\r\n")
     lf = raw.find(b"\n\n", 0, crlf) if crlf != -1 else raw.find(b"\n\n")
     if lf != -1:
