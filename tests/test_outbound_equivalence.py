@@ -62,6 +62,8 @@ def _generated() -> Iterator[tuple[str, bytes]]:
     yield "starts with a blank line", b"\nFrom: teacher@oakfield.example\n\nbody\n"
     yield "trailing whitespace lines", head + b"\nHello  \n\t\n   \n\n\n"
     yield "only blank lines", head + b"\n\n\n\n"
+    yield "many blank lines, then more than the elision threshold", head + b"\n" * 10_000 + b"-" * 160_000 + b"\n"
+    yield "a short run, then a long one", head + b"\nAAAA\n\n\n" + b"-\n\n" + _b64(160_000, 18)
     yield "tabs and double spaces", head + b"\nA\tb  c   d \nnext\t\n\n"
     yield "stray CR", head + b"\nline\r\r\nbare\rcr\nend \r\n\r\n"
     yield "mixed endings", head.replace(b"\n", b"\r\n") + b"\r\nfirst\nsecond\r\nthird\n"

@@ -20,7 +20,6 @@ import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import Message
-from functools import lru_cache
 
 #: A base64 body of at least this many bytes is elided; ``0`` turns elision off.
 ELIDE_MIN_BYTES = 150_000
@@ -30,11 +29,13 @@ _MARK = "AUPMILTERELIDED"
 MARK = _MARK.encode()
 
 
-@lru_cache(maxsize=4)
-def _base64_candidates(min_bytes: int) -> re.Pattern[bytes]:
-    # One character class, no repeated group: sre keeps a backtracking record per repetition of
-    # a group, which for a 25 MB body cost more memory than the parse this avoids.
-    return re.compile(rb"\n\r?\n([A-Za-z0-9+/=\r\n]{%d,})" % min_bytes)
+#: A blank line and the run of base64 characters and line ends after it, however short.
+#: One character class, no repeated group: sre keeps a backtracking record per repetition of
+#: a group, which for a 25 MB body cost more memory than the parse this avoids.  Possessive and
+#: without a minimum length, so a short run is consumed by one match and the search goes on
+#: after it: with ``{150000,}`` every blank line inside a short run of blank lines was a new
+#: start scanning to the run's end, quadratic in the run (0.9 s for 40,000 LFs before 200 KB).
+_BASE64_RUN = re.compile(rb"\n\r?\n([A-Za-z0-9+/=\r\n]*+)")
 
 
 def _clean_base64_span(raw: bytes, start: int, end: int) -> tuple[int, bool] | None:
@@ -126,7 +127,9 @@ def elide(raw: bytes, min_bytes: int = ELIDE_MIN_BYTES) -> Elided | None:
     if min_bytes <= 0:
         return None
     runs: list[tuple[int, int, bool]] = []
-    for match in _base64_candidates(min_bytes).finditer(raw):
+    for match in _BASE64_RUN.finditer(raw):
+        if match.end(1) - match.start(1) < min_bytes:
+            continue  # no later start inside this run can be longer
         clean = _clean_base64_span(raw, match.start(1), match.end(1))
         if clean is not None:
             runs.append((match.start(1), *clean))
