@@ -117,7 +117,8 @@ def _serve(conn: Connection, config_path: str | None, generation: int) -> None:
     decided = 0
     while True:
         try:
-            envelope, raw, counted = conn.recv()
+            envelope, counted = conn.recv()
+            raw = conn.recv_bytes()  # as sent: not pickled, so not copied once more on each side
         except (EOFError, OSError):
             return
         try:
@@ -177,7 +178,8 @@ class _Worker:
     def ask(self, envelope: Envelope, raw: bytes, timeout: float, count: Counter | None = None) -> Outcome:
         deadline = time.monotonic() + timeout
         try:
-            self.conn.send((envelope, raw, count is not None))
+            self.conn.send((envelope, count is not None))
+            self.conn.send_bytes(raw)
             while True:
                 answered = self.conn.poll(max(deadline - time.monotonic(), 0.0))
                 reply: tuple[str, Any] = self.conn.recv() if answered else ("", None)
