@@ -194,16 +194,16 @@ class AupMilter(Milter.Base):  # type: ignore[misc]
         budget = config.milter.time_budget_seconds
         message: MessageView | None = None
         evaluator = state.evaluator
-        window, seconds = state.rate_window, counted_window(envelope, ruleset)
+        window, repeat_window = state.rate_window, counted_window(envelope, ruleset)
         digested: list[bytes] = []
 
         def count(digest: bytes) -> int:
-            assert seconds is not None
+            assert repeat_window is not None
             digested.append(digest)
-            return window.observe(envelope.sender, digest, seconds)
+            return window.observe(envelope.sender, digest, repeat_window)
 
-        counted = seconds is not None and evaluator is not None and len(raw) >= DIGEST_IN_WORKER_BYTES
-        if seconds is not None and not counted:
+        counted = repeat_window is not None and evaluator is not None and len(raw) >= DIGEST_IN_WORKER_BYTES
+        if repeat_window is not None and not counted:
             envelope = with_count(envelope, count(body_digest(raw)))
         try:
             if evaluator is not None:
