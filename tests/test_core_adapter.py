@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import tomllib
 from collections.abc import Iterator
+from email.message import EmailMessage
 from pathlib import Path
 
 import Milter
@@ -14,8 +15,10 @@ from Milter.testctx import TestCtx as MilterTestCtx
 from aupmilter import metrics
 from aupmilter.config import load_config, parse_config
 from aupmilter.engine import Ruleset
-from aupmilter.milter import AupMilter, MilterState, install_state
+from aupmilter.milter import DIGEST_IN_WORKER_BYTES, AupMilter, MilterState, install_state
+from aupmilter.ratewindow import body_digest
 from aupmilter.ruleset import build_ruleset
+from aupmilter.workers import EvaluatorPool, WorkerTimeout
 
 
 def _ruleset(extra: dict[str, object] | None = None) -> Ruleset:
@@ -181,3 +184,53 @@ def test_quarantine_store_failure_tempfails(ctx: MilterTestCtx) -> None:
         "t@oakfield.example",
     )
     assert rc == Milter.TEMPFAIL
+
+
+def _scan_letter() -> bytes:
+    """Outbound mail with a scan attached: big enough for the worker to make the body digest."""
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = "t@oakfield.example", "f@gmail.test", "Scan"
+    msg.set_content("Dear Mrs Patel, the scan you asked for.")
+    msg.add_attachment(bytes(range(256)) * 1200, maintype="application", subtype="pdf", filename="scan.pdf")
+    raw = msg.as_bytes()
+    assert len(raw) >= DIGEST_IN_WORKER_BYTES
+    return raw
+
+
+def _earlier(state: MilterState, raw: bytes) -> int:
+    """How many messages with this body the milter counted from t@oakfield.example."""
+    digest = body_digest(raw.replace(b"\n", b"\r\n"))  # the milter's spool has CRLF line ends
+    return state.rate_window.observe("t@oakfield.example", digest, 600)
+
+
+def test_a_large_message_is_counted_once_with_the_digest_made_in_a_worker(
+    ctx: MilterTestCtx, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def not_here(raw: bytes) -> bytes:
+        raise AssertionError("digest made in the milter process")
+
+    monkeypatch.setattr("aupmilter.milter.body_digest", not_here)
+    config = tmp_path / "aupmilter.toml"
+    config.write_text('[organisation]\nname = "T"\n\n[[schools]]\ndomain = "oakfield.example"\nname = "Oakfield"\n')
+    pool = EvaluatorPool(str(config), 1, 1)
+    try:
+        state = MilterState(build_ruleset(load_config(str(config))), None, 2, evaluator=pool)
+        install_state(state)
+        raw = _scan_letter()
+        for _ in range(3):
+            assert feed(ctx, raw, "t@oakfield.example", "f@gmail.test", auth="t") == Milter.ACCEPT
+        assert _earlier(state, raw) == 3
+    finally:
+        pool.shutdown()
+
+
+def test_a_large_message_still_counts_when_no_worker_made_its_digest(ctx: MilterTestCtx) -> None:
+    class NoWorkerFree:
+        def evaluate(self, envelope: object, raw: bytes, timeout: float, count: object = None) -> None:
+            raise WorkerTimeout("no free worker")
+
+    state = MilterState(_ruleset(), None, 2, evaluator=NoWorkerFree())
+    install_state(state)
+    raw = _scan_letter()
+    assert feed(ctx, raw, "t@oakfield.example", "f@gmail.test", auth="t") == Milter.TEMPFAIL
+    assert _earlier(state, raw) == 1  # counted here instead, as before the digest moved to workers

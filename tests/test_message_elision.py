@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from aupmilter import elision
 from aupmilter.banner import prepend_banner
 from aupmilter.message import MessageView
+from aupmilter.render import apply_effects
 from aupmilter.rewrite import Ambiguous, Disclaimer, Untouchable, rewrite
 from tests import attachment_builders as b
 
@@ -159,3 +160,22 @@ def test_disclaimer_and_banner_bytes_identical_with_elision_forced(monkeypatch: 
         assert plain == forced, files[i] if i < len(files) else i
         changed += elision.elide(raw, 1) is not None and plain[0] not in (None, "Untouchable", "Ambiguous")
     assert changed > 10  # rewrites that really went through the elided path
+
+
+def test_eleven_or_more_large_attachments_each_keep_their_own_bytes() -> None:
+    # Tokens end in N0, N1, ... N10: an unterminated N1 matched the start of N10, and the
+    # eleventh attachment was read, and sent on, as the second one's bytes followed by "0".
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = "t@oakfield.example", "p@home.test", "Scans"
+    msg.set_content("Dear parents, the scans are attached.")
+    blobs = [bytes([i]) * 3 + bytes(range(256)) * 600 for i in range(12)]
+    for i, blob in enumerate(blobs):
+        msg.add_attachment(blob, maintype="application", subtype="pdf", filename=f"scan{i}.pdf")
+    raw = msg.as_bytes()
+    view = MessageView(raw)
+    assert view.elided == 12
+    assert [a.data for a in view.attachments] == blobs
+    result = rewrite(raw, Disclaimer("Disclaimer", "<p>Disclaimer</p>"), "oakfield.example")
+    assert result is not None
+    out = email.message_from_bytes(apply_effects(raw, result.effects), policy=email.policy.compat32)
+    assert [p.get_payload(decode=True) for p in out.walk() if p.get_filename()] == blobs

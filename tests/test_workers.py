@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from aupmilter.milter import DIGEST_IN_WORKER_BYTES
 from aupmilter.model import Action, Envelope
+from aupmilter.ratewindow import body_digest
 from aupmilter.workers import EvaluatorPool, RemoteError, WorkerFailed, WorkerTimeout
 
 CONFIG = """
@@ -94,6 +96,46 @@ def test_a_worker_dying_mid_message_fails_that_message_only(pool: EvaluatorPool)
         pool.evaluate(INBOUND, _mail("DIE-CHECK"), 60)
     for n in range(4):
         assert pool.evaluate(INBOUND, _mail(f"afterwards {n}"), 60)[0].action is Action.ACCEPT
+    assert _back_to_full_strength(pool)
+
+
+def _letter_with_scan() -> bytes:
+    """Outbound mail big enough for the digest to be made in the worker, with an elided scan."""
+    msg = EmailMessage()
+    msg["From"] = "teacher@oakfield.example"
+    msg["To"] = "parent@home.test"
+    msg["Subject"] = "Report attached"
+    msg.set_content("Dear Mrs Patel, please find the report attached.")
+    msg.add_attachment(os.urandom(400_000), maintype="application", subtype="pdf", filename="scan.pdf")
+    return msg.as_bytes().replace(b"\n", b"\r\n")
+
+
+def test_the_worker_asks_the_repeat_counter_with_the_same_digest(pool: EvaluatorPool) -> None:
+    raw = _letter_with_scan()
+    assert len(raw) >= DIGEST_IN_WORKER_BYTES
+    outbound = Envelope("teacher@oakfield.example", ("parent@home.test",), auth_user="teacher")
+    asked: list[bytes] = []
+
+    def count(digest: bytes) -> int:
+        asked.append(digest)
+        return 9  # nine identical ones before: past the shipped report_at (5)
+
+    decision = pool.evaluate(outbound, raw, 60, count)[0]
+    assert asked == [body_digest(raw)]  # what the milter process would have computed itself
+    assert "mass_mailing.repeated" in decision.rule_ids
+    assert "mass_mailing.repeated" not in pool.evaluate(outbound, raw, 60, lambda digest: 0)[0].rule_ids
+    assert "mass_mailing.repeated" not in pool.evaluate(outbound, raw, 60)[0].rule_ids  # not asked: no count
+
+
+def test_a_failing_repeat_counter_fails_the_message_and_replaces_the_worker(pool: EvaluatorPool) -> None:
+    def broken(digest: bytes) -> int:
+        raise ValueError("no counter")
+
+    outbound = Envelope("teacher@oakfield.example", ("parent@home.test",), auth_user="teacher")
+    with pytest.raises(WorkerFailed, match="repeat counting failed"):
+        pool.evaluate(outbound, _letter_with_scan(), 60, broken)
+    for n in range(4):  # no worker is left waiting for an answer it will not get
+        assert pool.evaluate(INBOUND, _mail(f"after the counter {n}"), 60)[0].action is Action.ACCEPT
     assert _back_to_full_strength(pool)
 
 

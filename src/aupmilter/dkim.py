@@ -19,7 +19,9 @@ so the header we emit is byte for byte the one dkimpy would (PKCS#1 v1.5 is dete
 tests/test_dkim.py compares the two).  Only the body canonicalisation takes a short cut: a body
 with no tab, no double space and no space before a line end is already relaxed-canonical
 but for its trailing empty lines, and a 2 MB attachment no longer goes through three regex
-passes to find that out.
+passes to find that out.  Nor through the searches for that: the disclaimer rewrite says which
+spans of its new body are attachment bodies it copied through (base64 lines, no white space:
+:data:`aupmilter.elision.Opaque`), and the line-end and white-space tests look only between them.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed
 from dkim.canonicalization import Relaxed
 
+from aupmilter.elision import Opaque, gaps
 from aupmilter.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -101,13 +104,16 @@ def load_keys(config: Config) -> dict[str, DkimKey]:
     }
 
 
-def sign(message: bytes, key: DkimKey, now: float | None = None) -> str:
+def sign(message: bytes, key: DkimKey, now: float | None = None, opaque: Opaque = ()) -> str:
     """The DKIM-Signature header *value* for ``message`` as it will be delivered.
 
     Folded (continuation lines start with a tab, lines end in LF): a 4096-bit signature on one
     line would pass the 998-character limit of RFC 5322.  Relaxed header canonicalisation
-    makes the folding irrelevant to verification.  ``now`` (the t= tag) is for tests."""
-    header = _signature_header(_crlf(message), key, int(time.time() if now is None else now))
+    makes the folding irrelevant to verification.  ``now`` (the t= tag) is for tests.
+    ``opaque``: spans of ``message`` that are base64 lines (:data:`aupmilter.elision.Opaque`),
+    which the line-end and white-space tests then skip (module docstring)."""
+    crlf, opaque = _crlf(message, opaque)
+    header = _signature_header(crlf, key, int(time.time() if now is None else now), opaque)
     name, _, value = header.decode("ascii").partition(":")
     if name.strip().lower() != "dkim-signature":
         raise ValueError("unexpected signature header")
@@ -120,17 +126,17 @@ _SIGN = frozenset(dkimpy.DKIM.SHOULD) | frozenset(OVERSIGNED) | frozenset(dkimpy
 _FROZEN = (frozenset(dkimpy.DKIM.FROZEN) | frozenset(OVERSIGNED)) - frozenset(dkimpy.DKIM.SHOULD_NOT)
 
 
-def _signature_header(message: bytes, key: DkimKey, now: int) -> bytes:
+def _signature_header(message: bytes, key: DkimKey, now: int, opaque: Opaque = ()) -> bytes:
     """What ``dkimpy.DKIM.sign`` returns for ``message`` (CRLF) with our settings: relaxed/relaxed,
     rsa-sha256, i=@domain, the default sign list with :data:`OVERSIGNED` frozen; the RSA
     signature made by OpenSSL over the same header hash."""
-    headers, body = _parse(message)
+    headers, start = _parse(message)
     names = [name for name, _ in headers if name.lower() in _SIGN]
     include = tuple(name.lower() for name in [*names, *(n for n in names if n.lower() in _FROZEN)])
     if b"from" not in include:
         raise dkimpy.ParameterError("The From header field MUST be signed")
     domain, selector = key.domain.encode(), key.selector.encode()
-    body_hash = base64.b64encode(hashlib.sha256(_relaxed_body(body)).digest())
+    body_hash = base64.b64encode(_body_hash(message, start, opaque))
     fields = [
         (b"v", b"1"),
         (b"a", b"rsa-sha256"),
@@ -155,17 +161,45 @@ def _signature_header(message: bytes, key: DkimKey, now: int) -> bytes:
     return _NAME + b": " + folded
 
 
-def _parse(message: bytes) -> tuple[list[list[bytes]], bytes]:
+def _parse(message: bytes) -> tuple[list[list[bytes]], int]:
     """dkimpy's ``rfc822_parse``, run on the header block only (it splits the whole message into
-    lines and joins the body back together, a cost that grows with the attachments)."""
+    lines and joins the body back together, a cost that grows with the attachments); and where
+    the body starts (not a copy of it: :func:`_body_hash` reads it in place)."""
     if message.startswith(b"\r\n"):
-        return [], message[2:]
+        return [], 2
     end = message.find(b"\r\n\r\n")
     if end < 0:
         headers, _ = dkimpy.rfc822_parse(message)
-        return headers, b""
+        return headers, len(message)
     headers, _ = dkimpy.rfc822_parse(message[: end + 4])
-    return headers, message[end + 4 :]
+    return headers, end + 4
+
+
+def _body_hash(message: bytes, start: int, opaque: Opaque = ()) -> bytes:
+    """SHA-256 of the relaxed canonical form (:func:`_relaxed_body`) of the body that starts at
+    ``start``, hashed where it lies when no white space needs compressing or stripping; only
+    the text between the ``opaque`` spans (no space or tab in them, and they start and end with
+    a base64 character) is searched for any."""
+    if opaque and opaque[0][0] < start:
+        opaque = ()
+    for begin, end in gaps(len(message), opaque, start):
+        if (
+            message.find(b"\t", begin, end) != -1
+            or message.find(b"  ", begin, end) != -1
+            or message.find(b" \r\n", begin, end) != -1
+        ):
+            return hashlib.sha256(_relaxed_body(message[start:])).digest()
+    end = len(message)
+    while message.endswith(b"\r\n", start, end):  # trailing empty lines: all but one line end go
+        end -= 2
+    hasher = hashlib.sha256()
+    if end == len(message):
+        if end > start:  # an empty body is canonically empty, not a bare line end
+            hasher.update(memoryview(message)[start:])
+            hasher.update(b"\r\n")
+    elif end > start:
+        hasher.update(memoryview(message)[start : end + 2])
+    return hasher.digest()
 
 
 def _relaxed_body(body: bytes) -> bytes:
@@ -189,8 +223,15 @@ def _private_key(pem: bytes) -> rsa.RSAPrivateKey:
     return loaded
 
 
-def _crlf(message: bytes) -> bytes:
-    """Postfix hands milters CRLF line ends and delivers CRLF; sign exactly that."""
-    if message.count(b"\n") == message.count(b"\r\n"):
-        return message
-    return message.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+def _crlf(message: bytes, opaque: Opaque = ()) -> tuple[bytes, Opaque]:
+    """Postfix hands milters CRLF line ends and delivers CRLF; sign exactly that.
+
+    Every LF already after a CR leaves the message as it is (with its ``opaque`` spans, whose
+    LFs need counting only if they are bare: their lines all end alike)."""
+    spans_crlf = all(message[at - 1] == 0x0D for s, e in opaque if (at := message.find(b"\n", s, e)) != -1)
+    if spans_crlf and all(
+        message.count(b"\n", start, end) == message.count(b"\r\n", start, end)
+        for start, end in gaps(len(message), opaque)
+    ):
+        return message, opaque
+    return message.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n"), ()

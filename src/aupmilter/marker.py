@@ -28,6 +28,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from aupmilter.elision import Opaque, gaps
 from aupmilter.fsmodes import create_file, make_dirs
 
 if TYPE_CHECKING:
@@ -68,18 +69,48 @@ def key_path(config: Config) -> Path:
     return Path(config.quarantine.path).parent / KEY_FILE_NAME
 
 
-def canonical_body(body: bytes) -> bytes:
-    lines = body.replace(b"\r\n", b"\n").split(b"\n")
-    return b"\n".join(line.rstrip(b" \t\r") for line in lines).rstrip(b"\n") + b"\n"
+def canonical_body(body: bytes, opaque: Opaque = ()) -> bytes:
+    """LF line ends, no white space (or CR) at a line's end, no blank lines at the end.
+
+    ``opaque`` (:data:`~aupmilter.elision.Opaque`): spans that are base64 lines, which only lose
+    their CRs; the per-line work is done on the text between.  A span starts and ends with a
+    base64 character, so a line that runs into one does not end at the span's edge."""
+    return b"".join(_canonical_pieces(body, opaque))
 
 
-def _mac(key: bytes, domain: str, body: bytes) -> str:
-    digest = hashlib.sha256(canonical_body(body)).digest()
+def _canonical_pieces(body: bytes, opaque: Opaque) -> list[bytes]:
+    """:func:`canonical_body` in pieces, for hashing without joining megabytes first."""
+    if not opaque:
+        return [_lines(body).rstrip(b"\n"), b"\n"]
+    pieces: list[bytes] = []
+    for (start, end), (begin, stop) in zip(gaps(len(body), opaque), opaque, strict=False):
+        pieces.append(_lines(body[start:end], at_end=False))
+        span = body[begin:stop]
+        pieces.append(span.translate(None, b"\r") if b"\r" in span else span)  # a CR is only before an LF
+    # Trailing blank lines go; the span before the last text ends in a base64 character.
+    pieces += [_lines(body[opaque[-1][1] :]).rstrip(b"\n"), b"\n"]
+    return pieces
+
+
+def _lines(text: bytes, at_end: bool = True) -> bytes:
+    """``text`` with LF line ends and each line's trailing space, tab and CR removed; the last
+    line too if ``at_end`` (else it goes on in an opaque span, so it does not end here)."""
+    lines = text.replace(b"\r\n", b"\n").split(b"\n")
+    last = lines.pop()
+    return b"\n".join([*(line.rstrip(b" \t\r") for line in lines), last.rstrip(b" \t\r") if at_end else last])
+
+
+def _mac(key: bytes, domain: str, body: bytes, opaque: Opaque = ()) -> str:
+    hasher = hashlib.sha256()
+    for piece in _canonical_pieces(body, opaque):
+        hasher.update(piece)
+    digest = hasher.digest()
     return hmac.new(key, b"aupmilter-disclaimer-v1\0" + domain.lower().encode() + b"\0" + digest, "sha256").hexdigest()
 
 
-def marker_value(domain: str, body: bytes, key: bytes) -> str:
-    return f"{domain.lower()}; v=1; mac={_mac(key, domain, body)}"
+def marker_value(domain: str, body: bytes, key: bytes, opaque: Opaque = ()) -> str:
+    """The marker for ``body`` as it leaves (``opaque``: see :func:`canonical_body`)."""
+    return f"{domain.lower()}; v=1; mac={_mac(key, domain, body, opaque)}"
 
 
 def verify(value: str, body: bytes, key: bytes | None) -> bool:

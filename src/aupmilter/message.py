@@ -21,7 +21,7 @@ from email.utils import getaddresses
 from functools import cached_property
 from typing import Any
 
-from aupmilter.elision import ELIDE_MIN_BYTES, elide, resolve, restore_part
+from aupmilter.elision import ELIDE_MIN_BYTES, NOT_SCANNED, Elided, NotScanned, elide, resolve, restore_part
 from aupmilter.htmltext import HtmlRead, read_html
 from aupmilter.quoting import split_quoted
 
@@ -157,6 +157,10 @@ class MessageView:
         #: id(part) -> bytes decoded straight from ``raw`` (see :mod:`aupmilter.elision`).
         self._decoded: dict[int, bytes] = {}
         self.elided = 0
+        #: The large base64 bodies found in ``raw`` (None: none), when looked for with the
+        #: default threshold: the disclaimer's surgery on the same bytes reuses them instead
+        #: of scanning the message again (:func:`aupmilter.rewrite.parse_for_surgery`).
+        self.elisions: Elided | NotScanned | None = NOT_SCANNED
         self.msg: Message = self._parse_eliding(raw, elide_min_bytes)
         self._text_parts: list[TextPart] = []
         self._quoted_segments: dict[int, list[tuple[str, str]]] = {}
@@ -169,6 +173,8 @@ class MessageView:
         """Parse with large base64 attachment bodies decoded straight from ``raw``
         (see :mod:`aupmilter.elision` for why, and why the view stays exact)."""
         elided = elide(raw, min_bytes)
+        if min_bytes == ELIDE_MIN_BYTES:
+            self.elisions = elided
         if elided is None:
             return _parse(raw, self._defects)
         msg = _parse(elided.text, self._defects)

@@ -24,16 +24,21 @@ import Milter
 from aupmilter import antivirus, metrics
 from aupmilter.antivirus import ScannerUnavailable
 from aupmilter.direction import classify
+from aupmilter.elision import ELIDE_MIN_BYTES
 from aupmilter.engine import Ruleset, evaluate
 from aupmilter.message import MessageView
 from aupmilter.model import Action, AddHeader, ChangeHeader, Decision, Envelope, ReplaceBody
 from aupmilter.ownheaders import strip_client_headers
-from aupmilter.ratewindow import RateWindow, annotate
+from aupmilter.ratewindow import RateWindow, body_digest, counted_window, with_count
 from aupmilter.runlog import log_decision
 
 log = logging.getLogger("aupmilter.milter")
 
 REPLACE_CHUNK = 65536
+#: From this size the repeat counter's body digest is made in the worker (from its parse, which
+#: finds the large base64 bodies the digest can skip) rather than here, where every pass over the
+#: message holds the GIL; below it the digest costs less than the round trip to ask for it.
+DIGEST_IN_WORKER_BYTES = ELIDE_MIN_BYTES
 
 
 class MilterState:
@@ -186,13 +191,23 @@ class AupMilter(Milter.Base):  # type: ignore[misc]
         # Classified once here: the repeat counter needs the direction, and the engine then
         # takes it from the envelope instead of working it out again.
         envelope = dataclasses.replace(envelope, direction=classify(config, envelope))
-        envelope = annotate(state.rate_window, envelope, raw, ruleset)
         budget = config.milter.time_budget_seconds
         message: MessageView | None = None
         evaluator = state.evaluator
+        window, repeat_window = state.rate_window, counted_window(envelope, ruleset)
+        digested: list[bytes] = []
+
+        def count(digest: bytes) -> int:
+            assert repeat_window is not None
+            digested.append(digest)
+            return window.observe(envelope.sender, digest, repeat_window)
+
+        counted = repeat_window is not None and evaluator is not None and len(raw) >= DIGEST_IN_WORKER_BYTES
+        if repeat_window is not None and not counted:
+            envelope = with_count(envelope, count(body_digest(raw)))
         try:
             if evaluator is not None:
-                decision, timings, scans = evaluator.evaluate(envelope, raw, budget)
+                decision, timings, scans = evaluator.evaluate(envelope, raw, budget, count if counted else None)
                 for name, seconds in timings:
                     _observe_check(name, seconds)
                 metrics.observe_scans(scans)
@@ -202,6 +217,9 @@ class AupMilter(Milter.Base):  # type: ignore[misc]
             log.error("queue_id=%s stage=evaluate over time budget %.1fs", queue_id, budget)
             metrics.ERRORS.labels(stage="budget").inc()
             return self._failure()
+        finally:
+            if counted and not digested:  # the worker failed first: the message still counts
+                count(body_digest(raw))
         return self._apply(envelope, raw, message, decision, ruleset, stripped.deletions)
 
     def _apply(

@@ -155,9 +155,15 @@ class ChangeHeader:
 
 @dataclass(frozen=True, slots=True)
 class ReplaceBody:
-    """Replace the whole body (everything after the header block) with these bytes."""
+    """Replace the whole body (everything after the header block) with these bytes.
+
+    ``opaque``: spans of ``body`` that are attachment bodies copied through unchanged, base64
+    lines and nothing else (:data:`aupmilter.elision.Opaque`), so that what reads the new body
+    afterwards (the marker's MAC, DKIM's body hash) need not search megabytes for whitespace.
+    A hint about the bytes, not part of the effect: it takes no part in equality."""
 
     body: bytes
+    opaque: tuple[tuple[int, int], ...] = field(default=(), compare=False, repr=False)
 
 
 Effect = AddHeader | ChangeHeader | ReplaceBody

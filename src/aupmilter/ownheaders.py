@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from aupmilter import marker
 from aupmilter.model import ChangeHeader
-from aupmilter.render import header_fields, split_message
+from aupmilter.render import header_end, header_fields
 
 PREFIX = "x-aup-"
 
@@ -30,9 +30,10 @@ class Stripped:
 
 
 def strip_client_headers(raw: bytes, marker_key: bytes | None) -> Stripped:
-    block, eol, body = split_message(raw)
+    block, eol, start = header_end(raw)
     if PREFIX.encode() not in block.lower():
-        return Stripped(raw, ())
+        return Stripped(raw, ())  # the usual case: the body is not even copied
+    body = raw[start:]
     kept: list[bytes] = []
     seen: dict[str, int] = {}
     removed: list[tuple[str, str, int]] = []

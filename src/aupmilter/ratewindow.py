@@ -27,6 +27,10 @@ congestion, and counting near-duplicates would flag every mail merge.  What this
 the same message sent again and again — a batch split to stay under the recipient threshold,
 or a compromised account's burst; per-recipient-varied spam is for Postfix's rate limits.
 
+For a large message the digest is made in the worker that evaluates it, from the elision its
+parse found (:func:`body_digest` with ``elided``; same digest, fewer passes); the count itself is
+still taken here, in the milter process, when the worker asks (:mod:`aupmilter.workers`).
+
 The counter is per milter process and in memory: it resets on restart, and with several
 gateway nodes each node counts only the share of a sender's mail that reaches it.
 """
@@ -45,6 +49,7 @@ from typing import TYPE_CHECKING
 
 from aupmilter.checks.mass_mailing import RECENT_IDENTICAL, REPEAT_COUNT_MAX, MassMailingCheck
 from aupmilter.direction import classify
+from aupmilter.elision import Elided
 from aupmilter.model import Direction, Envelope
 
 if TYPE_CHECKING:
@@ -65,20 +70,56 @@ _MAX_BOUNDARIES = 32
 PER_KEY_CAP = REPEAT_COUNT_MAX
 
 
-def body_digest(raw: bytes) -> bytes:
-    """SHA-256 of the normalised body of ``raw`` (see the module docstring for what is removed)."""
+def body_digest(raw: bytes, elided: Elided | None = None) -> bytes:
+    """SHA-256 of the normalised body of ``raw`` (see the module docstring for what is removed).
+
+    ``elided``: :func:`~aupmilter.elision.elide` of ``raw`` (a worker has it from parsing), whose
+    large base64 bodies then only lose their line ends instead of going through every pass: no
+    pattern below can match in them or across their edges (:func:`_opaque_runs`)."""
     end = _HEADER_END.search(raw)
-    body = raw[end.end() :] if end else b""
-    boundaries = {m.group(1) or m.group(2) for m in _BOUNDARY.finditer(raw)}
-    # A bound on the replace passes: a hostile message cannot buy thousands of them.
-    for boundary in sorted(boundaries, key=len, reverse=True)[:_MAX_BOUNDARIES]:
+    start = end.end() if end else len(raw)
+    found = {m.group(1) or m.group(2) for m in _BOUNDARY.finditer(raw)}
+    # A bound on the replace passes: a hostile message cannot buy thousands of them.  Ties in
+    # length go by value, so every process (each worker has its own hash seed) picks the same.
+    boundaries = sorted(found, key=lambda b: (-len(b), b))[:_MAX_BOUNDARIES]
+    hasher = hashlib.sha256()
+    for run_start, run_end in _opaque_runs(raw, elided):
+        hasher.update(_normalise(raw[start:run_start], boundaries))
+        hasher.update(raw[run_start:run_end].translate(None, _WHITESPACE))
+        start = run_end
+    hasher.update(_normalise(raw[start:], boundaries))
+    return hasher.digest()
+
+
+def _normalise(body: bytes, boundaries: list[bytes]) -> bytes:
+    for boundary in boundaries:
         body = body.replace(b"--" + boundary, b"--")
     body = _CONTENT_ID.sub(b"", body)
     body = _CID.sub(b"cid:", body)
     body = body.replace(b"=\r\n", b"").replace(b"=\n", b"")
     # Deleting whitespace (not collapsing it) is one C-speed pass; it equates "a b" with "ab",
     # which cannot make two different messages look identical in any way that matters here.
-    return hashlib.sha256(body.translate(None, _WHITESPACE)).digest()
+    return body.translate(None, _WHITESPACE)
+
+
+def _opaque_runs(raw: bytes, elided: Elided | None) -> list[tuple[int, int]]:
+    """Spans of ``raw`` that :func:`_normalise` leaves as they are but for their whitespace.
+
+    Each is an elided base64 body but its last line: whole lines of ``[A-Za-z0-9+/]`` and line
+    ends (elision allows ``=`` only in the last line), starting just after a blank line.  Every
+    pattern needs a character such a span cannot hold (``-`` of a boundary and of Content-ID,
+    ``:`` of cid:, ``=`` of a soft break), no pattern crosses a line end into one (a boundary
+    holds no line end, Content-ID's continuation needs a space or tab after it, cid: stops at
+    whitespace), and what precedes it still ends in that line end after every pass: so the passes
+    over the text between the spans give what they gave over the whole body."""
+    if elided is None or elided.raw is not raw:
+        return []
+    runs = []
+    for elision in elided.elisions.values():
+        last_line = raw.rfind(b"\n", elision.start, elision.end) + 1
+        if last_line > elision.start:
+            runs.append((elision.start, last_line))
+    return runs
 
 
 class RateWindow:
@@ -140,17 +181,26 @@ def repeat_window_seconds(ruleset: Ruleset) -> float | None:
     return None if check is None else float(check.repeat_window_seconds)
 
 
-def annotate(window: RateWindow, envelope: Envelope, raw: bytes, ruleset: Ruleset) -> Envelope:
-    """``envelope`` with the mass-mailing check's ``RECENT_IDENTICAL`` fact filled in, for mail
-    our own senders send (outbound or internal, non-null sender); anything else is returned
-    unchanged and not counted — inbound spam waves are not a staff acceptable-use matter."""
+def counted_window(envelope: Envelope, ruleset: Ruleset) -> float | None:
+    """The repeat window in seconds if this message is counted: mail our own senders send
+    (outbound or internal, non-null sender) while the mass-mailing check is on; else ``None``
+    (inbound spam waves are not a staff acceptable-use matter)."""
     seconds = repeat_window_seconds(ruleset)
     if seconds is None or not envelope.sender:
-        return envelope
+        return None
     direction = envelope.direction or classify(ruleset.config, envelope)  # the milter fills it in
-    if direction is Direction.INBOUND:
+    return None if direction is Direction.INBOUND else seconds
+
+
+def with_count(envelope: Envelope, earlier: int) -> Envelope:
+    """``envelope`` with the ``RECENT_IDENTICAL`` fact for ``earlier`` repeats (none for 0)."""
+    return envelope if earlier == 0 else envelope.with_fact(RECENT_IDENTICAL, earlier)
+
+
+def annotate(window: RateWindow, envelope: Envelope, raw: bytes, ruleset: Ruleset) -> Envelope:
+    """``envelope`` with the mass-mailing check's ``RECENT_IDENTICAL`` fact filled in, for mail
+    :func:`counted_window` counts; anything else is returned unchanged and not counted."""
+    seconds = counted_window(envelope, ruleset)
+    if seconds is None:
         return envelope
-    earlier = window.observe(envelope.sender, body_digest(raw), seconds)
-    if earlier == 0:
-        return envelope
-    return envelope.with_fact(RECENT_IDENTICAL, earlier)
+    return with_count(envelope, window.observe(envelope.sender, body_digest(raw), seconds))

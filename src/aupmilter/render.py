@@ -14,14 +14,25 @@ from aupmilter.model import AddHeader, ChangeHeader, Effect, ReplaceBody
 
 def split_message(raw: bytes) -> tuple[bytes, bytes, bytes]:
     """(header block without the blank line, the EOL style, body)."""
+    block, eol, start = header_end(raw)
+    return block, eol, raw[start:]
+
+
+def header_end(raw: bytes) -> tuple[bytes, bytes, int]:
+    """(header block, EOL style, offset of the body): :func:`split_message` without copying
+    the body, for what reads only the headers of a message carrying megabytes.
+
+    The earliest blank line decides; an LF blank line only wins if it starts before the CRLF
+    one's LF, so it is looked for in the header block alone: in a CRLF message there is none,
+    and searching the whole message for one cost a pass over every attachment."""
     crlf = raw.find(b"\r\n\r\n")
-    lf = raw.find(b"\n\n")
-    if crlf != -1 and (lf == -1 or crlf <= lf + 1):
-        return raw[:crlf], b"\r\n", raw[crlf + 4 :]
+    lf = raw.find(b"\n\n", 0, crlf) if crlf != -1 else raw.find(b"\n\n")
     if lf != -1:
-        return raw[:lf], b"\n", raw[lf + 2 :]
+        return raw[:lf], b"\n", lf + 2
+    if crlf != -1:
+        return raw[:crlf], b"\r\n", crlf + 4
     eol = b"\r\n" if b"\r\n" in raw else b"\n"
-    return raw.rstrip(b"\r\n"), eol, b""
+    return raw.rstrip(b"\r\n"), eol, len(raw)
 
 
 def header_fields(block: bytes, eol: bytes) -> list[tuple[str, bytes]]:
@@ -44,7 +55,14 @@ def _format(name: str, value: str, eol: bytes) -> bytes:
 
 
 def apply_effects(raw: bytes, effects: Iterable[Effect]) -> bytes:
-    block, eol, body = split_message(raw)
+    """``raw`` with ``effects`` applied: ``raw`` itself when there are none and it has a header
+    block to keep (rebuilding it would copy every byte to make the same bytes); otherwise the
+    header block rebuilt and the body copied once, straight into the result."""
+    block, eol, start = header_end(raw)
+    effects = tuple(effects)
+    if not effects and raw[len(block) : start] == eol + eol:
+        return raw
+    body: bytes | memoryview = memoryview(raw)[start:]
     fields = header_fields(block, eol)
     for effect in effects:
         if isinstance(effect, AddHeader):
@@ -66,12 +84,12 @@ def apply_effects(raw: bytes, effects: Iterable[Effect]) -> bytes:
                         break
         elif isinstance(effect, ReplaceBody):
             body = effect.body
-    return eol.join(text for _, text in fields) + eol + eol + body
+    return b"".join((eol.join(text for _, text in fields), eol, eol, body))
 
 
 def raw_header_value(raw: bytes, name: str) -> str | None:
     """The first ``name`` header's value exactly as sent (encoded-words kept), unfolded."""
-    block, eol, _ = split_message(raw)
+    block, eol, _ = header_end(raw)
     for field_name, text in header_fields(block, eol):
         if field_name == name.lower():
             value = text.split(b":", 1)[1] if b":" in text else b""

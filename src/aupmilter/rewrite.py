@@ -59,7 +59,7 @@ from html.parser import HTMLParser
 from aupmilter import elision, marker
 from aupmilter.elision import Elided
 from aupmilter.model import AddHeader, ChangeHeader, Effect, ReplaceBody
-from aupmilter.render import header_fields, split_message
+from aupmilter.render import header_end, header_fields, split_message
 
 MARKER_HEADER = marker.MARKER_HEADER
 REWRITE_POLICY = email.policy.compat32.clone(max_line_length=0)
@@ -156,11 +156,16 @@ def skip_reason(
     return None
 
 
-def parse_for_surgery(raw: bytes) -> tuple[Message, Elided | None]:
+def parse_for_surgery(
+    raw: bytes, found: Elided | elision.NotScanned | None = elision.NOT_SCANNED
+) -> tuple[Message, Elided | None]:
     """The message tree to edit, with large base64 attachment bodies left as tokens: surgery
     only ever edits body text, and regenerating megabytes of attachments it never changes cost
-    more than everything else the milter does (see :mod:`aupmilter.elision`)."""
-    elided = elision.elide(raw, elision.ELIDE_MIN_BYTES)
+    more than everything else the milter does (see :mod:`aupmilter.elision`).
+
+    ``found``: what :func:`~aupmilter.elision.elide` returned for these very bytes (the
+    message view already looked), so the message is not scanned twice."""
+    elided = elision.elide(raw, elision.ELIDE_MIN_BYTES) if found is elision.NOT_SCANNED else found
     if elided is None:
         return email.message_from_bytes(raw, policy=REWRITE_POLICY), None
     msg = email.message_from_bytes(elided.text, policy=REWRITE_POLICY)
@@ -173,22 +178,39 @@ def edit_effects(raw: bytes, msg: Message, elided: Elided | None) -> list[Effect
 
     The generator writes with the original line ending, and elided bodies go back verbatim
     (see :func:`parse_for_surgery`).  One place for every body edit (disclaimer, banner)."""
-    block, eol, _ = split_message(raw)
+    block, eol, _ = header_end(raw)
     out = io.BytesIO()
     BytesGenerator(out, mangle_from_=False, policy=REWRITE_POLICY.clone(linesep=eol.decode())).flatten(msg)
     data = out.getvalue()
-    if elided is not None:
-        data = elision.restore_output(data, elided, eol)
+    new_block, _, start = header_end(data)
+    if elided is None:
+        return [*header_changes(block, new_block, eol), ReplaceBody(data[start:])]
+    if elision.MARK not in data[:start]:
+        # The bodies go back into the generated body alone: the header block (before every
+        # token) splits off the same, and the new body is made in one copy.
+        body, opaque = elision.restore_output(data[start:], elided, eol)
+        return [*header_changes(block, new_block, eol), ReplaceBody(body, opaque)]
+    data, opaque = elision.restore_output(data, elided, eol)
     new_block, _, new_body = split_message(data)
-    return [*header_changes(block, new_block, eol), ReplaceBody(new_body)]
+    shift = len(data) - len(new_body)
+    opaque = tuple((begin - shift, end - shift) for begin, end in opaque if begin >= shift)
+    return [*header_changes(block, new_block, eol), ReplaceBody(new_body, opaque)]
 
 
-def rewrite(raw: bytes, disclaimer: Disclaimer, domain: str, *, wrap_signed: bool = False) -> RewriteResult | None:
+def rewrite(
+    raw: bytes,
+    disclaimer: Disclaimer,
+    domain: str,
+    *,
+    wrap_signed: bool = False,
+    elisions: Elided | elision.NotScanned | None = elision.NOT_SCANNED,
+) -> RewriteResult | None:
     """Effects that add the disclaimer to ``raw``; ``None`` when it already has it.
 
     Raises :class:`Untouchable` for signed/encrypted mail unless ``wrap_signed``, and
-    :class:`Ambiguous` (or its :class:`Undecodable`) when surgery could damage the message."""
-    msg, elided = parse_for_surgery(raw)
+    :class:`Ambiguous` (or its :class:`Undecodable`) when surgery could damage the message.
+    ``elisions``: see :func:`parse_for_surgery`."""
+    msg, elided = parse_for_surgery(raw, elisions)
     if msg.get(MARKER_HEADER) is not None:
         return None
     reason = skip_reason(msg, disclaimer, wrap_signed=wrap_signed)

@@ -23,6 +23,7 @@ import dkim as dkimpy
 from aupmilter.checks import discover
 from aupmilter.checks.disclaimer import DisclaimerSettings, parse_settings
 from aupmilter.dkim import DkimKey, load_keys, sign
+from aupmilter.elision import NOT_SCANNED
 from aupmilter.marker import MARKER_HEADER, MarkerKey, marker_value
 from aupmilter.message import parse_addresses
 from aupmilter.model import AddHeader, ChangeHeader, Decision, Direction, Effect, Envelope, ReplaceBody
@@ -92,8 +93,10 @@ class DisclaimerTransform:
             return []
         disclaimer = self.settings.disclaimer_for(self.config, envelope.sender, domain)
         current = apply_effects(message.raw, effects)
+        # Unchanged bytes (no effect so far, the usual case): the view's scan for large bodies holds.
+        elisions = message.elisions if current is message.raw else NOT_SCANNED
         try:
-            result = rewrite(current, disclaimer, domain, wrap_signed=self.settings.signed == "wrap")
+            result = rewrite(current, disclaimer, domain, wrap_signed=self.settings.signed == "wrap", elisions=elisions)
         except (Untouchable, Ambiguous):
             return []  # the disclaimer check records why (disclaimer.skipped_*)
         except Exception as exc:
@@ -113,8 +116,12 @@ class DisclaimerTransform:
         key = self.marker_key.get() if self.marker_key is not None else None
         if key is None:
             return list(effects)  # no site key here (an offline check): a bare marker, never trusted
-        body = split_message(apply_effects(current, effects))[2]
-        value = marker_value(domain, body, key)
+        # The body as it will leave: the rewrite's new body (apply_effects takes the last one).
+        replaced = [e for e in effects if isinstance(e, ReplaceBody)]
+        if replaced:
+            value = marker_value(domain, replaced[-1].body, key, replaced[-1].opaque)
+        else:
+            value = marker_value(domain, split_message(current)[2], key)
         return [
             AddHeader(e.name, value, e.prepend) if isinstance(e, AddHeader) and e.name == MARKER_HEADER else e
             for e in effects
@@ -174,8 +181,12 @@ class DkimTransform:
         key = key_for(self.keys, from_domain, envelope.sender_domain)
         if key is None:
             return []
+        # Where the rewrite copied attachment bodies through: the signer need not search them.
+        replaced = [e for e in effects if isinstance(e, ReplaceBody)]
+        shift = len(final) - len(replaced[-1].body) if replaced else 0
+        opaque = tuple((start + shift, end + shift) for start, end in replaced[-1].opaque) if replaced else ()
         try:
-            value = sign(final, key)
+            value = sign(final, key, opaque=opaque)
         except Exception as exc:
             log.warning("queue_id=%s DKIM signing failed (%s); sent unsigned", envelope.queue_id, type(exc).__name__)
             return []

@@ -18,6 +18,12 @@ message gets the failure action; the other workers go on); a worker that dies is
 same way.  On reload a new pool replaces the old one: messages in flight finish on the old
 workers, which then exit.  Per-check timings and virus-scan observations travel back with the
 decision for the metrics (a worker's own registry is never scraped).
+
+The repeat counter (:mod:`aupmilter.ratewindow`) keeps its state in the milter process, but for a
+large message the body digest it is asked with is made here, from the parse's elision: the
+worker sends the digest back on its pipe, the milter thread answers with the count, and the
+worker puts it on the envelope before evaluating.  One round trip of a few bytes instead of
+several passes over megabytes in the process that holds the GIL.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ import queue
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 from typing import Any
@@ -37,15 +44,19 @@ from typing import Any
 from aupmilter import antivirus
 from aupmilter.antivirus import Observation
 from aupmilter.config import load_config
+from aupmilter.elision import Elided
 from aupmilter.engine import Ruleset, evaluate
 from aupmilter.message import MessageView
 from aupmilter.model import Decision, Envelope
+from aupmilter.ratewindow import body_digest, with_count
 from aupmilter.ruleset import build_ruleset
 
 log = logging.getLogger("aupmilter.workers")
 
 #: What a worker sends back: the decision, per-check timings and the virus scans it made.
 Outcome = tuple[Decision, list[tuple[str, float]], list[Observation]]
+#: The repeat counter, asked with a body digest: how many earlier messages had it.
+Counter = Callable[[bytes], int]
 
 #: Seconds a new worker may take to import and build its ruleset.
 START_TIMEOUT = 120.0
@@ -68,15 +79,30 @@ class RemoteError(Exception):
 # --- the worker process ---------------------------------------------------------------------
 
 
-def _evaluate(ruleset: Ruleset, envelope: Envelope, raw: bytes) -> Outcome:
+def _evaluate(ruleset: Ruleset, envelope: Envelope, raw: bytes, counter: Connection | None = None) -> Outcome:
     timings: list[tuple[str, float]] = []
     with antivirus.collect() as scans:
         try:
-            decision = evaluate(envelope, MessageView(raw), ruleset, timer=lambda n, secs: timings.append((n, secs)))
+            message = MessageView(raw)
+            if counter is not None:
+                envelope = with_count(envelope, _repeats(counter, raw, message))
+            decision = evaluate(envelope, message, ruleset, timer=lambda n, secs: timings.append((n, secs)))
         except antivirus.ScannerUnavailable as exc:
             exc.observations = list(scans)  # pickled with the exception: the failed scans still count
             raise
     return decision, timings, scans
+
+
+def _repeats(conn: Connection, raw: bytes, message: MessageView) -> int:
+    """Ask the milter process how many earlier messages had this body digest (its repeat counter
+    keeps the state, see :mod:`aupmilter.ratewindow`); the digest is made here, from the parse's
+    elision, so a large message costs the GIL-holding milter process no pass over it."""
+    elided = message.elisions if isinstance(message.elisions, Elided) else None
+    conn.send(("digest", body_digest(raw, elided)))
+    earlier = conn.recv()
+    if not isinstance(earlier, int):
+        raise TypeError(f"expected a repeat count, got {type(earlier).__name__}")
+    return earlier
 
 
 def _serve(conn: Connection, config_path: str | None, generation: int) -> None:
@@ -91,11 +117,12 @@ def _serve(conn: Connection, config_path: str | None, generation: int) -> None:
     decided = 0
     while True:
         try:
-            envelope, raw = conn.recv()
+            envelope, counted = conn.recv()
+            raw = conn.recv_bytes()  # as sent: not pickled, so not copied once more on each side
         except (EOFError, OSError):
             return
         try:
-            reply: tuple[str, Any] = ("ok", _evaluate(ruleset, envelope, raw))
+            reply: tuple[str, Any] = ("ok", _evaluate(ruleset, envelope, raw, conn if counted else None))
         except Exception as exc:
             reply = ("raise", (exc, traceback.format_exc()))
         try:
@@ -148,11 +175,17 @@ class _Worker:
             self.stop()
             raise WorkerFailed(f"worker could not build the ruleset: {detail}")
 
-    def ask(self, envelope: Envelope, raw: bytes, timeout: float) -> Outcome:
+    def ask(self, envelope: Envelope, raw: bytes, timeout: float, count: Counter | None = None) -> Outcome:
+        deadline = time.monotonic() + timeout
         try:
-            self.conn.send((envelope, raw))
-            answered = self.conn.poll(max(timeout, 0.0))
-            reply: tuple[str, Any] = self.conn.recv() if answered else ("", None)
+            self.conn.send((envelope, count is not None))
+            self.conn.send_bytes(raw)
+            while True:
+                answered = self.conn.poll(max(deadline - time.monotonic(), 0.0))
+                reply: tuple[str, Any] = self.conn.recv() if answered else ("", None)
+                if reply[0] != "digest" or count is None:
+                    break
+                self.conn.send(_count(count, reply[1]))
         except (EOFError, OSError) as exc:
             raise WorkerFailed(f"worker process ended ({type(exc).__name__})") from None
         if not answered:  # (raised out here: a TimeoutError is an OSError)
@@ -172,6 +205,13 @@ class _Worker:
         if kill and self.process.is_alive():
             self.process.kill()
         self.process.join(timeout=5)
+
+
+def _count(count: Counter, digest: Any) -> int:
+    try:
+        return count(digest)
+    except Exception as exc:  # the worker waits for an answer: it has to be replaced
+        raise WorkerFailed(f"repeat counting failed ({type(exc).__name__})") from exc
 
 
 class EvaluatorPool:
@@ -231,10 +271,14 @@ class EvaluatorPool:
         else:
             self._idle.put(worker)
 
-    def evaluate(self, envelope: Envelope, raw: bytes, timeout: float) -> Outcome:
+    def evaluate(self, envelope: Envelope, raw: bytes, timeout: float, count: Counter | None = None) -> Outcome:
         """Decide one message in a worker within ``timeout`` seconds (waiting for a free worker
         included).  Raises :class:`WorkerTimeout` past the budget, :class:`WorkerFailed` when a
-        worker dies, and re-raises what the engine raised in the worker."""
+        worker dies, and re-raises what the engine raised in the worker.
+
+        ``count``: the repeat counter's ``observe`` for this message, called here (in the milter
+        process, which keeps the counter) with the body digest the worker made; the worker puts
+        the answer on the envelope before evaluating (:func:`aupmilter.ratewindow.with_count`)."""
         deadline = time.monotonic() + timeout
         while True:
             try:
@@ -245,7 +289,7 @@ class EvaluatorPool:
                 break
             self._replace(worker)  # died while idle (OOM killer, an admin): not this message's fault
         try:
-            outcome = worker.ask(envelope, raw, deadline - time.monotonic())
+            outcome = worker.ask(envelope, raw, deadline - time.monotonic(), count)
         except (WorkerTimeout, WorkerFailed):
             self._replace(worker)
             raise
