@@ -24,3 +24,21 @@ def test_bench_smoke_writes_results() -> None:
     assert {"postfix_only", "aupmilter_unix", "aupmilter_inet", "aupmilter_inet_nagle"} <= set(data["e2e"])
     assert data["e2e"]["aupmilter_unix"]["messages"] > 0 and data["engine"]["msgs_per_s"] > 0
     assert "steady" in data["memory"] and "error" not in data["memory"]["steady"]
+
+
+@pytest.mark.postfix
+@pytest.mark.timeout(300)
+def test_processcpu_reports_the_milter_processes() -> None:
+    """bench.processcpu finds the milter's own processes: if its grouping rotted (a renamed
+    worker entry point, say), their CPU would land in "other" and the table would mislead."""
+    result = subprocess.run(
+        [sys.executable, "-m", "bench.processcpu", "--count", "40"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "letter: 40 messages" in result.stdout
+    rows = {line.split("  ")[1].strip(): line for line in result.stdout.splitlines() if line.startswith("  ")}
+    assert {"aupmilter workers", "aupmilter main process", "postfix"} <= set(rows), result.stdout
