@@ -42,3 +42,16 @@ def test_processcpu_reports_the_milter_processes() -> None:
     assert "letter: 40 messages" in result.stdout
     rows = {line.split("  ")[1].strip(): line for line in result.stdout.splitlines() if line.startswith("  ")}
     assert {"aupmilter workers", "aupmilter main process", "postfix"} <= set(rows), result.stdout
+
+
+@pytest.mark.timeout(120)
+def test_hotspots_profiles_the_engine() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "bench.hotspots", "--rounds", "2", "--top", "5"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "engine.py" in result.stdout and "(evaluate)" in result.stdout, result.stdout[-2000:]
