@@ -68,12 +68,18 @@ _PARSE_POLICY = _ParsedHeaderPolicy(max_line_length=0)
 
 @dataclass(frozen=True, slots=True)
 class TextPart:
-    """A human-readable text part: ``text`` is decoded and, for HTML, converted to visible text."""
+    """A human-readable text part: ``text`` is decoded and, for HTML, converted to visible text.
+
+    ``alternative``: ``(group, branch)`` when the part lies inside a multipart/alternative (the
+    innermost one; ``group`` tells the containers apart, ``branch`` is the child it is under).
+    Branches of one group say the same thing in different forms and a recipient reads one of
+    them, so a check that adds up evidence must not add the same words up once per form."""
 
     text: str
     content_type: str
     location: str
     charset: str | None = None
+    alternative: tuple[int, int] | None = None
 
 
 @dataclass(slots=True)
@@ -298,10 +304,10 @@ class MessageView:
         self._record_defects(self.msg, "")
         parts_seen = 0
         # Explicit stack instead of recursion: hostile nesting must not reach Python's limit.
-        stack: list[tuple[Message, str, int]] = [(self.msg, "", 0)]
+        stack: list[tuple[Message, str, int, tuple[int, int] | None]] = [(self.msg, "", 0, None)]
         nth_body = 0
         while stack:
-            part, prefix, depth = stack.pop()
+            part, prefix, depth, alternative = stack.pop()
             parts_seen += 1
             if parts_seen > self.max_parts:
                 self._defects.append("mime.too_many_parts")
@@ -320,12 +326,17 @@ class MessageView:
                     nested_prefix = f"{prefix}message[{parts_seen}]/" if prefix else f"message[{parts_seen}]/"
                     for child in reversed(children):
                         if isinstance(child, Message):
-                            stack.append((child, nested_prefix, depth + 1))
+                            # An attached message is other mail, not a form of this one.
+                            stack.append((child, nested_prefix, depth + 1, None))
                             self._attach_nested_message(child, nested_prefix)
+                elif ctype == "multipart/alternative":
+                    for branch, child in reversed(list(enumerate(children))):
+                        if isinstance(child, Message):
+                            stack.append((child, prefix, depth + 1, (parts_seen, branch)))
                 else:
                     for child in reversed(children):
                         if isinstance(child, Message):
-                            stack.append((child, prefix, depth + 1))
+                            stack.append((child, prefix, depth + 1, alternative))
                 continue
             filename = _filename(part)
             try:
@@ -339,7 +350,7 @@ class MessageView:
                 if ctype == "text/html":
                     text = self.html(text).text
                 location = f"{prefix}body" if prefix else "body"
-                self._text_parts.append(TextPart(text[:MAX_TEXT_CHARS], ctype, location, _charset(part)))
+                self._text_parts.append(TextPart(text[:MAX_TEXT_CHARS], ctype, location, _charset(part), alternative))
                 continue
             data = self._decoded.pop(id(part), None)
             if data is None:

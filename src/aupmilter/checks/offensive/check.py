@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import ClassVar
 
@@ -97,36 +97,90 @@ class OffensiveCheck:
     # --- per message ----------------------------------------------------------------------------
 
     def run(self, envelope: Envelope, message: MessageView) -> Iterable[Finding]:
-        terms: dict[tuple[str, str], list[Term]] = defaultdict(list)
-        frames: dict[tuple[str, str], list[Hit]] = defaultdict(list)
+        found = _Evidence()
+        # Forms of one multipart/alternative (text and HTML) say the same words: each form's
+        # evidence is kept apart and the strongest form counts, so an HTML client's message is
+        # judged like the same message in plain text (summed, the two copies of a word scored
+        # as a repeat: two strong swear words read as four, blocked instead of held).  A form
+        # whose lines are those of a form already read is not read again.
+        forms: dict[int, dict[int, _Evidence]] = defaultdict(dict)
+        read_in: dict[int, dict[str, int]] = defaultdict(dict)
 
-        def read(text: str, where: str, quoted: bool, with_model: bool) -> None:
+        def read(into: _Evidence, text: str, where: str, quoted: bool, with_model: bool) -> None:
             words = self._listed(text)
             hits = self.hate.scan(text)
             for term in words:
-                terms[(_quoted(term.rule, quoted), where)].append(term)
+                into.terms[(_quoted(term.rule, quoted), where)].append(term)
             for hit in hits:
-                frames[(_quoted(_rule_of(hit), quoted), where)].append(hit)
+                into.frames[(_quoted(_rule_of(hit), quoted), where)].append(hit)
             if with_model and not words and not hits and self.model is not None:
                 p = self.model.model.max_sentence_probability(text)
                 if p >= self.model.threshold:
                     term = Term(self.model.rule, self.model.score, f"model p={p:.2f}")
-                    terms[(self.model.rule, where)].append(term)
+                    into.terms[(self.model.rule, where)].append(term)
 
         if message.subject:
-            read(message.subject, "subject", quoted=False, with_model=True)
+            read(found, message.subject, "subject", quoted=False, with_model=True)
         for part in message.text_parts:
+            into = found
+            if part.alternative is not None:
+                group, branch = part.alternative
+                lines = _lines(part.text)
+                if read_in[group].setdefault(lines, branch) != branch:
+                    continue  # another form of this message already said exactly this
+                into = forms[group].setdefault(branch, _Evidence())
             base = "body" if part.location == "body" else part.location
             for kind, text in message.quoted_segments(part):
-                read(text, base if kind == OWN else f"{kind}:{base}", quoted=kind != OWN, with_model=kind == OWN)
+                read(into, text, base if kind == OWN else f"{kind}:{base}", quoted=kind != OWN, with_model=kind == OWN)
+        for branches in forms.values():
+            found.add_strongest(list(branches.values()))
         for attachment in message.attachments:
             if attachment.filename:
                 for term in self.lexicon.scan(attachment.filename.rsplit(".", 1)[0]):
-                    terms[(term.rule, "attachment-name")].append(term)
+                    found.terms[(term.rule, "attachment-name")].append(term)
 
-        findings = [_term_finding(rule, where, found) for (rule, where), found in terms.items()]
-        findings += [_frame_finding(rule, where, found, self.hate.labels) for (rule, where), found in frames.items()]
+        findings = [_term_finding(rule, where, terms) for (rule, where), terms in found.terms.items()]
+        findings += [
+            _frame_finding(rule, where, hits, self.hate.labels) for (rule, where), hits in found.frames.items()
+        ]
         return _weak_ceiling(findings)
+
+
+@dataclass
+class _Evidence:
+    """Listed words and frames found, by (rule, location)."""
+
+    terms: defaultdict[tuple[str, str], list[Term]] = field(default_factory=lambda: defaultdict(list))
+    frames: defaultdict[tuple[str, str], list[Hit]] = field(default_factory=lambda: defaultdict(list))
+
+    def add_strongest(self, forms: list[_Evidence]) -> None:
+        """Add, for each (rule, location), the evidence of the form where it scores highest
+        (the first such form on a tie): the alternatives of one message are one message."""
+        for key in dict.fromkeys(k for form in forms for k in form.terms):
+            terms: list[list[Term]] = [form.terms.get(key, []) for form in forms]
+            strongest_terms = max(terms, key=_term_score)
+            self.terms[key] += strongest_terms
+        for key in dict.fromkeys(k for form in forms for k in form.frames):
+            frames: list[list[Hit]] = [form.frames.get(key, []) for form in forms]
+            strongest_frames = max(frames, key=_frame_score)
+            self.frames[key] += strongest_frames
+
+
+def _lines(text: str) -> str:
+    """The text's non-blank lines, stripped: what a plain and an HTML form of the same words
+    share (the HTML's visible text differs in blank lines and indentation only)."""
+    return "\n".join(stripped for line in text.splitlines() if (stripped := line.strip()))
+
+
+def _term_score(terms: list[Term]) -> float:
+    """:func:`_term_finding`'s score before the location's weight (the same for one key)."""
+    if not terms:
+        return 0.0
+    return min(sum(t.score * (1.0 if i == 0 else 0.5) for i, t in enumerate(terms)), terms[0].cap)
+
+
+def _frame_score(hits: list[Hit]) -> float:
+    return max((FRAME_SCORE[_kind(h)] for h in hits), default=0.0)
 
 
 def _quoted(rule: str, quoted: bool) -> str:
@@ -146,8 +200,7 @@ def _weight(where: str) -> float:
 
 
 def _term_finding(rule: str, where: str, terms: list[Term]) -> Finding:
-    score = sum(t.score * (1.0 if i == 0 else 0.5) for i, t in enumerate(terms))
-    score = min(score, terms[0].cap) * _weight(where)
+    score = _term_score(terms) * _weight(where)
     shown = ", ".join(dict.fromkeys(t.display if t.display.startswith("model ") else starred(t.display) for t in terms))
     count = f" x{len(terms)}" if len(terms) > 1 else ""
     return Finding(rule, ".".join(rule.split(".")[:2]), round(score, 2), f"{shown}{count} in {where}", where)
@@ -161,10 +214,7 @@ def _kind(hit: Hit) -> str:
 
 
 def _frame_finding(rule: str, where: str, hits: list[Hit], labels: dict[str, str]) -> Finding:
-    kinds = {
-        ("exclusion" if h.frame == "exclusion" else "named" if "named person" in h.frame else h.kind) for h in hits
-    }
-    score = max(FRAME_SCORE[k] for k in kinds) * _weight(where)
+    score = _frame_score(hits) * _weight(where)
     shown = "; ".join(
         dict.fromkeys(
             f"{h.frame} against {labels.get(h.target, h.target)}: {' '.join(starred(w) for w in h.words)}" for h in hits
