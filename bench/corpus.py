@@ -16,6 +16,7 @@ import os
 import random
 from email.message import EmailMessage
 from email.utils import format_datetime
+from html import escape
 from pathlib import Path
 
 from tests import attachment_builders as b
@@ -140,9 +141,11 @@ _LETTER_ITEMS = (
 )  # fmt: skip
 
 
-def letter(directory: Path, size: int = 6000) -> Path:
+def letter(directory: Path, size: int = 6000, html: bool = False) -> Path:
     """The plain outbound letter (see module docstring): about ``size`` bytes, text/plain, the
-    headers a mail client writes (Date, Message-ID, MIME-Version)."""
+    headers a mail client writes (Date, Message-ID, MIME-Version).  ``html``: the same letter as
+    an HTML mail client sends it, the same words as text/plain and text/html (multipart/alternative,
+    14 KB), which ``bench.percheck`` times beside it."""
     directory.mkdir(parents=True, exist_ok=True)
     source = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "text" / "clean_school_mail"
     items = [(source / f"{name}.txt").read_text(encoding="utf-8").strip() for name in _LETTER_ITEMS]
@@ -154,6 +157,9 @@ def letter(directory: Path, size: int = 6000) -> Path:
     body += "\nWith best wishes,\nMs J. Hartley\nClass 4 Teacher, Oakfield Primary School\n"
     msg = _msg("End of term news", body, "Ms J. Hartley <teacher@oakfield.example>", "Mrs Patel <parent@home.test>")
     msg["Date"] = format_datetime(dt.datetime(2026, 12, 2, 15, 30, tzinfo=dt.UTC))
-    path = directory / "letter_6k.eml"
+    if html:
+        paragraphs = "\n".join(f"    <p>{escape(line)}</p>" for line in body.splitlines() if line.strip())
+        msg.add_alternative(f"<html>\n  <body>\n{paragraphs}\n  </body>\n</html>\n", subtype="html")
+    path = directory / ("letter_html_14k.eml" if html else "letter_6k.eml")
     path.write_bytes(msg.as_bytes())
     return path

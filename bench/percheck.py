@@ -42,7 +42,11 @@ def main() -> None:
         data = tomllib.loads(Path(load_config(None).source).read_text(encoding="utf-8"))
         data["dkim"] = {"oakfield.example": {"selector": "s1", "key_file": str(key)}}
         ruleset = build_ruleset(parse_config(data, "bench-percheck.toml"))
-        corpus = {**build(work / "corpus"), "letter_6k": (letter(work), 0)}
+        corpus = {
+            **build(work / "corpus"),
+            "letter_6k": (letter(work), 0),
+            "letter_html_14k": (letter(work, html=True), 0),
+        }
         envelopes = {
             "out": Envelope("teacher@oakfield.example", ("parent@home.test",), auth_user="teacher"),
             "in": Envelope("parent@home.test", ("teacher@oakfield.example",), client_addr="198.51.100.1"),
