@@ -14,16 +14,14 @@ from __future__ import annotations
 import argparse
 import cProfile
 import pstats
-import subprocess
 import sys
 import tempfile
-import tomllib
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench.corpus import build, letter  # noqa: E402
+from bench.inprocess import corpus_with_letters, envelopes, signing_ruleset  # noqa: E402
 
 
 def main() -> None:
@@ -35,27 +33,17 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=60)
     args = parser.parse_args()
 
-    from aupmilter.config import load_config, parse_config
     from aupmilter.engine import evaluate
     from aupmilter.message import MessageView
-    from aupmilter.model import Envelope
-    from aupmilter.ruleset import build_ruleset
 
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        key = work / "dkim.pem"
-        subprocess.run(["openssl", "genrsa", "-out", str(key), "2048"], check=True, capture_output=True)
-        data = tomllib.loads(Path(load_config(None).source).read_text(encoding="utf-8"))
-        data["dkim"] = {"oakfield.example": {"selector": "s1", "key_file": str(key)}}
-        ruleset = build_ruleset(parse_config(data, "bench-hotspots.toml"))
-        corpus = {**build(work / "corpus"), "letter_6k": (letter(work), 0)}
+        ruleset = signing_ruleset(work, "bench-hotspots.toml")
+        corpus = corpus_with_letters(work)
         if args.kind not in corpus:
             parser.error(f"--kind: one of {', '.join(sorted(corpus))}")
         raw = corpus[args.kind][0].read_bytes()
-        if args.direction == "out":
-            envelope = Envelope("teacher@oakfield.example", ("parent@home.test",), auth_user="teacher")
-        else:
-            envelope = Envelope("parent@home.test", ("teacher@oakfield.example",), client_addr="198.51.100.1")
+        envelope = envelopes()[args.direction]
         for _ in range(20):
             evaluate(envelope, MessageView(raw), ruleset)
         profiler = cProfile.Profile()

@@ -11,17 +11,15 @@ repeated, so per-word memos are warm: ``bench/varied.py`` gives the mail-seen-on
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 import tempfile
 import time
-import tomllib
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench.corpus import build, letter  # noqa: E402
+from bench.inprocess import corpus_with_letters, envelopes, signing_ruleset  # noqa: E402
 
 
 def main() -> None:
@@ -29,29 +27,14 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=10)
     args = parser.parse_args()
 
-    from aupmilter.config import load_config, parse_config
     from aupmilter.engine import evaluate
     from aupmilter.message import MessageView
-    from aupmilter.model import Envelope
-    from aupmilter.ruleset import build_ruleset
 
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        key = work / "dkim.pem"
-        subprocess.run(["openssl", "genrsa", "-out", str(key), "2048"], check=True, capture_output=True)
-        data = tomllib.loads(Path(load_config(None).source).read_text(encoding="utf-8"))
-        data["dkim"] = {"oakfield.example": {"selector": "s1", "key_file": str(key)}}
-        ruleset = build_ruleset(parse_config(data, "bench-percheck.toml"))
-        corpus = {
-            **build(work / "corpus"),
-            "letter_6k": (letter(work), 0),
-            "letter_html_14k": (letter(work, html=True), 0),
-        }
-        envelopes = {
-            "out": Envelope("teacher@oakfield.example", ("parent@home.test",), auth_user="teacher"),
-            "in": Envelope("parent@home.test", ("teacher@oakfield.example",), client_addr="198.51.100.1"),
-        }
-        for direction, envelope in envelopes.items():
+        ruleset = signing_ruleset(work, "bench-percheck.toml")
+        corpus = corpus_with_letters(work)
+        for direction, envelope in envelopes().items():
             weighted = weights = 0.0
             for name, (path, weight) in corpus.items():
                 raw = path.read_bytes()
