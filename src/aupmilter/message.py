@@ -192,11 +192,6 @@ class MessageView:
         self.elided = len(self._decoded)
         return msg
 
-    @classmethod
-    def from_file(cls, path: str) -> MessageView:
-        with open(path, "rb") as fh:
-            return cls(fh.read())
-
     # --- headers -----------------------------------------------------------------------------
 
     def header(self, name: str) -> str | None:
