@@ -19,9 +19,10 @@ if TYPE_CHECKING:
     from aupmilter.ruleset import Ruleset
 
 
-def signing_ruleset(work: Path, name: str) -> Ruleset:
+def signing_ruleset(work: Path, name: str, rules_dir: Path | None = None) -> Ruleset:
     """The default configuration, plus DKIM signing for oakfield.example with a new 2048-bit key
-    in ``work`` (``name``: the configuration's name in error messages)."""
+    in ``work`` (``name``: the configuration's name in error messages; ``rules_dir``: another
+    rules folder than the package's)."""
     from aupmilter.config import load_config, parse_config
     from aupmilter.ruleset import build_ruleset
 
@@ -29,6 +30,8 @@ def signing_ruleset(work: Path, name: str) -> Ruleset:
     subprocess.run(["openssl", "genrsa", "-out", str(key), "2048"], check=True, capture_output=True)
     data = tomllib.loads(Path(load_config(None).source).read_text(encoding="utf-8"))
     data["dkim"] = {"oakfield.example": {"selector": "s1", "key_file": str(key)}}
+    if rules_dir is not None:
+        data.setdefault("organisation", {})["rules_dir"] = str(rules_dir)
     return build_ruleset(parse_config(data, name))
 
 

@@ -22,22 +22,16 @@ import argparse
 import json
 import random
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import tomllib
 from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
 
-
-def _key(directory: Path) -> Path:
-    key = directory / "dkim.pem"
-    subprocess.run(["openssl", "genrsa", "-out", str(key), "2048"], check=True, capture_output=True)
-    return key
-
+from bench.inprocess import envelopes, signing_ruleset  # noqa: E402
 
 OLID_TRAIN = REPO.parent / "shared" / "data" / "offensive-dev" / "olid-training-v1.0.tsv"
 
@@ -108,21 +102,14 @@ def main() -> None:
     parser.add_argument("--rules", type=Path, default=None, help="rules directory (default: the package's)")
     args = parser.parse_args()
 
-    from aupmilter.config import load_config, parse_config
     from aupmilter.engine import evaluate
     from aupmilter.message import MessageView
-    from aupmilter.model import Envelope
-    from aupmilter.ruleset import build_ruleset
 
     fixtures = [p.read_bytes() for p in sorted((REPO / "tests" / "fixtures").rglob("*.eml"))]
     letters = _letters(330)
     with tempfile.TemporaryDirectory() as tmp:
-        data = tomllib.loads(Path(load_config(None).source).read_text(encoding="utf-8"))
-        data["dkim"] = {"oakfield.example": {"selector": "s1", "key_file": str(_key(Path(tmp)))}}
-        if args.rules is not None:
-            data.setdefault("organisation", {})["rules_dir"] = str(args.rules)
-        ruleset = build_ruleset(parse_config(data, "bench-varied.toml"))
-        envelope = Envelope("teacher@oakfield.example", ("parent@home.test",), auth_user="teacher")
+        ruleset = signing_ruleset(Path(tmp), "bench-varied.toml", args.rules)
+        envelope = envelopes()["out"]
 
         def evaluate_one(raw: bytes) -> None:
             evaluate(envelope, MessageView(raw), ruleset)
