@@ -4,7 +4,8 @@
 
 Starts one setup of ``bench.run`` (``aupmilter_unix``, ``aupmilter_no_checks``, ``rspamd_unix``,
 ``python_noop_milter``, ``postfix_only``), warms it up, then sends ``count`` messages of one kind
-(``letter``, ``mix`` or a corpus kind such as ``pdf_2m``) over 8 sessions and reads each
+(``letter``, ``letter_html`` (the letter as plain + HTML), ``mix`` or a corpus kind such as
+``pdf_2m``) over 8 sessions and reads each
 process's user + system time from ``/proc`` before and after.  Throughput says *that* a setup
 is slower; this says *where* the CPU went (the milter's worker processes, its main process,
 Postfix's daemons, the sink), which is what decides whether a change can matter.
@@ -76,6 +77,8 @@ def _reading() -> dict[tuple[str, str], float]:
 def _corpus(kind: str, work: Path) -> dict[str, tuple[Path, int]]:
     if kind == "letter":
         return {"letter": (letter(work), 1)}
+    if kind == "letter_html":
+        return {"letter_html": (letter(work, html=True), 1)}
     corpus = build(work / "corpus")
     if kind == "mix":
         return throughput_mix(corpus)
@@ -85,7 +88,9 @@ def _corpus(kind: str, work: Path) -> dict[str, tuple[Path, int]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--setup", default="aupmilter_unix", choices=[name for name, _ in run.LETTER_SETUPS])
-    parser.add_argument("--kind", default="letter", help="letter, mix, or a corpus kind (plain_3k, pdf_2m, ...)")
+    parser.add_argument(
+        "--kind", default="letter", help="letter, letter_html, mix, or a corpus kind (plain_3k, pdf_2m, ...)"
+    )
     parser.add_argument("--count", type=int, default=1500, help="messages (for mix: about this many)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
