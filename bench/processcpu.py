@@ -4,9 +4,9 @@
 
 Starts one setup of ``bench.run`` (``aupmilter_unix``, ``aupmilter_no_checks``, ``rspamd_unix``,
 ``python_noop_milter``, ``postfix_only``), warms it up, then sends ``count`` messages of one kind
-(``letter``, ``letter_html`` (the letter as plain + HTML), ``mix`` or a corpus kind such as
-``pdf_2m``) over 8 sessions and reads each
-process's user + system time from ``/proc`` before and after.  Throughput says *that* a setup
+(``letter``; ``letter_html``, the letter as plain + HTML; ``mix``; or a corpus kind such as
+``pdf_2m``) over 8 sessions and reads each process's user + system time from ``/proc`` before
+and after.  Throughput says *that* a setup
 is slower; this says *where* the CPU went (the milter's worker processes, its main process,
 Postfix's daemons, the sink), which is what decides whether a change can matter.
 
