@@ -16,7 +16,6 @@ import os
 import random
 from email.message import EmailMessage
 from email.utils import format_datetime
-from html import escape
 from pathlib import Path
 
 from tests import attachment_builders as b
@@ -158,8 +157,7 @@ def letter(directory: Path, size: int = 6000, html: bool = False) -> Path:
     msg = _msg("End of term news", body, "Ms J. Hartley <teacher@oakfield.example>", "Mrs Patel <parent@home.test>")
     msg["Date"] = format_datetime(dt.datetime(2026, 12, 2, 15, 30, tzinfo=dt.UTC))
     if html:
-        paragraphs = "\n".join(f"    <p>{escape(line)}</p>" for line in body.splitlines() if line.strip())
-        msg.add_alternative(f"<html>\n  <body>\n{paragraphs}\n  </body>\n</html>\n", subtype="html")
+        msg.add_alternative(b.html_form(body), subtype="html")
     path = directory / ("letter_html_14k.eml" if html else "letter_6k.eml")
     path.write_bytes(msg.as_bytes())
     return path

@@ -7,6 +7,7 @@ well-formed (the containers and magic bytes real tools write).
 
 from __future__ import annotations
 
+import html
 import io
 import subprocess
 import tarfile
@@ -188,3 +189,10 @@ def many_member_zip(n: int = 10_000) -> bytes:
         for i in range(n):
             zf.writestr(f"f{i:05d}.txt", b"x")
     return buf.getvalue()
+
+
+def html_form(text: str) -> str:
+    """``text`` as an HTML mail client writes it beside the plain form: a paragraph per non-blank
+    line, indented markup (its visible text has the plain form's lines, not its blank lines)."""
+    paragraphs = "\n".join(f"    <p>{html.escape(line)}</p>" for line in text.splitlines() if line.strip())
+    return f"<html>\n  <body>\n{paragraphs}\n  </body>\n</html>\n"

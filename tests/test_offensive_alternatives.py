@@ -10,7 +10,6 @@ read again (half the check's work on such mail).
 
 from __future__ import annotations
 
-import html
 import itertools
 from email.message import EmailMessage
 from pathlib import Path
@@ -23,6 +22,7 @@ from aupmilter.engine import evaluate
 from aupmilter.message import MessageView
 from aupmilter.model import Action, Envelope, Finding
 from aupmilter.ruleset import build_ruleset
+from tests.attachment_builders import html_form
 
 RULESET = build_ruleset(load_config(None))
 CHECK = next(c for c in RULESET.checks if c.name == "offensive")
@@ -41,12 +41,6 @@ def plain_mail(text: str) -> bytes:
     msg = _headers(EmailMessage())
     msg.set_content(text)
     return msg.as_bytes()
-
-
-def as_html(text: str) -> str:
-    """How a mail client writes the same text: a paragraph per line, indented markup."""
-    paragraphs = "\n".join(f"    <p>{html.escape(line)}</p>" for line in text.splitlines() if line.strip())
-    return f"<html>\n  <body>\n{paragraphs}\n  </body>\n</html>\n"
 
 
 def alternative_mail(plain: str, markup: str) -> bytes:
@@ -92,7 +86,7 @@ def test_text_parts_know_their_alternative() -> None:
 )
 def test_an_html_client_is_judged_like_plain_text(text: str, action: Action) -> None:
     plain = evaluate(OUT, MessageView(plain_mail(text)), RULESET)
-    both = evaluate(OUT, MessageView(alternative_mail(text, as_html(text))), RULESET)
+    both = evaluate(OUT, MessageView(alternative_mail(text, html_form(text))), RULESET)
     assert plain.action is both.action is action
     assert _offensive(both.findings) == _offensive(plain.findings)
 
@@ -106,15 +100,15 @@ def test_a_form_that_says_more_is_not_hidden_by_the_other() -> None:
     worse = "See you at parents' evening, you fucking idiot."
     alone = offensive(plain_mail(worse))
     assert alone
-    assert offensive(alternative_mail(clean, as_html(worse))) == alone
-    assert offensive(alternative_mail(worse, as_html(clean))) == alone
+    assert offensive(alternative_mail(clean, html_form(worse))) == alone
+    assert offensive(alternative_mail(worse, html_form(clean))) == alone
 
 
 def test_the_strongest_form_counts_rule_by_rule() -> None:
     one = "What a shit day."
     two = "What a shit day, and a shit week."
-    assert offensive(alternative_mail(one, as_html(two))) == offensive(plain_mail(two))
-    assert offensive(alternative_mail(two, as_html(one))) == offensive(plain_mail(two))
+    assert offensive(alternative_mail(one, html_form(two))) == offensive(plain_mail(two))
+    assert offensive(alternative_mail(two, html_form(one))) == offensive(plain_mail(two))
 
 
 def _functional_texts() -> list[str]:
@@ -132,7 +126,7 @@ def test_not_reading_a_form_with_the_same_lines_changes_nothing(monkeypatch: pyt
     the HTML form (same lines) is skipped equal those when both forms are read."""
     texts = _functional_texts()
     assert len(texts) > 100
-    messages = [alternative_mail(text, as_html(text)) for text in texts]
+    messages = [alternative_mail(text, html_form(text)) for text in texts]
     skipped = [offensive(raw) for raw in messages]
     unique = itertools.count()
     monkeypatch.setattr(offensive_check, "_lines", lambda text: f"{next(unique)}")
