@@ -6,9 +6,9 @@ Starts one setup of ``bench.run`` (``aupmilter_unix``, ``aupmilter_no_checks``, 
 ``python_noop_milter``, ``postfix_only``), warms it up, then sends ``count`` messages of one kind
 (``letter``; ``letter_html``, the letter as plain + HTML; ``mix``; or a corpus kind such as
 ``pdf_2m``) over 8 sessions and reads each process's user + system time from ``/proc`` before
-and after.  Throughput says *that* a setup
-is slower; this says *where* the CPU went (the milter's worker processes, its main process,
-Postfix's daemons, the sink), which is what decides whether a change can matter.
+and after.  Throughput says *that* a setup is slower; this says *where* the CPU went (the
+milter's worker processes, its main process, Postfix's daemons, the sink), which is what decides
+whether a change can matter.
 
 Processes that start and exit between the two readings (``smtp-source`` itself) are not counted;
 kernel threads are summed apart because loopback networking and page writeback land there in
@@ -82,6 +82,8 @@ def _corpus(kind: str, work: Path) -> dict[str, tuple[Path, int]]:
     corpus = build(work / "corpus")
     if kind == "mix":
         return throughput_mix(corpus)
+    if kind not in corpus:
+        raise SystemExit(f"--kind: one of letter, letter_html, mix, {', '.join(sorted(corpus))}")
     return {kind: (corpus[kind][0], 1)}
 
 
