@@ -12,6 +12,10 @@ from collections.abc import Iterable
 from aupmilter.model import AddHeader, ChangeHeader, Effect, ReplaceBody
 
 
+#: Where :func:`header_end` looks first for the blank line ending the header block.
+HEADER_WINDOW = 64 * 1024
+
+
 def split_message(raw: bytes) -> tuple[bytes, bytes, bytes]:
     """(header block without the blank line, the EOL style, body)."""
     block, eol, start = header_end(raw)
@@ -22,11 +26,18 @@ def header_end(raw: bytes) -> tuple[bytes, bytes, int]:
     """(header block, EOL style, offset of the body): :func:`split_message` without copying
     the body, for what reads only the headers of a message carrying megabytes.
 
-    The earliest blank line decides; an LF blank line only wins if it starts before the CRLF
-    one's LF, so it is looked for in the header block alone: in a CRLF message there is none,
-    and searching the whole message for one cost a pass over every attachment."""
-    crlf = raw.find(b"\r\n\r\n")
-    lf = raw.find(b"\n\n", 0, crlf) if crlf != -1 else raw.find(b"\n\n")
+    The earliest blank line decides, CRLF (``\\r\\n\\r\\n``) or LF (``\\n\\n``).  Both are
+    looked for in the first :data:`HEADER_WINDOW` bytes, where every header block we meet ends,
+    and in the whole message only when neither is there: a message has one of the two styles, so
+    a search over all of it for the other one cost a pass over every attachment (2 ms a call on
+    a 2.7 MB message with LF line ends, five calls a message).  The answer is the same as
+    searching everywhere: the first blank line of either style inside the window is the first
+    anywhere."""
+    crlf = raw.find(b"\r\n\r\n", 0, HEADER_WINDOW)
+    lf = raw.find(b"\n\n", 0, crlf if crlf != -1 else HEADER_WINDOW)
+    if crlf == -1 and lf == -1 and len(raw) > HEADER_WINDOW:
+        crlf = raw.find(b"\r\n\r\n")
+        lf = raw.find(b"\n\n", 0, crlf) if crlf != -1 else raw.find(b"\n\n")
     if lf != -1:
         return raw[:lf], b"\n", lf + 2
     if crlf != -1:
