@@ -21,7 +21,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench.inprocess import corpus_with_letters, envelopes, signing_ruleset  # noqa: E402
+from bench.inprocess import as_received, corpus_with_letters, envelopes, signing_ruleset  # noqa: E402
 
 
 def main() -> None:
@@ -42,7 +42,7 @@ def main() -> None:
         corpus = corpus_with_letters(work)
         if args.kind not in corpus:
             parser.error(f"--kind: one of {', '.join(sorted(corpus))}")
-        raw = corpus[args.kind][0].read_bytes()
+        raw = as_received(corpus[args.kind][0].read_bytes())
         envelope = envelopes()[args.direction]
         for _ in range(20):
             evaluate(envelope, MessageView(raw), ruleset)

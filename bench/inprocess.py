@@ -44,6 +44,14 @@ def corpus_with_letters(work: Path) -> dict[str, tuple[Path, int]]:
     }
 
 
+def as_received(raw: bytes) -> bytes:
+    """``raw`` as the milter hands it to the engine: CRLF line ends (Postfix sends a milter
+    CRLF lines, and the adapter writes the header fields it receives with CRLF).  The corpus files
+    are written with LF; timed as they are, a large message paid for conversions and searches
+    that mail through the milter never costs (a 2.7 MB message: 28 ms as LF, 17.5 as CRLF)."""
+    return raw.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+
+
 def envelopes() -> dict[str, Envelope]:
     """``out``: a teacher's letter to a parent (authenticated); ``in``: a parent's reply."""
     from aupmilter.model import Envelope

@@ -6,6 +6,8 @@ Each message of ``bench/corpus.py`` (and the letter) is evaluated ``rounds`` tim
 (disclaimer + DKIM with a throw-away key) and inbound; the best whole-engine process time is
 printed with the checks' mean times, then the corpus-weighted mean.  The same message is
 repeated, so per-word memos are warm: ``bench/varied.py`` gives the mail-seen-once view.
+Messages are read as the milter hands them to the engine, with CRLF line ends
+(:func:`bench.inprocess.as_received`).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench.inprocess import corpus_with_letters, envelopes, signing_ruleset  # noqa: E402
+from bench.inprocess import as_received, corpus_with_letters, envelopes, signing_ruleset  # noqa: E402
 
 
 def main() -> None:
@@ -37,7 +39,7 @@ def main() -> None:
         for direction, envelope in envelopes().items():
             weighted = weights = 0.0
             for name, (path, weight) in corpus.items():
-                raw = path.read_bytes()
+                raw = as_received(path.read_bytes())
                 evaluate(envelope, MessageView(raw), ruleset)  # warm-up
                 per_check: dict[str, float] = {}
 

@@ -31,7 +31,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench.inprocess import envelopes, signing_ruleset  # noqa: E402
+from bench.inprocess import as_received, envelopes, signing_ruleset  # noqa: E402
 
 OLID_TRAIN = REPO.parent / "shared" / "data" / "offensive-dev" / "olid-training-v1.0.tsv"
 
@@ -64,7 +64,7 @@ def _letters(count: int, size: int = 6000) -> list[bytes]:
         msg["Subject"] = f"Letter {n}"
         msg["Date"] = "Wed, 02 Dec 2026 15:30:00 +0000"
         msg.set_content("\n".join(body))
-        out.append(msg.as_bytes())
+        out.append(as_received(msg.as_bytes()))
     return out
 
 
@@ -105,7 +105,7 @@ def main() -> None:
     from aupmilter.engine import evaluate
     from aupmilter.message import MessageView
 
-    fixtures = [p.read_bytes() for p in sorted((REPO / "tests" / "fixtures").rglob("*.eml"))]
+    fixtures = [as_received(p.read_bytes()) for p in sorted((REPO / "tests" / "fixtures").rglob("*.eml"))]
     letters = _letters(330)
     with tempfile.TemporaryDirectory() as tmp:
         ruleset = signing_ruleset(Path(tmp), "bench-varied.toml", args.rules)
