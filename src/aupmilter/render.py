@@ -11,7 +11,6 @@ from collections.abc import Iterable
 
 from aupmilter.model import AddHeader, ChangeHeader, Effect, ReplaceBody
 
-
 #: Where :func:`header_end` looks first for the blank line ending the header block.
 HEADER_WINDOW = 64 * 1024
 
