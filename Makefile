@@ -48,6 +48,7 @@ test: setup
 # lint-imports: the layer and no-cycle contracts in pyproject.toml ([tool.importlinter]).
 lint: setup
 	$(VENV)/bin/ruff check src tests bench train
+	$(VENV)/bin/ruff format --check src tests bench train
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports --no-cache
 

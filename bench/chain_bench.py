@@ -116,7 +116,9 @@ def blind_messages() -> list[tuple[str, bytes, str]]:
                 msg = bc._mail(i, f"Fwd: {subject}", text, staff, bc.OUTSIDE[(i + 1) % len(bc.OUTSIDE)])
             else:
                 text = f"See below.\n\n{friend[0]} wrote:\n{bc._quoted(bc._wrap(body))}"
-                msg = bc._mail(i, f"FW: {subject}", text, staff, bc.STAFF[(i + 2) % len(bc.STAFF)], html=label == "clean")
+                msg = bc._mail(
+                    i, f"FW: {subject}", text, staff, bc.STAFF[(i + 2) % len(bc.STAFF)], html=label == "clean"
+                )
             truth = f"chain_letter.{label}" if label != "clean" else "clean"
             out.append((f"{file.split('.')[0]}_{i:02d}", msg.as_bytes(), truth))
     return out
@@ -164,7 +166,11 @@ def other_mail() -> list[tuple[str, bytes]]:
     shared = CORPUS.parents[2].parent / "shared" / "data" / "mime-dev"
     for sub in ("flanker", "mail-parser", "pymilter"):
         if (shared / sub).is_dir():
-            files += sorted(p for p in (shared / sub).rglob("*") if p.is_file() and p.stat().st_size < 3_000_000 and "LICENSE" not in p.name)
+            files += sorted(
+                p
+                for p in (shared / sub).rglob("*")
+                if p.is_file() and p.stat().st_size < 3_000_000 and "LICENSE" not in p.name
+            )
     for sub in ("identity", "confidential", "text", "phishing/mail"):
         files += sorted(p for p in (CORPUS.parent / sub).rglob("*") if p.is_file() and p.suffix in (".eml", ".txt", ""))
     files += sorted(p for p in (CORPUS.parent / "eml").glob("*.eml") if not p.name.startswith("chain_"))
@@ -197,8 +203,10 @@ def main() -> None:
     print(f"| legitimate flagged | {len(b['legitimate_flagged'])} {b['legitimate_flagged']} |")  # type: ignore[arg-type]
     print(f"| missed | {b['missed']} |\n")
     o = evaluate_other()
-    print(f"Other mail (not chain letters; public test corpora and the project's other fixtures): "
-          f"{len(o['flagged'])} of {o['messages']} flagged {o['flagged']}\n")  # type: ignore[arg-type]
+    print(
+        f"Other mail (not chain letters; public test corpora and the project's other fixtures): "
+        f"{len(o['flagged'])} of {o['messages']} flagged {o['flagged']}\n"
+    )  # type: ignore[arg-type]
     r = evaluate()
     r["blind"] = b
     r["other_mail"] = o

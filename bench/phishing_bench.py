@@ -68,16 +68,26 @@ def blind_cases(name: str = "cases2") -> list[tuple[str, str, bytes]]:
 # --- an independent newsletter generator --------------------------------------------------------
 
 _SENDERS = [
-    ("Cambridge University Press", "cambridge.org", "email"), ("RSPCA Education", "rspca.org.uk", "news"),
-    ("Oxford Owl", "oup.com", "mail"), ("British Council Schools", "britishcouncil.org", "e"),
-    ("Young Enterprise", "young-enterprise.org.uk", "info"), ("Sustrans", "sustrans.org.uk", "news"),
-    ("NSPCC Learning", "nspcc.org.uk", "learning"), ("Kew Gardens", "kew.org", "email"),
-    ("Lego Education", "education.lego.com", "mail"), ("Cornelsen", "cornelsen.de", "newsletter"),
-    ("Editora Moderna", "moderna.com.br", "comunicacao"), ("Nathan", "nathan.fr", "infos"),
-    ("Santillana", "santillana.es", "boletin"), ("STEM Learning", "stem.org.uk", "hello"),
-    ("Hachette Children's", "hachettechildrens.co.uk", "news"), ("Times Tables Rock Stars", "ttrockstars.com", "team"),
-    ("Show My Homework", "satchelone.com", "news"), ("Duolingo for Schools", "duolingo.com", "schools"),
-    ("The Week Junior", "theweekjunior.co.uk", "subs"), ("National Literacy Trust", "literacytrust.org.uk", "info"),
+    ("Cambridge University Press", "cambridge.org", "email"),
+    ("RSPCA Education", "rspca.org.uk", "news"),
+    ("Oxford Owl", "oup.com", "mail"),
+    ("British Council Schools", "britishcouncil.org", "e"),
+    ("Young Enterprise", "young-enterprise.org.uk", "info"),
+    ("Sustrans", "sustrans.org.uk", "news"),
+    ("NSPCC Learning", "nspcc.org.uk", "learning"),
+    ("Kew Gardens", "kew.org", "email"),
+    ("Lego Education", "education.lego.com", "mail"),
+    ("Cornelsen", "cornelsen.de", "newsletter"),
+    ("Editora Moderna", "moderna.com.br", "comunicacao"),
+    ("Nathan", "nathan.fr", "infos"),
+    ("Santillana", "santillana.es", "boletin"),
+    ("STEM Learning", "stem.org.uk", "hello"),
+    ("Hachette Children's", "hachettechildrens.co.uk", "news"),
+    ("Times Tables Rock Stars", "ttrockstars.com", "team"),
+    ("Show My Homework", "satchelone.com", "news"),
+    ("Duolingo for Schools", "duolingo.com", "schools"),
+    ("The Week Junior", "theweekjunior.co.uk", "subs"),
+    ("National Literacy Trust", "literacytrust.org.uk", "info"),
 ]
 _TRACKERS = [
     "https://{sub}.{domain}/ls/click?upn={tok}",
@@ -97,12 +107,33 @@ _TRACKERS = [
     "https://r20.rs6.net/tn.jsp?f={tok}",
     "https://{espsub}.mlsend.com/link/c/{tok}",
 ]
-_TEXTS = ["Read more", "Find out more", "Download the free resource", "Register now", "Watch the video", "{domain}", "www.{domain}",
-          "https://www.{domain}/schools", "View online", "Update your preferences", "Mehr erfahren", "Saiba mais", "Lire la suite", "Ver más"]
-_LINES = ["New free resources for Key Stage 2 are now available.", "Our summer competition is open to all schools.",
-          "Thank you for being part of our community.", "Book your place at our next teacher webinar.",
-          "Congratulations to this month's winning classes!", "Neue Unterrichtsmaterialien sind online.",
-          "Confira os novos materiais para professores.", "Découvrez nos nouvelles ressources.", "Descubre nuestros nuevos recursos."]
+_TEXTS = [
+    "Read more",
+    "Find out more",
+    "Download the free resource",
+    "Register now",
+    "Watch the video",
+    "{domain}",
+    "www.{domain}",
+    "https://www.{domain}/schools",
+    "View online",
+    "Update your preferences",
+    "Mehr erfahren",
+    "Saiba mais",
+    "Lire la suite",
+    "Ver más",
+]
+_LINES = [
+    "New free resources for Key Stage 2 are now available.",
+    "Our summer competition is open to all schools.",
+    "Thank you for being part of our community.",
+    "Book your place at our next teacher webinar.",
+    "Congratulations to this month's winning classes!",
+    "Neue Unterrichtsmaterialien sind online.",
+    "Confira os novos materiais para professores.",
+    "Découvrez nos nouvelles ressources.",
+    "Descubre nuestros nuevos recursos.",
+]
 
 
 def newsletters(n: int, seed: int = 2026) -> list[bytes]:
@@ -113,19 +144,31 @@ def newsletters(n: int, seed: int = 2026) -> list[bytes]:
         msg = EmailMessage()
         msg["From"] = f"{org} <{local}@{rng.choice(['', 'mail.', 'news.', 'email.'])}{domain}>"
         msg["To"] = "s.patel@oakfield.example"
-        msg["Subject"] = rng.choice(["Newsletter", "This month", "Resources for your classroom", "News", "Don't miss out"])
+        msg["Subject"] = rng.choice(
+            ["Newsletter", "This month", "Resources for your classroom", "News", "Don't miss out"]
+        )
         msg["Message-ID"] = f"<nl{i}@{domain}>"
         msg["List-Unsubscribe"] = f"<https://{domain}/unsubscribe/{rng.randrange(10**8)}>"
         parts = []
         for _ in range(rng.randint(2, 12)):
-            tok = "".join(rng.choice("ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789") for _ in range(rng.randint(16, 40)))
-            href = rng.choice(_TRACKERS).format(sub=f"u{rng.randrange(10**6)}", domain=domain, tok=tok, tok2=rng.randrange(10**5),
-                                                espsub=f"x{rng.randrange(10**4)}")
+            tok = "".join(
+                rng.choice("ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789")
+                for _ in range(rng.randint(16, 40))
+            )
+            href = rng.choice(_TRACKERS).format(
+                sub=f"u{rng.randrange(10**6)}",
+                domain=domain,
+                tok=tok,
+                tok2=rng.randrange(10**5),
+                espsub=f"x{rng.randrange(10**4)}",
+            )
             text = rng.choice(_TEXTS).format(domain=domain)
             parts.append(f'<p>{rng.choice(_LINES)} <a href="{href}">{text}</a></p>')
         logo = f'<img src="https://{domain}/logo.png" alt="{org}">' if rng.random() < 0.8 else ""
         msg.set_content(f"{org} newsletter. View it online.")
-        msg.add_alternative(f"<html><body>{logo}{''.join(parts)}<p>Unsubscribe | Privacy</p></body></html>", subtype="html")
+        msg.add_alternative(
+            f"<html><body>{logo}{''.join(parts)}<p>Unsubscribe | Privacy</p></body></html>", subtype="html"
+        )
         out.append(msg.as_bytes())
     return out
 
@@ -137,12 +180,22 @@ def public_ham() -> list[tuple[str, bytes]]:
     for sub in ("flanker",):  # pymilter's samples are 2003 worms: not legitimate mail
         root = SHARED / sub
         if root.is_dir():
-            files += sorted(p for p in root.rglob("*") if p.is_file() and p.stat().st_size < 2_000_000 and "LICENSE" not in p.name)
+            files += sorted(
+                p for p in root.rglob("*") if p.is_file() and p.stat().st_size < 2_000_000 and "LICENSE" not in p.name
+            )
     return [(str(p), p.read_bytes()) for p in files]
 
 
 def blind_set(ruleset: Ruleset, key: str) -> dict[str, Any]:
-    blind: dict[str, Any] = {"phishing": 0, "caught": 0, "stopped": 0, "legitimate": 0, "legit_flagged": [], "legit_stopped": [], "missed": []}
+    blind: dict[str, Any] = {
+        "phishing": 0,
+        "caught": 0,
+        "stopped": 0,
+        "legitimate": 0,
+        "legit_flagged": [],
+        "legit_stopped": [],
+        "missed": [],
+    }
     for name, label, raw in blind_cases(key):
         rules, stopped = verdict(ruleset, raw)
         if label == "phishing":
@@ -209,8 +262,12 @@ def main() -> None:
     print("## Phishing (inbound, whole engine, shipped policy)\n")
     print("| set | measure | value |\n|---|---|---|")
     s1 = r["blind_seen"]
-    print(f"| blind 1, seen ({s1['phishing']} / {s1['legitimate']}) | phishing with a finding / legitimate flagged | {s1['caught']} / {len(s1['legit_flagged'])} |")  # type: ignore[index,arg-type]
-    print(f"| blind 2 phishing ({b['phishing']}) | with a phishing finding | {b['caught'] / b['phishing']:.3f} ({b['caught']}) |")  # type: ignore[index]
+    print(
+        f"| blind 1, seen ({s1['phishing']} / {s1['legitimate']}) | phishing with a finding / legitimate flagged | {s1['caught']} / {len(s1['legit_flagged'])} |"
+    )  # type: ignore[index,arg-type]
+    print(
+        f"| blind 2 phishing ({b['phishing']}) | with a phishing finding | {b['caught'] / b['phishing']:.3f} ({b['caught']}) |"
+    )  # type: ignore[index]
     print(f"| blind 2 phishing | quarantined | {b['stopped'] / b['phishing']:.3f} ({b['stopped']}) |")  # type: ignore[index]
     print(f"| blind 2 legitimate ({b['legitimate']}) | with a phishing finding | {len(b['legit_flagged'])} |")  # type: ignore[index,arg-type]
     print(f"| blind 2 legitimate | stopped | {len(b['legit_stopped'])} |")  # type: ignore[index,arg-type]
@@ -220,8 +277,12 @@ def main() -> None:
     print(f"| public ham ({h['messages']}) | stopped | {h['stopped']} ({h['stopped'] / max(1, h['messages']):.4f}) |")  # type: ignore[index,operator]
     print(f"| public ham | any phishing finding | {h['any_phishing']} |")  # type: ignore[index]
     print(f"| labelled set (trained on) | precision / recall | {lab['precision']:.3f} / {lab['recall']:.3f} |")  # type: ignore[index]
-    lists = (("Blind phishing missed", b["missed"]), ("Blind legitimate flagged", b["legit_flagged"]),  # type: ignore[index]
-             ("Public ham stopped", h["stopped_files"]), ("Public ham with a phishing finding", h["flagged_files"]))  # type: ignore[index]
+    lists = (
+        ("Blind phishing missed", b["missed"]),
+        ("Blind legitimate flagged", b["legit_flagged"]),  # type: ignore[index]
+        ("Public ham stopped", h["stopped_files"]),
+        ("Public ham with a phishing finding", h["flagged_files"]),
+    )  # type: ignore[index]
     finish(r, lists, args.out)
 
 

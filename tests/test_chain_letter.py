@@ -37,7 +37,10 @@ CUE_EXAMPLES: dict[str, tuple[str, str]] = {
     "mass_forward": ("send it to every group you're in", "please send this to every parent in your class"),
     "obligation": ("whoever receives this must send it on", "whoever receives the parcel must sign for it"),
     "only_takes_seconds": ("it only takes a second", "the survey takes ten minutes"),
-    "threat_if_you": ("if you accept he will get all your bank details", "if you accept the offer we will send a contract"),
+    "threat_if_you": (
+        "if you accept he will get all your bank details",
+        "if you accept the offer we will send a contract",
+    ),
     "warning_about_chains": ("these are hoaxes: please do not forward them", "please forward to your TAs"),
     "bad_luck": ("you will have bad luck for seven years", "good luck in the match"),
     "good_luck_promise": ("good luck will come to you", "good luck to Year 11"),
@@ -80,7 +83,9 @@ CUE_EXAMPLES: dict[str, tuple[str, str]] = {
 }
 
 
-def message(text: str, subject: str = "hello", sender: str = "a@home.test", to: str = "t@oakfield.example") -> MessageView:
+def message(
+    text: str, subject: str = "hello", sender: str = "a@home.test", to: str = "t@oakfield.example"
+) -> MessageView:
     msg = EmailMessage()
     msg["From"], msg["To"], msg["Subject"] = sender, to, subject
     msg.set_content(text)
@@ -178,14 +183,20 @@ def test_outbound_chain_letter_is_blocked_naming_the_clause_inbound_is_tagged() 
     reply = str(out.smtp_reply)
     assert reply.startswith("550") and "chain letters" in reply and "chain mail, junk mail" in reply
     internal = Envelope("t@oakfield.example", ("u@oakfield.example",), auth_user="t")
-    assert evaluate(internal, message(body, sender="t@oakfield.example", to="u@oakfield.example"), RULESET).action is Action.BLOCK
+    assert (
+        evaluate(internal, message(body, sender="t@oakfield.example", to="u@oakfield.example"), RULESET).action
+        is Action.BLOCK
+    )
     assert evaluate(ENV, message(body), RULESET).action is Action.TAG
 
 
 def test_junk_is_only_ever_tagged() -> None:
     advert = "Hi all, selling my bike, £40 ono, collection only."
     staff = Envelope("t@oakfield.example", ("friend@home.test",), auth_user="t")
-    assert evaluate(staff, message(advert, sender="t@oakfield.example", to="friend@home.test"), RULESET).action is Action.TAG
+    assert (
+        evaluate(staff, message(advert, sender="t@oakfield.example", to="friend@home.test"), RULESET).action
+        is Action.TAG
+    )
 
 
 def test_rules_file_errors_name_the_problem(tmp_path: Path) -> None:

@@ -40,26 +40,79 @@ def named(text: str, subject: str = "hello") -> dict[str, float]:
 
 # feature -> texts that must fire it (EN, DE, PT, FR, ES where the words are cheap)
 FIRES = {
-    "pass_to_count": ["Send this to 10 people.", "Schick das an 7 Freunde.", "Envie para 12 pessoas.", "Envoyez-le à 10 personnes.", "Envíalo a 9 amigos.", "Post copies to 200 people."],
-    "pass_to_everyone": ["Forward it to everyone you know.", "Repasse para todos os seus contatos.", "Faites suivre à tous vos contacts.", "Send this to as many people as you can."],
-    "pass_instruction": ["Please forward this.", "Copy and paste this to your friends.", "Hand it on.", "envoyez-les dans les 4 jours", "Schick das weiter."],
-    "pass_on_phrase": ["Don't break it!", "Keep it going.", "Não quebre a corrente.", "No rompas la cadena.", "Ne brisez pas la chaîne.", "TELL EVERYONE!"],
-    "deadline": ["within 24 hours", "before midnight", "em até 2 horas", "innerhalb von 72 Stunden", "dans les 48 heures"],
+    "pass_to_count": [
+        "Send this to 10 people.",
+        "Schick das an 7 Freunde.",
+        "Envie para 12 pessoas.",
+        "Envoyez-le à 10 personnes.",
+        "Envíalo a 9 amigos.",
+        "Post copies to 200 people.",
+    ],
+    "pass_to_everyone": [
+        "Forward it to everyone you know.",
+        "Repasse para todos os seus contatos.",
+        "Faites suivre à tous vos contacts.",
+        "Send this to as many people as you can.",
+    ],
+    "pass_instruction": [
+        "Please forward this.",
+        "Copy and paste this to your friends.",
+        "Hand it on.",
+        "envoyez-les dans les 4 jours",
+        "Schick das weiter.",
+    ],
+    "pass_on_phrase": [
+        "Don't break it!",
+        "Keep it going.",
+        "Não quebre a corrente.",
+        "No rompas la cadena.",
+        "Ne brisez pas la chaîne.",
+        "TELL EVERYONE!",
+    ],
+    "deadline": [
+        "within 24 hours",
+        "before midnight",
+        "em até 2 horas",
+        "innerhalb von 72 Stunden",
+        "dans les 48 heures",
+    ],
     "promise_luck": ["good luck will come", "your wish will come true", "muita sorte", "viel Glück", "buena suerte"],
     "threat": ["seven years of bad luck", "he died", "azar por 5 anos", "Pech", "mala suerte"],
-    "conditional_consequence": ["If you don't forward it", "se não enviar", "si no lo envías", "wenn du es nicht weiterleitest", "si vous ne l'envoyez"],
+    "conditional_consequence": [
+        "If you don't forward it",
+        "se não enviar",
+        "si no lo envías",
+        "wenn du es nicht weiterleitest",
+        "si vous ne l'envoyez",
+    ],
     "testimonial": ["Two days later she won the lottery", "dias depois", "tage später", "won $5,000"],
-    "list_move": ["remove the top name", "move each name down", "add your name at the bottom", "coloque o seu nome", "streiche den ersten Namen"],
+    "list_move": [
+        "remove the top name",
+        "move each name down",
+        "add your name at the bottom",
+        "coloque o seu nome",
+        "streiche den ersten Namen",
+    ],
     "report_list": ["REPORT #1", "report # 3"],
     "money_earn": ["you will receive $50,000", "ganhar R$ 40.000", "gagner 400 euros"],
-    "charity_per_forward": ["for every person this is forwarded to", "por cada pessoa", "für jede Weiterleitung", "pour chaque personne"],
+    "charity_per_forward": [
+        "for every person this is forwarded to",
+        "por cada pessoa",
+        "für jede Weiterleitung",
+        "pour chaque personne",
+    ],
     "tracking_claim": ["they are tracking the e-mails", "counting how many times"],
     "religious": ["Amen", "Deus", "Gott", "prière", "oración"],
     "authority": ["It was on the news", "confirmed by the police", "a friend who works at the bank"],
     "you_are_special": ["you are special", "você é especial"],
     "comes_back": ["if it comes back to you", "including me"],
     "legal_claim": ["100% legal", "this is not a joke", "não é brincadeira"],
-    "petition": ["Add your name to the end of this list", "Assine a lista e repasse", "when it reaches 5,000 signatures", "it will be presented to Parliament"],
+    "petition": [
+        "Add your name to the end of this list",
+        "Assine a lista e repasse",
+        "when it reaches 5,000 signatures",
+        "it will be presented to Parliament",
+    ],
 }
 
 
@@ -158,7 +211,7 @@ def test_model_can_be_turned_off_and_threshold_is_strict(tmp_path: Path) -> None
 def test_feature_model_scores_binary_and_multiclass_by_hand() -> None:
     binary = FeatureModel({"classes": ["no", "yes"], "bias": [-1.0], "named": {"a": [2.0], "b": [-0.5]}})
     s = binary.score({"a": 1.0, "b": 1.0})
-    assert s.probabilities["yes"] == pytest.approx(1 / (1 + 2.718281828 ** -0.5), rel=1e-6)
+    assert s.probabilities["yes"] == pytest.approx(1 / (1 + 2.718281828**-0.5), rel=1e-6)
     assert s.contributions == [("a", 2.0)]
     multi = FeatureModel({"classes": ["x", "y", "z"], "bias": [0.0, 0.0, 0.0], "named": {"a": [0.0, 1.0, 0.0]}})
     assert multi.score({"a": 1.0}).best()[0] == "y"
@@ -189,8 +242,10 @@ def test_every_example_of_a_triggered_pattern_contains_a_trigger() -> None:
 
 
 def test_triggered_search_finds_what_a_full_search_finds() -> None:
-    long_text = ("The trip is on Thursday, please bring a coat. " * 200) + "Send this to 10 people or bad luck follows. " + (
-        "Thank you. " * 300
+    long_text = (
+        ("The trip is on Thursday, please bring a coat. " * 200)
+        + "Send this to 10 people or bad luck follows. "
+        + ("Thank you. " * 300)
     )
     fast = cf.features("x", long_text)
     for name, pattern in cf.PATTERNS.items():

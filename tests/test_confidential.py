@@ -80,8 +80,15 @@ def rng() -> Any:
     return random.Random(RNG_SEED)
 
 
-def message(body: str, *, to: str = "x@partner.example", sender: str = STAFF, subject: str = "Hello",
-            attachments: list[tuple[str, str, str, bytes]] | None = None, html: str | None = None) -> bytes:
+def message(
+    body: str,
+    *,
+    to: str = "x@partner.example",
+    sender: str = STAFF,
+    subject: str = "Hello",
+    attachments: list[tuple[str, str, str, bytes]] | None = None,
+    html: str | None = None,
+) -> bytes:
     msg = EmailMessage()
     msg["From"] = sender
     msg["To"] = to
@@ -289,7 +296,11 @@ def test_csv_xlsx_docx_pdf_attachments() -> None:
     cases = {
         "pupils.csv": ("text", "csv", B.csv_bytes(rows)),
         "pupils.xlsx": ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet", B.xlsx(xlsx_rows)),
-        "pupils.docx": ("application", "vnd.openxmlformats-officedocument.wordprocessingml.document", B.docx(["List"], rows)),
+        "pupils.docx": (
+            "application",
+            "vnd.openxmlformats-officedocument.wordprocessingml.document",
+            B.docx(["List"], rows),
+        ),
         "pupils.pdf": ("application", "pdf", B.pdf([" ".join(r) for r in rows])),
         # A renamed spreadsheet is still a spreadsheet: the content decides, not the name.
         "pupils.dat": ("application", "octet-stream", B.xlsx(xlsx_rows)),
@@ -323,14 +334,21 @@ def _zip(members: dict[str, bytes]) -> bytes:
 def test_hostile_xml_is_refused_quickly() -> None:
     laughs = (
         b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
-        + b"".join(b'<!ENTITY lol%d "%s">' % (i, b"&lol%d;" % (i - 1) * 10 if i > 1 else b"&lol;" * 10) for i in range(1, 10))
+        + b"".join(
+            b'<!ENTITY lol%d "%s">' % (i, b"&lol%d;" % (i - 1) * 10 if i > 1 else b"&lol;" * 10) for i in range(1, 10)
+        )
         + b']><sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><si><t>&lol9;</t></si></sst>'
     )
     xxe = (
         b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>'
         b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData><row><c t="inlineStr"><is><t>&e;</t></is></c></row></sheetData></worksheet>'
     )
-    bomb = _zip({"xl/workbook.xml": b"<workbook/>", "xl/worksheets/sheet1.xml": b"<worksheet>" + b" " * 40_000_000 + b"</worksheet>"})
+    bomb = _zip(
+        {
+            "xl/workbook.xml": b"<workbook/>",
+            "xl/worksheets/sheet1.xml": b"<worksheet>" + b" " * 40_000_000 + b"</worksheet>",
+        }
+    )
     for data in (
         _zip({"xl/workbook.xml": b"<workbook/>", "xl/sharedStrings.xml": laughs}),
         _zip({"xl/workbook.xml": b"<workbook/>", "xl/worksheets/sheet1.xml": xxe}),
@@ -413,7 +431,9 @@ def test_limits_bound_the_work(tmp_path: Path) -> None:
 
 def test_ignore_list_for_the_trusts_own_published_bank_details(tmp_path: Path) -> None:
     raw = message("Pay for the trip by BACS: sort code 20-45-77, account 31926819.")
-    assert [f.rule for f in CHECK.run(Envelope(STAFF, ("p@gmail.com",), direction=Direction.OUTBOUND), MessageView(raw))]
+    assert [
+        f.rule for f in CHECK.run(Envelope(STAFF, ("p@gmail.com",), direction=Direction.OUTBOUND), MessageView(raw))
+    ]
     rules = _rules_copy(
         tmp_path, replace=("context_window = 80\nignore = []", 'context_window = 80\nignore = ["20-45-77/31926819"]')
     )
@@ -434,7 +454,9 @@ def test_a_personal_label_does_not_switch_the_check_off() -> None:
     plain = decide(message(body, subject="Class list", to="me@gmail.com"), to="me@gmail.com")
     assert conf(plain) and plain.action in (Action.BLOCK, Action.QUARANTINE)
     labelled_subject = decide(message(body, subject="[Personal] class list", to="me@gmail.com"), to="me@gmail.com")
-    raw = message(body, subject="class list", to="me@gmail.com").replace(b"Subject:", b"Sensitivity: Personal\nSubject:", 1)
+    raw = message(body, subject="class list", to="me@gmail.com").replace(
+        b"Subject:", b"Sensitivity: Personal\nSubject:", 1
+    )
     labelled_header = decide(raw, to="me@gmail.com")
     for d in (labelled_subject, labelled_header):
         assert d.sealed and conf(d) == conf(plain) and d.action is plain.action
@@ -459,11 +481,14 @@ def _site_with(school_domain: str, outbound: str) -> Ruleset:
     return build_ruleset(parse_config(tomllib.loads(text), "site.toml"))
 
 
-@pytest.mark.parametrize(("setting", "single", "bulk"), [
-    ("accept", Action.ACCEPT, Action.ACCEPT),
-    ("tag", Action.TAG, Action.TAG),
-    ("block", Action.BLOCK, Action.BLOCK),
-])
+@pytest.mark.parametrize(
+    ("setting", "single", "bulk"),
+    [
+        ("accept", Action.ACCEPT, Action.ACCEPT),
+        ("tag", Action.TAG, Action.TAG),
+        ("block", Action.BLOCK, Action.BLOCK),
+    ],
+)
 def test_per_school_off_tag_block(setting: str, single: Action, bulk: Action) -> None:
     rs = _site_with("birch.example", setting)
     r = rng()

@@ -101,7 +101,9 @@ def test_hundred_level_nested_attached_messages() -> None:
         # Found by the fuzzer: a NUL inside the charset name made the codec lookup raise.
         pytest.param(b'Content-Type: text/plain; charset="utf\x00-8"\r\n\r\nhi\r\n', id="nul-in-charset"),
         # Found by the fuzzer: get_content_charset() raises on a NUL in an encoded charset parameter.
-        pytest.param(b"Content-Type: text/plain; charset*=utf\x00-8''x\r\n\r\nhi\r\n", id="nul-in-encoded-charset-param"),
+        pytest.param(
+            b"Content-Type: text/plain; charset*=utf\x00-8''x\r\n\r\nhi\r\n", id="nul-in-encoded-charset-param"
+        ),
         # Found by the fuzzer: CPython's header parser raises on a NUL in an RFC 2231 charset.
         pytest.param(
             b"Content-Type: multipart/mixed; boundary*=utf\x00-8''b\r\n\r\n--b\r\n\r\nx\r\n--b--\r\n",

@@ -43,8 +43,12 @@ def _built_messages() -> list[bytes]:
         b.message_with([("d.doc", b.ole_doc(macro=True), "application/msword"), ("p.png", b.png(), "image/png")]),
         b.message_with([("t.tgz", b.targz_of({"run.sh": b"#!/bin/sh\n"}), "application/gzip")]),
         b.message_with([("s.7z", b.sevenzip_of({"a.js": b"x"}), "application/x-7z-compressed")]),
-        b.message_with([("i.iso", b.iso(), "application/octet-stream"), ("l.lnk", b.lnk(), "application/x-ms-shortcut")]),
-        b.message_with([("j.jar", b.jar(), "application/java-archive"), ("x.xlsx", b.xlsx(), "application/vnd.ms-excel")]),
+        b.message_with(
+            [("i.iso", b.iso(), "application/octet-stream"), ("l.lnk", b.lnk(), "application/x-ms-shortcut")]
+        ),
+        b.message_with(
+            [("j.jar", b.jar(), "application/java-archive"), ("x.xlsx", b.xlsx(), "application/vnd.ms-excel")]
+        ),
     ]
 
 
@@ -111,7 +115,9 @@ def test_bad_padding_and_lookalike_text_fall_back_to_the_stdlib() -> None:
     assert _signature(plain) == _signature(eliding)
 
 
-_B64_LINE = st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=", min_size=0, max_size=80)
+_B64_LINE = st.text(
+    alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=", min_size=0, max_size=80
+)
 
 
 @settings(max_examples=150, deadline=None)

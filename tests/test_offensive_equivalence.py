@@ -148,7 +148,9 @@ def test_sentences_symbols_and_frames_are_identical() -> None:
         found["personal"] += any(h.target == "individual" and h.frame.startswith("personal") for h in hits)
         found["frames"] += any(not h.frame.startswith("personal") for h in hits)
         found["quoted"] += any(w.quoted for words, _ in analysed for w in words)
-        found["contextual"] += any(s.cls == hate.FILLER and s.words[0] in {"that", "like", "those"} for _, ss in analysed for s in ss)
+        found["contextual"] += any(
+            s.cls == hate.FILLER and s.words[0] in {"that", "like", "those"} for _, ss in analysed for s in ss
+        )
     assert min(found.values()) > 50, found
 
 

@@ -333,7 +333,10 @@ def test_default_policy_tags_inbound_and_quarantines_confident_phishing() -> Non
 def test_per_school_off_tag_block() -> None:
     config = config_with(
         school_actions={
-            "oakfield.example": [{"match": "phishing", "inbound": "block"}, {"match": "phishing", "min_score": 18, "inbound": "block"}],
+            "oakfield.example": [
+                {"match": "phishing", "inbound": "block"},
+                {"match": "phishing", "min_score": 18, "inbound": "block"},
+            ],
             "birchwood.example": OFF_ROWS,
         }
     )

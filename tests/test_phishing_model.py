@@ -71,7 +71,10 @@ def fired(view: MessageView) -> set[str]:
 
 def test_sender_name_claiming_a_brand_from_another_domain() -> None:
     f, notes = features(mail(plain="Hi", sender="PayPal Service <service@pp-help.test>"))
-    assert f["display_brand_mismatch"] == 1.0 and notes["display_brand_mismatch"] == "sender name says paypal, sent from pp-help.test"
+    assert (
+        f["display_brand_mismatch"] == 1.0
+        and notes["display_brand_mismatch"] == "sender name says paypal, sent from pp-help.test"
+    )
     assert features(mail(plain="Hi", sender="PayPal <service@paypal.co.uk>"))[0]["display_brand_mismatch"] == 0.0
     assert features(mail(plain="Hi", sender="Itaú <x@itau-seg.test>"))[0]["display_brand_mismatch"] == 1.0  # accents
 
@@ -81,7 +84,9 @@ def test_address_in_the_display_name_and_reply_to_elsewhere() -> None:
     assert "display_address_mismatch" in f
     f = fired(mail(plain="Hi", sender="A <a@shop.test>", headers={"Reply-To": "a.shop@gmail.com"}))
     assert {"reply_to_differs", "reply_to_webmail"} <= f
-    assert "reply_to_differs" not in fired(mail(plain="Hi", sender="A <a@shop.test>", headers={"Reply-To": "b@mail.shop.test"}))
+    assert "reply_to_differs" not in fired(
+        mail(plain="Hi", sender="A <a@shop.test>", headers={"Reply-To": "b@mail.shop.test"})
+    )
 
 
 def test_list_mail_recipient_quoted_and_webmail() -> None:
@@ -120,7 +125,10 @@ def test_script_and_data_links() -> None:
 def test_brand_named_with_every_link_elsewhere() -> None:
     f, notes = features(mail('<p>Your Netflix payment failed. <a href="https://nf-pay.test/x">Update</a></p>'))
     assert f["brand_offsite_links"] == 1.0 and notes["brand_offsite_links"].startswith("names netflix")
-    genuine = mail('<p>Your Netflix receipt. <a href="https://www.netflix.com/account">Account</a></p>', sender="Netflix <info@netflix.com>")
+    genuine = mail(
+        '<p>Your Netflix receipt. <a href="https://www.netflix.com/account">Account</a></p>',
+        sender="Netflix <info@netflix.com>",
+    )
     assert features(genuine)[0]["brand_offsite_links"] == 0.0
     assert features(genuine)[0]["links_all_sender"] == 1.0 and features(genuine)[0]["sender_brand_domain"] == 1.0
 
@@ -129,7 +137,9 @@ def test_brand_named_with_every_link_elsewhere() -> None:
 
 HTML_CASES = {
     "html_form": '<form action="https://x.test/p"><input type="password" name="p"></form>',
-    "html_hidden_text": '<div style="display:none">' + "filler words to hide the lure from filters " * 3 + "</div><p>Hi</p>",
+    "html_hidden_text": '<div style="display:none">'
+    + "filler words to hide the lure from filters " * 3
+    + "</div><p>Hi</p>",
     "html_tiny_font": '<span style="font-size:1px">x</span><p>Hi</p>',
     "html_script": "<script>var a=1;</script><p>Hi</p>",
     "html_base": '<html><head><base href="https://evil.test/"></head><body><a href="login">Log in</a></body></html>',
@@ -141,7 +151,9 @@ HTML_CASES = {
 @pytest.mark.parametrize(("feature", "html"), sorted(HTML_CASES.items()))
 def test_each_html_trick_on_a_fixed_case(feature: str, html: str) -> None:
     assert feature in fired(mail(html))
-    assert feature not in fired(mail("<p>Dear parents, the trip is on Thursday. Please bring a coat and a packed lunch.</p>"))
+    assert feature not in fired(
+        mail("<p>Dear parents, the trip is on Thursday. Please bring a coat and a packed lunch.</p>")
+    )
 
 
 def test_web_page_and_pdf_form_attachments() -> None:
@@ -158,14 +170,44 @@ def test_web_page_and_pdf_form_attachments() -> None:
 # --- lure words in five languages --------------------------------------------------------------
 
 LURE_CASES = {
-    "lure_credential": ["Verify your account now", "Bestätigen Sie Ihre Daten", "Confirme seus dados", "Vérifiez votre compte", "Verifique su cuenta"],
-    "lure_account": ["Your account has been suspended", "Ihr Konto wurde gesperrt", "Sua conta foi bloqueada", "Votre compte a été suspendu", "Su cuenta ha sido bloqueada"],
+    "lure_credential": [
+        "Verify your account now",
+        "Bestätigen Sie Ihre Daten",
+        "Confirme seus dados",
+        "Vérifiez votre compte",
+        "Verifique su cuenta",
+    ],
+    "lure_account": [
+        "Your account has been suspended",
+        "Ihr Konto wurde gesperrt",
+        "Sua conta foi bloqueada",
+        "Votre compte a été suspendu",
+        "Su cuenta ha sido bloqueada",
+    ],
     "lure_payment": ["Payment failed", "Rechnung offen", "Boleto disponível", "Facture impayée", "Factura pendiente"],
-    "lure_parcel": ["Your parcel could not be delivered", "Ihr Paket wartet", "Sua encomenda está retida", "Votre colis est en attente", "Su paquete está retenido"],
-    "lure_prize": ["Congratulations, you have won", "Sie haben gewonnen", "Parabéns, você ganhou", "Vous avez gagné", "Ha ganado un premio"],
+    "lure_parcel": [
+        "Your parcel could not be delivered",
+        "Ihr Paket wartet",
+        "Sua encomenda está retida",
+        "Votre colis est en attente",
+        "Su paquete está retenido",
+    ],
+    "lure_prize": [
+        "Congratulations, you have won",
+        "Sie haben gewonnen",
+        "Parabéns, você ganhou",
+        "Vous avez gagné",
+        "Ha ganado un premio",
+    ],
     "lure_urgency": ["within 24 hours", "sofort", "imediatamente", "immédiatement", "inmediatamente"],
     "lure_click": ["Click here", "Hier klicken", "Clique aqui", "Cliquez ici", "Haga clic"],
-    "lure_document": ["has shared a document with you", "Dokument freigegeben", "compartilhou um arquivo", "a partagé un document", "ha compartido un documento"],
+    "lure_document": [
+        "has shared a document with you",
+        "Dokument freigegeben",
+        "compartilhou um arquivo",
+        "a partagé un document",
+        "ha compartido un documento",
+    ],
     "generic_greeting": ["Dear Customer", "Sehr geehrter Kunde", "Prezado cliente", "Cher client", "Estimado cliente"],
 }
 
@@ -205,7 +247,7 @@ def test_senders_own_tracker_with_the_same_name_is_consistent() -> None:
 # --- the finding and the policy ----------------------------------------------------------------
 
 STRONG = mail(
-    '<p>Dear Customer, your account has been suspended. Verify your account within 24 hours.</p>'
+    "<p>Dear Customer, your account has been suspended. Verify your account within 24 hours.</p>"
     '<p><a href="http://203.0.113.9/paypal/login">www.paypal.com</a></p>',
     sender="PayPal Security <alert@pp-secure.test>",
     subject="Your account has been limited",
@@ -232,7 +274,7 @@ def test_less_confident_phishing_is_tagged_not_held() -> None:
 
 def test_genuine_brand_mail_and_delivery_reports_are_not_flagged() -> None:
     genuine = mail(
-        '<p>We noticed a new sign-in to your Google Account. If this was you, you don\'t need to do anything.</p>'
+        "<p>We noticed a new sign-in to your Google Account. If this was you, you don't need to do anything.</p>"
         '<p><a href="https://myaccount.google.com/notifications">Check activity</a></p>',
         sender="Google <no-reply@accounts.google.com>",
         subject="Security alert",

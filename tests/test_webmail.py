@@ -39,7 +39,7 @@ def test_shipped_list_is_read_and_normalised() -> None:
 def test_one_added_domain_reaches_all_three_checks(tmp_path: Path) -> None:
     rules = _rules_copy(tmp_path)
     path = rules / "webmail.toml"
-    path.write_text(path.read_text().replace('domains = [', 'domains = [\n  "mail.newprovider.test",', 1))
+    path.write_text(path.read_text().replace("domains = [", 'domains = [\n  "mail.newprovider.test",', 1))
     ruleset = build_ruleset(parse_config(tomllib.loads(SITE.format(rules=rules)), "site.toml"))
     checks = {c.name: c for c in ruleset.checks}
     assert "mail.newprovider.test" in checks["personal"].webmail_domains  # type: ignore[attr-defined]

@@ -77,9 +77,7 @@ def _clean_base64_span(raw: bytes, start: int, end: int) -> tuple[int, bool] | N
         return None
     # The counts above allow a CR anywhere in a line (the character class admits it); it is
     # where the line ending says only if every line has it just before its LF.
-    plain = not crlf or (
-        bytes(view[width - 2 :: width]).count(b"\r") == full and (not tail or raw[end - 2] == 0x0D)
-    )
+    plain = not crlf or (bytes(view[width - 2 :: width]).count(b"\r") == full and (not tail or raw[end - 2] == 0x0D))
     return end, plain
 
 

@@ -45,7 +45,16 @@ _NUMBER = (
 
 #: The patterns that say "pass this on" (see GATE below, which adds nothing else).
 _GATE_NAMES = frozenset(
-    {"pass_to_count", "pass_to_everyone", "pass_instruction", "pass_on_phrase", "list_move", "report_list", "charity_per_forward", "comes_back"}
+    {
+        "pass_to_count",
+        "pass_to_everyone",
+        "pass_instruction",
+        "pass_on_phrase",
+        "list_move",
+        "report_list",
+        "charity_per_forward",
+        "comes_back",
+    }
 )
 
 PATTERNS: dict[str, regex.Pattern[str]] = {
@@ -84,7 +93,8 @@ PATTERNS: dict[str, regex.Pattern[str]] = {
         _F,
     ),
     "chain_word": regex.compile(
-        r"\b(?:chain|corrente|cadena|kette(?:nbrief)?|cha[iî]ne|kettenbrief|this\s+letter|esta\s+carta|ce\s+courrier)\b", _F
+        r"\b(?:chain|corrente|cadena|kette(?:nbrief)?|cha[iî]ne|kettenbrief|this\s+letter|esta\s+carta|ce\s+courrier)\b",
+        _F,
     ),
     # deadlines
     "deadline": regex.compile(
@@ -134,7 +144,10 @@ PATTERNS: dict[str, regex.Pattern[str]] = {
         _F,
     ),
     "report_list": regex.compile(r"\b(?:report|relat[oó]rio|informe|bericht|rapport)\s*#?\s*\d\b", _F),
-    "money_amount": regex.compile(r"(?:[$£€]|r\$|us\$)\s?\d[\d.,]*|\b\d[\d.,]*\s?(?:dollars?|pounds?|euros?|reais|d[oó]lares|cents?|p\b|pence)", _F),
+    "money_amount": regex.compile(
+        r"(?:[$£€]|r\$|us\$)\s?\d[\d.,]*|\b\d[\d.,]*\s?(?:dollars?|pounds?|euros?|reais|d[oó]lares|cents?|p\b|pence)",
+        _F,
+    ),
     "money_earn": regex.compile(
         r"\b(?:earn|make|receive|get|rake\s+in|ganhar|receber[aá]?|ganar|recibir[aá]s?|verdienen|erhalten|bekommen|gagner|recevoir|recevrez)\b"
         r"[^.!?\n]{0,40}(?:[$£€]|r\$|\b\d{2,}[\d.,]*\s?(?:dollars?|pounds?|euros?|reais|in\s+cash))",
@@ -212,6 +225,8 @@ _EMOJI = regex.compile(r"[\p{Extended_Pictographic}]")
 _CAPS_WORD = regex.compile(r"\b[A-ZÄÖÜÉÈÀÇ]{4,}\b")
 _WORDS = regex.compile(r"\w+")
 
+# Word tables, several words a line (a word a line would make them five times as long).
+# fmt: off
 _PEOPLE_WORDS = (
     "people", "person", "friend", "others", "contact", "women", "men", "girls", "boys", "colleague", "parent", "mums",
     "ladies", "names", "souls", "pessoas", "amig", "contat", "contact", "personas", "mujeres", "leute", "menschen",
@@ -240,8 +255,14 @@ TRIGGERS: dict[str, tuple[str, ...]] = {
         "añade", "anade", "agrega", "setze", "füge", "fuge", "schreib", "ajoute", "mettez", "inscrivez",
     ),
 }
-_GATE_SET = TriggeredPatterns({k: PATTERNS[k] for k in PATTERNS if k in _GATE_NAMES}, {k: v for k, v in TRIGGERS.items() if k in _GATE_NAMES})
-_REST_SET = TriggeredPatterns({k: PATTERNS[k] for k in PATTERNS if k not in _GATE_NAMES}, {k: v for k, v in TRIGGERS.items() if k not in _GATE_NAMES})
+# fmt: on
+_GATE_SET = TriggeredPatterns(
+    {k: PATTERNS[k] for k in PATTERNS if k in _GATE_NAMES}, {k: v for k, v in TRIGGERS.items() if k in _GATE_NAMES}
+)
+_REST_SET = TriggeredPatterns(
+    {k: PATTERNS[k] for k in PATTERNS if k not in _GATE_NAMES},
+    {k: v for k, v in TRIGGERS.items() if k not in _GATE_NAMES},
+)
 _COUNTED = ("money_amount", "religious", "warning", "promise_luck", "threat")
 
 NAMES = [
@@ -395,8 +416,13 @@ MOTIVES = (
 
 def eligible(named: dict[str, float]) -> bool:
     """Is this worth asking the model: something is to be passed on, for some reason?"""
-    return any(named[k] for k in GATE) and sum(1 for k in MOTIVES if named[k]) >= 1 and not (
-        # pass_on_phrase counts once: as the instruction or as the motive, not both
-        sum(1 for k in GATE if named[k]) == 1 and named["pass_on_phrase"] and sum(1 for k in MOTIVES if named[k]) == 1
+    return (
+        any(named[k] for k in GATE)
+        and sum(1 for k in MOTIVES if named[k]) >= 1
+        and not (
+            # pass_on_phrase counts once: as the instruction or as the motive, not both
+            sum(1 for k in GATE if named[k]) == 1
+            and named["pass_on_phrase"]
+            and sum(1 for k in MOTIVES if named[k]) == 1
+        )
     )
-

@@ -215,11 +215,7 @@ class OffensiveModel:
         best = 0.0
         detector = self.detector
         for words, symbols in detector.analyse(text)[:MAX_SENTENCES]:
-            if (
-                self._is_data(words)
-                or detector.negated_frame(symbols)
-                or detector.is_counter_speech(words, symbols)
-            ):
+            if self._is_data(words) or detector.negated_frame(symbols) or detector.is_counter_speech(words, symbols):
                 continue
             best = max(best, self.sentence_probability(symbols))
         return best
