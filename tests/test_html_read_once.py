@@ -2,7 +2,9 @@
 replays the tokens: the visible text, the links and the HTML tricks must be exactly what the two
 parsers that each fed the markup themselves gave.
 
-The old parsers are kept here, as they were, and both paths run over every .eml under tests/,
+The old parsers are kept here, as they were but for one later, deliberate change: of a repeated
+attribute the first counts, as a browser reads it (``reversed`` below; see
+``aupmilter.htmltext.first_attributes``); both paths run over every .eml under tests/,
 the benchmark corpus, and generated hostile HTML (broken and unclosed markup, words split by
 tags, script and style bodies, entities, comments, CDATA, NUL bytes, upper-case tags, unquoted
 attributes, a huge document).
@@ -135,7 +137,7 @@ class _HtmlScan(HTMLParser):
         self._skip = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        values = {k.lower(): (v or "") for k, v in attrs}
+        values = {k.lower(): (v or "") for k, v in reversed(attrs)}
         style = values.get("style", "")
         hidden = bool(self.HIDDEN.search(style)) or "hidden" in values or (self.stack[-1] if self.stack else False)
         if self.TINY.search(style):
@@ -183,7 +185,7 @@ class _OldAnchors(_HtmlScan):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         super().handle_starttag(tag, attrs)
-        values = {k: v for k, v in attrs if v is not None}
+        values = {k: v for k, v in dict(reversed(attrs)).items() if v is not None}
         if tag in ("script", "style"):
             self._hidden += 1
         elif tag == "a":

@@ -235,6 +235,18 @@ def test_link_mismatch_from_html_and_outlook_plain_text() -> None:
     assert rules(mail(plain="Book here <https://www.eventbrite.co.uk/e/1>\n")) == []
 
 
+def test_a_repeated_href_is_read_as_the_browser_reads_it_the_first() -> None:
+    # A browser keeps the first of a repeated attribute and opens it; reading the last would let
+    # the sender show the check one link and the reader another.
+    shown = "www.parentpay.com"
+    to_evil = f'<a href="https://evil.test/x" href="https://www.parentpay.com/">{shown}</a>'
+    to_parentpay = f'<a href="https://www.parentpay.com/" href="https://evil.test/x">{shown}</a>'
+    assert rules(mail(f"<p>Pay for the trip at {to_evil}</p>")) == ["phishing.link_mismatch"]
+    assert rules(mail(f"<p>Pay for the trip at {to_parentpay}</p>")) == []
+    area = '<map><area href="https://evil.test/x" href="https://www.parentpay.com/" alt="www.parentpay.com"></map>'
+    assert rules(mail(area)) == ["phishing.link_mismatch"]
+
+
 # --- credential-harvest wording ----------------------------------------------------------------
 
 HARVEST_EXAMPLES = {

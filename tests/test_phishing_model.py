@@ -156,6 +156,14 @@ def test_each_html_trick_on_a_fixed_case(feature: str, html: str) -> None:
     )
 
 
+def test_a_repeated_attribute_counts_as_the_browser_reads_it_the_first() -> None:
+    hidden = "filler words to hide the lure from filters " * 3
+    assert "html_hidden_text" in fired(mail(f'<div style="display:none" style="">{hidden}</div><p>Hi</p>'))
+    assert "html_hidden_text" not in fired(mail(f'<div style="" style="display:none">{hidden}</div><p>Hi</p>'))
+    base = '<html><head><base href="https://evil.test/" href=""></head><body><a href="login">Log in</a></body></html>'
+    assert "html_base" in fired(mail(base))
+
+
 def test_web_page_and_pdf_form_attachments() -> None:
     page = ("Invoice.html", "text", "html", b"<html><form action='https://x.test'></form></html>")
     assert "attach_html" in fired(mail(plain="See attached", attachment=page))

@@ -65,6 +65,18 @@ Token = tuple[int, str, Attrs]
 _NO_ATTRS: Attrs = []
 
 
+def first_attributes(attrs: Attrs) -> dict[str, str | None]:
+    """A tag's attributes as a browser keeps them: of a repeated attribute the first counts and
+    the rest are dropped (the HTML tokeniser's "duplicate-attribute" rule).  A plain ``dict`` of
+    the list keeps the last instead, so ``<a href="https://evil.test/" href="https://school.test/">``
+    would be read as the school's link while the browser opens the other: a way round the
+    phishing check's link reading, and ``style`` repeated the same way round its hidden text."""
+    values: dict[str, str | None] = {}
+    for name, value in attrs:
+        values.setdefault(name, value)
+    return values
+
+
 class TokenReader:
     """A reader of replayed tokens: the ``handle_*`` methods of :class:`html.parser.HTMLParser`
     that the readers here use, doing nothing unless overridden; as in the stdlib, a
