@@ -48,7 +48,7 @@ def as_received(raw: bytes) -> bytes:
     """``raw`` as the milter hands it to the engine: CRLF line ends (Postfix sends a milter
     CRLF lines, and the adapter writes the header fields it receives with CRLF).  The corpus files
     are written with LF; timed as they are, a large message paid for conversions and searches
-    that mail through the milter never costs (a 2.7 MB message: 28 ms as LF, 17.5 as CRLF)."""
+    that mail through the milter never costs (a 2.7 MB message: 22.8 ms as LF, 17.5 as CRLF)."""
     return raw.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
 
 
