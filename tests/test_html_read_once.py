@@ -3,11 +3,11 @@ replays the tokens: the visible text, the links and the HTML tricks must be exac
 parsers that each fed the markup themselves gave.
 
 The old parsers are kept here, as they were but for one later, deliberate change: of a repeated
-attribute the first counts, as a browser reads it (``reversed`` below; see
-``aupmilter.htmltext.first_attributes``); both paths run over every .eml under tests/,
-the benchmark corpus, and generated hostile HTML (broken and unclosed markup, words split by
-tags, script and style bodies, entities, comments, CDATA, NUL bytes, upper-case tags, unquoted
-attributes, a huge document).
+attribute the first counts, as a browser reads it (``reversed`` below; the new path drops the
+repeats in the tokens, ``aupmilter.htmltext.first_attributes``).  Both paths run over every .eml
+under tests/, the benchmark corpus, and generated hostile HTML (broken and unclosed markup,
+words split by tags, script and style bodies, entities, comments, CDATA, NUL bytes, upper-case
+tags, unquoted attributes, a huge document).
 """
 
 from __future__ import annotations

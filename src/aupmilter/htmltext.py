@@ -65,16 +65,23 @@ Token = tuple[int, str, Attrs]
 _NO_ATTRS: Attrs = []
 
 
-def first_attributes(attrs: Attrs) -> dict[str, str | None]:
+def first_attributes(attrs: Attrs) -> Attrs:
     """A tag's attributes as a browser keeps them: of a repeated attribute the first counts and
-    the rest are dropped (the HTML tokeniser's "duplicate-attribute" rule).  A plain ``dict`` of
-    the list keeps the last instead, so ``<a href="https://evil.test/" href="https://school.test/">``
-    would be read as the school's link while the browser opens the other: a way round the
-    phishing check's link reading, and ``style`` repeated the same way round its hidden text."""
-    values: dict[str, str | None] = {}
+    the rest are dropped (the HTML tokeniser's "duplicate-attribute" rule).  The stdlib parser
+    keeps them all, and every reader here makes a ``dict`` of them, which keeps the last: so
+    ``<a href="https://evil.test/" href="https://school.test/">`` was read as the school's link
+    while the browser opens the other (a way round the phishing check's link reading; a repeated
+    ``style`` the same way round its hidden-text count).  Done once, in the tokens every reader
+    replays."""
+    if len(attrs) < 2 or len({name for name, _ in attrs}) == len(attrs):
+        return attrs  # nothing repeated: most tags
+    seen: set[str] = set()
+    kept: Attrs = []
     for name, value in attrs:
-        values.setdefault(name, value)
-    return values
+        if name not in seen:
+            seen.add(name)
+            kept.append((name, value))
+    return kept
 
 
 class TokenReader:
@@ -120,14 +127,14 @@ class _Tokeniser(HTMLParser):
         self._hidden_depth = 0
 
     def handle_starttag(self, tag: str, attrs: Attrs) -> None:
-        self.tokens.append((START, tag, attrs))
+        self.tokens.append((START, tag, first_attributes(attrs)))
         if tag in _INVISIBLE_TAGS:
             self._hidden_depth += 1
         elif tag in _BLOCK_TAGS:
             self.chunks.append("\n")
 
     def handle_startendtag(self, tag: str, attrs: Attrs) -> None:
-        self.tokens.append((STARTEND, tag, attrs))
+        self.tokens.append((STARTEND, tag, first_attributes(attrs)))
         if tag in _BLOCK_TAGS:
             self.chunks.append("\n")
 

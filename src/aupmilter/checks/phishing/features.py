@@ -24,7 +24,7 @@ from email.utils import parseaddr
 
 import regex
 
-from aupmilter.htmltext import TokenReader, first_attributes, read_html, replay
+from aupmilter.htmltext import TokenReader, read_html, replay
 from aupmilter.message import MessageView
 from aupmilter.triggers import AnchoredSearch
 
@@ -164,7 +164,7 @@ class HtmlScan(TokenReader):
         self._skip = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        values = {k: (v or "") for k, v in first_attributes(attrs).items()}
+        values = {k.lower(): (v or "") for k, v in attrs}
         style = values.get("style", "")
         hidden = bool(self.HIDDEN.search(style)) or "hidden" in values or (self.stack[-1] if self.stack else False)
         if self.TINY.search(style):

@@ -12,7 +12,7 @@ from email.message import Message
 import regex
 
 from aupmilter.checks.phishing import features as pf
-from aupmilter.htmltext import first_attributes, replay
+from aupmilter.htmltext import replay
 from aupmilter.message import MessageView
 
 MAX_TEXT = 200_000
@@ -86,7 +86,7 @@ class _Anchors(pf.HtmlScan):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         super().handle_starttag(tag, attrs)
-        values = {k: v for k, v in first_attributes(attrs).items() if v is not None}
+        values = {k: v for k, v in attrs if v is not None}
         if tag in ("script", "style"):
             self._hidden += 1
         elif tag == "a":
