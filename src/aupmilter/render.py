@@ -32,11 +32,11 @@ def header_end(raw: bytes) -> tuple[bytes, bytes, int]:
     a 2.7 MB message with LF line ends, five calls a message).  The answer is the same as
     searching everywhere: the first blank line of either style inside the window is the first
     anywhere."""
-    crlf = raw.find(b"\r\n\r\n", 0, HEADER_WINDOW)
-    lf = raw.find(b"\n\n", 0, crlf if crlf != -1 else HEADER_WINDOW)
-    if crlf == -1 and lf == -1 and len(raw) > HEADER_WINDOW:
-        crlf = raw.find(b"\r\n\r\n")
-        lf = raw.find(b"\n\n", 0, crlf) if crlf != -1 else raw.find(b"\n\n")
+    for end in (HEADER_WINDOW, len(raw)):
+        crlf = raw.find(b"\r\n\r\n", 0, end)
+        lf = raw.find(b"\n\n", 0, crlf if crlf != -1 else end)
+        if crlf != -1 or lf != -1 or end >= len(raw):
+            break
     if lf != -1:
         return raw[:lf], b"\n", lf + 2
     if crlf != -1:
